@@ -1,0 +1,149 @@
+//! The console's domain state: the conversations an agent works and, per conversation, the
+//! assist loop's draft state machine.
+
+use super::autosave::Debouncer;
+use super::types::{Conversation, ConversationId, Customer, Draft, Message, RequestId, Retrieval};
+
+/// Where the assistant is with one conversation's suggestion.
+///
+/// ```text
+/// Idle --customer msg--> Retrieving --passages--> Generating{partial} --done--> Ready --send--> Sent
+///              ^              |                         |                                    |
+///              +--------------+-------- failed ---------+--> Failed        (new customer msg restarts)
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum DraftState {
+    #[default]
+    Idle,
+    Retrieving {
+        request: RequestId,
+    },
+    Generating {
+        request: RequestId,
+        partial: String,
+    },
+    Ready {
+        request: RequestId,
+    },
+    Failed {
+        request: RequestId,
+        error: String,
+    },
+    Sent,
+}
+
+impl DraftState {
+    /// The request this state is waiting for, if any.
+    pub fn pending_request(&self) -> Option<RequestId> {
+        match self {
+            DraftState::Retrieving { request } | DraftState::Generating { request, .. } => Some(*request),
+            _ => None,
+        }
+    }
+
+    pub fn label(&self) -> &'static str {
+        match self {
+            DraftState::Idle => "idle",
+            DraftState::Retrieving { .. } => "retrieving",
+            DraftState::Generating { .. } => "generating",
+            DraftState::Ready { .. } => "ready",
+            DraftState::Failed { .. } => "failed",
+            DraftState::Sent => "sent",
+        }
+    }
+}
+
+/// One conversation as the console holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversationView {
+    pub conversation: Conversation,
+    pub customer: Option<Customer>,
+    pub messages: Vec<Message>,
+    /// Customer messages the agent has not looked at.
+    pub unread: usize,
+    pub customer_typing: bool,
+    /// The latest knowledge retrieved for this conversation.
+    pub retrieval: Option<Retrieval>,
+    pub draft: DraftState,
+    /// The reply editor's text: what will be sent.
+    pub editor: String,
+    /// The agent typed or edited since the editor last received generated text; generated text
+    /// then never overwrites the editor, it is offered instead.
+    pub editor_dirty: bool,
+    /// A finished draft that was not put into the editor because the agent had typed.
+    pub offered: Option<String>,
+    /// The most recent generated draft, kept to record what the agent did with it.
+    pub last_draft: Option<Draft>,
+}
+
+impl ConversationView {
+    pub fn new(conversation: Conversation, customer: Option<Customer>) -> Self {
+        Self {
+            conversation,
+            customer,
+            messages: Vec::new(),
+            unread: 0,
+            customer_typing: false,
+            retrieval: None,
+            draft: DraftState::Idle,
+            editor: String::new(),
+            editor_dirty: false,
+            offered: None,
+            last_draft: None,
+        }
+    }
+
+    /// When the customer has been waiting since (their oldest unanswered message), if they are.
+    pub fn waiting_since(&self) -> Option<i64> {
+        let last_agent = self
+            .messages
+            .iter()
+            .rposition(|m| m.author == super::Author::Agent && !m.internal);
+        let start = last_agent.map_or(0, |i| i + 1);
+        self.messages[start..]
+            .iter()
+            .find(|m| m.author == super::Author::Customer)
+            .map(|m| m.at)
+    }
+}
+
+/// All state the reducer owns.
+#[derive(Debug, Clone)]
+pub struct State {
+    pub conversations: Vec<ConversationView>,
+    pub selected: Option<usize>,
+    /// How many passages to ask retrieval for.
+    pub top_k: usize,
+    pub autosave: Debouncer,
+    next_request: u64,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        Self { conversations: Vec::new(), selected: None, top_k: 5, autosave: Debouncer::default(), next_request: 1 }
+    }
+}
+
+impl State {
+    pub fn new_request(&mut self) -> RequestId {
+        let id = RequestId(self.next_request);
+        self.next_request += 1;
+        id
+    }
+
+    pub fn index_of(&self, id: &ConversationId) -> Option<usize> {
+        self.conversations.iter().position(|c| &c.conversation.id == id)
+    }
+
+    pub fn get(&self, id: &ConversationId) -> Option<&ConversationView> {
+        self.conversations.iter().find(|c| &c.conversation.id == id)
+    }
+
+    pub fn get_mut(&mut self, id: &ConversationId) -> Option<&mut ConversationView> {
+        self.conversations.iter_mut().find(|c| &c.conversation.id == id)
+    }
+
+    pub fn selected_view(&self) -> Option<&ConversationView> {
+        self.selected.and_then(|i| self.conversations.get(i))
+    }
+}

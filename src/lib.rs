@@ -1,0 +1,14 @@
+//! Deskpilot: a terminal agent-assist console.
+//!
+//! The crate is a library with a thin binary (`src/main.rs`). The module tree follows the
+//! architecture: a pure domain core (`desk`) and adapters around it.
+#![deny(clippy::unwrap_used)]
+
+pub mod cli;
+pub mod config;
+pub mod desk;
+pub mod eval;
+pub mod knowledge;
+pub mod retrieval;
+pub mod store;
+pub mod util;

@@ -1,0 +1,122 @@
+//! Schema migrations. Each entry upgrades from the previous version; the applied versions are
+//! rows of `schema_version`. Add a migration by appending; never edit a released one.
+
+use super::{Result, StoreError, classify};
+use rusqlite::Connection;
+use std::path::Path;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the first schema.
+    r#"
+    CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL);
+    CREATE TABLE customers (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        email TEXT NOT NULL,
+        language TEXT NOT NULL,
+        tier TEXT NOT NULL,
+        notes TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE conversations (
+        id TEXT PRIMARY KEY,
+        customer_id TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        status TEXT NOT NULL,
+        priority TEXT NOT NULL,
+        tags TEXT NOT NULL DEFAULT '[]',
+        assignee TEXT,
+        created_ms INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL
+    );
+    CREATE TABLE messages (
+        id INTEGER PRIMARY KEY,
+        conversation_id TEXT NOT NULL,
+        author TEXT NOT NULL,
+        internal INTEGER NOT NULL DEFAULT 0,
+        text TEXT NOT NULL,
+        at_ms INTEGER NOT NULL
+    );
+    CREATE INDEX messages_by_conversation ON messages(conversation_id, id);
+    CREATE TABLE drafts (
+        id INTEGER PRIMARY KEY,
+        conversation_id TEXT NOT NULL,
+        request_id INTEGER NOT NULL,
+        generated TEXT NOT NULL,
+        sources TEXT NOT NULL DEFAULT '[]',
+        model_version TEXT NOT NULL,
+        retrieval_ms REAL NOT NULL DEFAULT 0,
+        first_token_ms REAL NOT NULL DEFAULT 0,
+        total_ms REAL NOT NULL DEFAULT 0,
+        tokens INTEGER NOT NULL DEFAULT 0,
+        final_text TEXT,
+        outcome TEXT,
+        created_ms INTEGER NOT NULL,
+        UNIQUE (conversation_id, request_id)
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        conversation_id TEXT NOT NULL,
+        request_id INTEGER,
+        event TEXT NOT NULL,
+        at_ms INTEGER NOT NULL
+    );
+    CREATE INDEX events_by_conversation ON events(conversation_id, id);
+    CREATE TABLE reviews (
+        id INTEGER PRIMARY KEY,
+        draft_id INTEGER NOT NULL REFERENCES drafts(id),
+        reviewer TEXT NOT NULL,
+        verdict TEXT NOT NULL,
+        comment TEXT NOT NULL DEFAULT '',
+        at_ms INTEGER NOT NULL
+    );
+    CREATE TABLE autosaves (
+        conversation_id TEXT PRIMARY KEY,
+        text TEXT NOT NULL,
+        at_ms INTEGER NOT NULL
+    );
+    "#,
+];
+
+/// The newest schema version this build knows.
+pub const LATEST: i64 = MIGRATIONS.len() as i64;
+
+pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    let current = current_version(conn, path)?;
+    if current > LATEST {
+        return Err(StoreError::UnknownVersion { path: path.to_owned(), found: current, supported: LATEST });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let version = i as i64 + 1;
+        let tx = conn.transaction().map_err(|e| classify(path, e))?;
+        tx.execute_batch(sql).map_err(|e| classify(path, e))?;
+        tx.execute(
+            "INSERT INTO schema_version (version, applied_ms) VALUES (?1, ?2)",
+            rusqlite::params![version, crate::util::now_ms()],
+        )
+        .map_err(|e| classify(path, e))?;
+        tx.commit().map_err(|e| classify(path, e))?;
+        tracing::info!(path = %path.display(), version, "applied schema migration");
+    }
+    Ok(())
+}
+
+fn current_version(conn: &Connection, path: &Path) -> Result<i64> {
+    let tables: i64 = conn
+        .query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'", [], |r| r.get(0))
+        .map_err(|e| classify(path, e))?;
+    if tables == 0 {
+        return Ok(0);
+    }
+    let has_version: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(|e| classify(path, e))?;
+    if has_version == 0 {
+        return Err(StoreError::Foreign { path: path.to_owned() });
+    }
+    conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |r| r.get(0))
+        .map_err(|e| classify(path, e))
+}

@@ -1,0 +1,141 @@
+//! SQLite storage: one file in the data directory, WAL mode, versioned migrations.
+//!
+//! Opening never silently replaces data: a file that is not SQLite, is corrupt, belongs to
+//! something else, or was written by a newer Deskpilot is refused with an error naming the file.
+
+mod migrations;
+mod repo;
+
+pub use repo::{Review, StoredDraft};
+
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+
+/// The database file name inside the data directory.
+pub const DB_FILE: &str = "deskpilot.sqlite3";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{path}: not a readable SQLite database ({detail}); move it aside to start a new one, nothing was changed")]
+    Corrupt { path: PathBuf, detail: String },
+    #[error(
+        "{path}: database schema version {found} is newer than this Deskpilot supports ({supported}); upgrade Deskpilot or point --data-dir elsewhere"
+    )]
+    UnknownVersion { path: PathBuf, found: i64, supported: i64 },
+    #[error("{path}: this SQLite file is not a Deskpilot database (it has tables but no schema_version); nothing was changed")]
+    Foreign { path: PathBuf },
+    #[error("{path}: {source}")]
+    Sqlite {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// The SQLite-backed store.
+pub struct SqliteStore {
+    conn: Connection,
+    path: PathBuf,
+}
+
+const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+
+impl SqliteStore {
+    /// Opens (creating if absent) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Self> {
+        check_header(path)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io { path: dir.to_owned(), source })?;
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| classify(path, e))?;
+        let mut store = Self { conn, path: path.to_owned() };
+        store.configure()?;
+        migrations::migrate(&mut store.conn, &store.path)?;
+        Ok(store)
+    }
+
+    /// Opens the store in a data directory.
+    pub fn open_in(data_dir: &Path) -> Result<Self> {
+        Self::open(&data_dir.join(DB_FILE))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version the file is at.
+    pub fn schema_version(&self) -> Result<i64> {
+        self.conn
+            .query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
+    fn configure(&mut self) -> Result<()> {
+        let path = self.path.clone();
+        let c = &self.conn;
+        c.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| classify(&path, e))?;
+        let mode: String = c
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .map_err(|e| classify(&path, e))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            tracing::warn!(path = %path.display(), mode, "SQLite refused WAL mode");
+        }
+        c.pragma_update(None, "synchronous", "NORMAL").map_err(|e| classify(&path, e))?;
+        c.pragma_update(None, "foreign_keys", "ON").map_err(|e| classify(&path, e))?;
+        let check: String = c
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))
+            .map_err(|e| classify(&path, e))?;
+        if check != "ok" {
+            return Err(StoreError::Corrupt { path, detail: format!("integrity check: {check}") });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn err(&self, source: rusqlite::Error) -> StoreError {
+        classify(&self.path, source)
+    }
+}
+
+/// Refuses a non-empty file that does not start with SQLite's magic bytes before SQLite touches
+/// it, so a stray file is never turned into a database.
+fn check_header(path: &Path) -> Result<()> {
+    use std::io::Read;
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => return Err(StoreError::Io { path: path.to_owned(), source }),
+    };
+    let mut head = [0u8; 16];
+    let mut read = 0;
+    while read < head.len() {
+        match file.read(&mut head[read..]) {
+            Ok(0) => break,
+            Ok(n) => read += n,
+            Err(source) => return Err(StoreError::Io { path: path.to_owned(), source }),
+        }
+    }
+    if read == 0 || (read == 16 && &head == SQLITE_MAGIC) {
+        Ok(())
+    } else {
+        Err(StoreError::Corrupt { path: path.to_owned(), detail: "the file does not start with the SQLite header".into() })
+    }
+}
+
+fn classify(path: &Path, source: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode;
+    match source.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase) | Some(ErrorCode::DatabaseCorrupt) => {
+            StoreError::Corrupt { path: path.to_owned(), detail: source.to_string() }
+        }
+        _ => StoreError::Sqlite { path: path.to_owned(), source },
+    }
+}
