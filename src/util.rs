@@ -26,3 +26,46 @@ pub fn hex(bytes: &[u8]) -> String {
         s
     })
 }
+
+/// Makes text safe to print on a terminal: control characters (ESC and friends, which start
+/// ANSI/OSC sequences) and bidi overrides are replaced by visible placeholders; newlines and
+/// tabs stay.
+pub fn sanitize_for_terminal(text: &str) -> std::borrow::Cow<'_, str> {
+    let bad = |c: char| (c.is_control() && c != '\n' && c != '\t') || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    if !text.chars().any(bad) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c == '\u{1b}' {
+            out.push_str("^[");
+        } else if (c as u32) < 0x20 {
+            out.push('^');
+            out.push(char::from(b'@' + c as u8));
+        } else if bad(c) {
+            out.push_str(&format!("<U+{:04X}>", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_are_neutralised() {
+        assert_eq!(sanitize_for_terminal("a\u{1b}[31mred\u{7}"), "a^[[31mred^G");
+        assert_eq!(sanitize_for_terminal("x\u{202E}y"), "x<U+202E>y");
+        assert_eq!(sanitize_for_terminal("line\nnext\t"), "line\nnext\t");
+    }
+
+    #[test]
+    fn percentiles() {
+        let mut v: Vec<f64> = (1..=100).map(f64::from).collect();
+        let (p50, p99) = p50_p99(&mut v);
+        assert!((50.0..=51.0).contains(&p50) && (98.0..=100.0).contains(&p99));
+    }
+}

@@ -1,1 +1,126 @@
-//! (in progress)
+//! The command line: one file per subcommand. `run` returns the process exit code:
+//! 0 success, 1 error (including a KB check that found errors), 2 usage error (from clap).
+
+mod bench;
+mod doctor;
+mod eval;
+mod index;
+mod kb;
+mod search;
+
+use crate::config::{self, Settings};
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const EXAMPLES: &str = "\
+Examples:
+  deskpilot doctor                          where config, data and logs live; KB and index status
+  deskpilot kb check                        validate the bundled knowledge base
+  deskpilot search where is my refund       top passages for a customer message
+  deskpilot search -k 3 --json 退款多久到账    the same, as JSON
+  deskpilot index --kb ./my-kb              build or refresh the index of another KB
+  deskpilot eval --set ../shared/eval/dstc11 --json
+  deskpilot bench retrieval                 indexing and query speed on 100k passages
+
+Exit codes: 0 success, 1 error, 2 usage error.";
+
+#[derive(Debug, Parser)]
+#[command(name = "deskpilot", version, about = "Terminal agent-assist console: live conversations, knowledge retrieval and local drafts, fully offline", after_help = EXAMPLES)]
+pub struct Cli {
+    /// Config file (default: $XDG_CONFIG_HOME/deskpilot/config.toml when it exists).
+    #[arg(long, global = true, env = "DESKPILOT_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory: database, indexes (default: $XDG_DATA_HOME/deskpilot).
+    #[arg(long, global = true, env = "DESKPILOT_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// More detail on stderr (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show resolved paths, KB, index and model status, terminal capabilities.
+    Doctor(doctor::Args),
+    /// Knowledge-base tools.
+    Kb(kb::Args),
+    /// Build or refresh the search index of a KB.
+    Index(index::Args),
+    /// Search the KB the way the console does for a customer message.
+    Search(search::Args),
+    /// Replay an evaluation set and report retrieval quality.
+    Eval(eval::Args),
+    /// Measure speed: retrieval.
+    Bench(bench::Args),
+}
+
+/// Loads settings and starts file logging (plus warnings on stderr).
+fn setup(cli: &Cli) -> Result<Settings> {
+    let settings = config::load(cli.config.as_deref(), cli.data_dir.as_deref())?;
+    init_logging(&settings, cli.verbose);
+    Ok(settings)
+}
+
+fn init_logging(settings: &Settings, verbose: u8) {
+    use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
+    let stderr_level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .without_time()
+        .with_target(false)
+        .with_filter(EnvFilter::new(stderr_level));
+    let file = std::fs::create_dir_all(&settings.paths.state_dir)
+        .ok()
+        .and_then(|_| std::fs::OpenOptions::new().create(true).append(true).open(&settings.paths.log_file).ok())
+        .map(|f| {
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::sync::Mutex::new(f))
+                .with_ansi(false)
+                .with_filter(EnvFilter::try_new(&settings.config.log.level).unwrap_or_else(|_| EnvFilter::new("info")))
+        });
+    let _ = tracing_subscriber::registry().with(stderr).with(file).try_init();
+}
+
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let settings = setup(&cli)?;
+    match cli.command {
+        None => {
+            // The interactive console is not built yet: say so plainly instead of pretending.
+            use clap::CommandFactory;
+            println!("Deskpilot {}: the interactive console is not built yet in this version.", env!("CARGO_PKG_VERSION"));
+            println!("What works today: doctor, kb check, index, search, eval, bench.\n");
+            Cli::command().print_help()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Doctor(a)) => doctor::run(&settings, a),
+        Some(Command::Kb(a)) => kb::run(&settings, a),
+        Some(Command::Index(a)) => index::run(&settings, a),
+        Some(Command::Search(a)) => search::run(&settings, a),
+        Some(Command::Eval(a)) => eval::run(&settings, a),
+        Some(Command::Bench(a)) => bench::run(&settings, a),
+    }
+}
+
+/// The KB folder: `--kb` if given, else the configured one, else the bundled demo KB.
+fn kb_dir(settings: &Settings, flag: Option<&PathBuf>) -> PathBuf {
+    flag.cloned().unwrap_or_else(|| settings.config.kb_dir())
+}
+
+/// A progress bar for long loops, drawn on stderr only when it is a terminal.
+fn progress_bar(label: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    let style = indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {per_sec} eta {eta}")
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> ");
+    bar.set_style(style);
+    bar.set_prefix(label.to_owned());
+    bar
+}

@@ -1,0 +1,106 @@
+//! `deskpilot eval`: replay an evaluation set (a `kb/` folder + JSONL cases) and report quality.
+
+use crate::config::Settings;
+use crate::eval::{load_cases, replay_retrieval};
+use crate::knowledge::{ChunkOptions, chunk_article, load_kb};
+use crate::retrieval::Retriever;
+use anyhow::{Result, bail};
+use serde_json::json;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Evaluation set folder: `kb/` plus `dev.jsonl`.
+    #[arg(long, value_name = "DIR")]
+    set: PathBuf,
+    /// Cases file (default: <set>/dev.jsonl).
+    #[arg(long, value_name = "FILE")]
+    cases: Option<PathBuf>,
+    /// Which half of the cases: 1 (odd lines, for tuning), 2 (even lines, held out), or all.
+    #[arg(long, default_value = "all", value_parser = ["1", "2", "all"])]
+    half: String,
+    /// Only the first N cases (after --half).
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+    /// Write one JSON line per case here.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+pub fn run(_settings: &Settings, args: Args) -> Result<ExitCode> {
+    let kb_dir = args.set.join("kb");
+    let cases_path = args.cases.clone().unwrap_or_else(|| args.set.join("dev.jsonl"));
+    if !kb_dir.is_dir() {
+        bail!("{}: no kb/ folder in the evaluation set", kb_dir.display());
+    }
+    let mut cases = load_cases(&cases_path)?;
+    cases = match args.half.as_str() {
+        "1" => cases.into_iter().step_by(2).collect(),
+        "2" => cases.into_iter().skip(1).step_by(2).collect(),
+        _ => cases,
+    };
+    if let Some(n) = args.limit {
+        cases.truncate(n);
+    }
+
+    // The set's KB is indexed in memory: an eval run leaves nothing behind.
+    let started = Instant::now();
+    let kb = load_kb(&kb_dir);
+    for issue in &kb.issues {
+        tracing::warn!("{issue}");
+    }
+    let opts = ChunkOptions::default();
+    let chunks: Vec<_> = kb.articles.iter().flat_map(|a| chunk_article(a, &opts)).collect();
+    let retriever = Retriever::in_ram(&chunks)?;
+    let index_ms = started.elapsed().as_secs_f64() * 1e3;
+
+    let bar = super::progress_bar("eval");
+    bar.set_length(cases.len() as u64);
+    let started = Instant::now();
+    let report = replay_retrieval(&retriever, &cases, &|i| bar.set_position(i as u64))?;
+    let total_ms = started.elapsed().as_secs_f64() * 1e3;
+    bar.finish_and_clear();
+
+    if let Some(path) = &args.out {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+        for c in &report.cases {
+            writeln!(f, "{}", serde_json::to_string(c)?)?;
+        }
+        f.flush()?;
+    }
+    let m = &report.metrics;
+    let timings = json!({
+        "index_ms": index_ms,
+        "retrieval_total_ms": total_ms,
+        "retrieval_p50_ms": report.query_p50_ms,
+        "retrieval_p99_ms": report.query_p99_ms,
+    });
+    let out = &mut std::io::stdout().lock();
+    if args.json {
+        let obj = json!({
+            "set": args.set.display().to_string(),
+            "cases": cases.len(),
+            "articles": kb.articles.len(),
+            "passages": chunks.len(),
+            "retrieval": m,
+            "generation": null,
+            "timings": timings,
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&obj)?)?;
+    } else {
+        writeln!(out, "{}: {} cases, {} articles, {} passages", args.set.display(), cases.len(), kb.articles.len(), chunks.len())?;
+        writeln!(out, "retrieval (article level)")?;
+        writeln!(out, "  hit@1 {:.3}  hit@3 {:.3}  hit@5 {:.3}  hit@10 {:.3}  MRR {:.3}", m.hit1, m.hit3, m.hit5, m.hit10, m.mrr)?;
+        writeln!(out, "  evidence recall@5 {:.3} ({} cases with gold passages)", m.evidence_recall5, m.evidence_cases)?;
+        writeln!(out, "  confidence calibration error {:.3}", m.calibration_error)?;
+        writeln!(out, "timings: index {index_ms:.0} ms; query p50 {:.2} ms, p99 {:.2} ms", report.query_p50_ms, report.query_p99_ms)?;
+        writeln!(out, "generation: not measured (no generator in this version)")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

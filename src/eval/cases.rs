@@ -1,0 +1,44 @@
+//! Evaluation cases: one JSON object per line,
+//! `{"id", "turns": [{"role", "text"}], "gold": [slug], "gold_passages": [text], "reference"?}`.
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+use std::path::Path;
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Turn {
+    pub role: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Case {
+    pub id: String,
+    pub turns: Vec<Turn>,
+    #[serde(default)]
+    pub gold: Vec<String>,
+    #[serde(default)]
+    pub gold_passages: Vec<String>,
+    #[serde(default)]
+    pub reference: Option<String>,
+}
+
+/// Reads a JSONL file; a bad line is an error naming the file and line.
+pub fn load_cases(path: &Path) -> Result<Vec<Case>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let mut cases = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let case: Case = serde_json::from_str(line).with_context(|| format!("{}:{}: invalid case", path.display(), i + 1))?;
+        if case.turns.is_empty() {
+            bail!("{}:{}: case `{}` has no turns", path.display(), i + 1, case.id);
+        }
+        if let Some(t) = case.turns.iter().find(|t| t.role != "customer" && t.role != "agent") {
+            bail!("{}:{}: unknown role `{}` (expected customer or agent)", path.display(), i + 1, t.role);
+        }
+        cases.push(case);
+    }
+    Ok(cases)
+}
