@@ -72,10 +72,9 @@ pub fn load(config_flag: Option<&Path>, data_dir_flag: Option<&Path>) -> Result<
     let dirs = directories::ProjectDirs::from("", "", "deskpilot");
     let config_file = match config_flag {
         Some(p) => p.to_owned(),
-        None => dirs
-            .as_ref()
-            .map(|d| d.config_dir().join("config.toml"))
-            .unwrap_or_else(|| PathBuf::from("deskpilot.toml")),
+        None => {
+            dirs.as_ref().map(|d| d.config_dir().join("config.toml")).unwrap_or_else(|| PathBuf::from("deskpilot.toml"))
+        }
     };
     let config_file_exists = config_file.is_file();
     if config_flag.is_some() && !config_file_exists {
@@ -91,10 +90,7 @@ pub fn load(config_flag: Option<&Path>, data_dir_flag: Option<&Path>) -> Result<
 
     let data_dir = match data_dir_flag {
         Some(p) => p.to_owned(),
-        None => dirs
-            .as_ref()
-            .map(|d| d.data_dir().to_owned())
-            .unwrap_or_else(|| PathBuf::from(".deskpilot")),
+        None => dirs.as_ref().map(|d| d.data_dir().to_owned()).unwrap_or_else(|| PathBuf::from(".deskpilot")),
     };
     let state_dir = match (data_dir_flag, dirs.as_ref().and_then(|d| d.state_dir())) {
         (None, Some(s)) => s.to_owned(),
@@ -126,9 +122,7 @@ pub fn resolve(user: Option<(&Path, &str)>, env: &[(String, String)]) -> Result<
             }
         }
     }
-    let config: Config = toml::Value::Table(table)
-        .try_into()
-        .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+    let config: Config = toml::Value::Table(table).try_into().map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
     Ok((config, applied))
 }
 
@@ -197,7 +191,10 @@ mod tests {
     #[test]
     fn user_file_and_env_override() {
         let user = "[retrieval]\ntop_k = 8\n";
-        let env = vec![("DESKPILOT_UI_THEME".to_owned(), "light".to_owned()), ("DESKPILOT_RETRIEVAL_MIN_CONFIDENCE".into(), "0.5".into())];
+        let env = vec![
+            ("DESKPILOT_UI_THEME".to_owned(), "light".to_owned()),
+            ("DESKPILOT_RETRIEVAL_MIN_CONFIDENCE".into(), "0.5".into()),
+        ];
         let (c, applied) = resolve(Some((Path::new("u.toml"), user)), &env).expect("config");
         assert_eq!(c.retrieval.top_k, 8);
         assert_eq!(c.ui.theme, "light");

@@ -42,7 +42,12 @@ pub fn run(settings: &Settings, _args: Args) -> Result<ExitCode> {
     )?;
     let index_dir = index_dir_for(&kb_dir, &p.data_dir);
     let built = index_dir.join("manifest.json").is_file();
-    writeln!(out, "  index        {} ({})", index_dir.display(), if built { "built" } else { "not built yet: `deskpilot index`" })?;
+    writeln!(
+        out,
+        "  index        {} ({})",
+        index_dir.display(),
+        if built { "built" } else { "not built yet: `deskpilot index`" }
+    )?;
     writeln!(out, "  schema       v{SCHEMA_VERSION}")?;
 
     writeln!(out, "\nModel")?;

@@ -28,6 +28,9 @@ pub struct Args {
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
+    /// Ranking parameters for tuning experiments: key=value,... (see Retriever::tune).
+    #[arg(long, hide = true, default_value = "")]
+    tune: String,
     /// Write one JSON line per case here.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -57,7 +60,8 @@ pub fn run(_settings: &Settings, args: Args) -> Result<ExitCode> {
     }
     let opts = ChunkOptions::default();
     let chunks: Vec<_> = kb.articles.iter().flat_map(|a| chunk_article(a, &opts)).collect();
-    let retriever = Retriever::in_ram(&chunks)?;
+    let mut retriever = Retriever::in_ram(&chunks)?;
+    retriever.tune(&args.tune)?;
     let index_ms = started.elapsed().as_secs_f64() * 1e3;
 
     let bar = super::progress_bar("eval");
@@ -94,12 +98,27 @@ pub fn run(_settings: &Settings, args: Args) -> Result<ExitCode> {
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&obj)?)?;
     } else {
-        writeln!(out, "{}: {} cases, {} articles, {} passages", args.set.display(), cases.len(), kb.articles.len(), chunks.len())?;
+        writeln!(
+            out,
+            "{}: {} cases, {} articles, {} passages",
+            args.set.display(),
+            cases.len(),
+            kb.articles.len(),
+            chunks.len()
+        )?;
         writeln!(out, "retrieval (article level)")?;
-        writeln!(out, "  hit@1 {:.3}  hit@3 {:.3}  hit@5 {:.3}  hit@10 {:.3}  MRR {:.3}", m.hit1, m.hit3, m.hit5, m.hit10, m.mrr)?;
+        writeln!(
+            out,
+            "  hit@1 {:.3}  hit@3 {:.3}  hit@5 {:.3}  hit@10 {:.3}  MRR {:.3}",
+            m.hit1, m.hit3, m.hit5, m.hit10, m.mrr
+        )?;
         writeln!(out, "  evidence recall@5 {:.3} ({} cases with gold passages)", m.evidence_recall5, m.evidence_cases)?;
         writeln!(out, "  confidence calibration error {:.3}", m.calibration_error)?;
-        writeln!(out, "timings: index {index_ms:.0} ms; query p50 {:.2} ms, p99 {:.2} ms", report.query_p50_ms, report.query_p99_ms)?;
+        writeln!(
+            out,
+            "timings: index {index_ms:.0} ms; query p50 {:.2} ms, p99 {:.2} ms",
+            report.query_p50_ms, report.query_p99_ms
+        )?;
         writeln!(out, "generation: not measured (no generator in this version)")?;
     }
     Ok(ExitCode::SUCCESS)

@@ -95,7 +95,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         None => {
             // The interactive console is not built yet: say so plainly instead of pretending.
             use clap::CommandFactory;
-            println!("Deskpilot {}: the interactive console is not built yet in this version.", env!("CARGO_PKG_VERSION"));
+            println!(
+                "Deskpilot {}: the interactive console is not built yet in this version.",
+                env!("CARGO_PKG_VERSION")
+            );
             println!("What works today: doctor, kb check, index, search, eval, bench.\n");
             Cli::command().print_help()?;
             Ok(ExitCode::SUCCESS)

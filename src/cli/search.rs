@@ -96,7 +96,15 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
     writeln!(out, "confidence {:.2} ({verdict})\n", result.confidence)?;
     for (i, h) in result.hits.iter().enumerate() {
         let section = if h.section.is_empty() { String::new() } else { format!(" > {}", h.section.join(" > ")) };
-        writeln!(out, "{}. {}{}  [{}]  score {:.2}", i + 1, sanitize_for_terminal(&h.title), sanitize_for_terminal(&section), h.slug, h.score)?;
+        writeln!(
+            out,
+            "{}. {}{}  [{}]  score {:.2}",
+            i + 1,
+            sanitize_for_terminal(&h.title),
+            sanitize_for_terminal(&section),
+            h.slug,
+            h.score
+        )?;
         for line in highlighted(h, color).lines() {
             writeln!(out, "   {line}")?;
         }

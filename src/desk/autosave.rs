@@ -55,10 +55,7 @@ impl Debouncer {
             .filter(|(_, p)| now - p.last_change >= self.quiet_ms || now - p.first_change >= self.max_ms)
             .map(|(id, _)| id.clone())
             .collect();
-        ready
-            .into_iter()
-            .filter_map(|id| self.pending.remove(&id).map(|p| (id, p.text)))
-            .collect()
+        ready.into_iter().filter_map(|id| self.pending.remove(&id).map(|p| (id, p.text))).collect()
     }
 
     /// Everything still pending (on quit or before a risky operation).

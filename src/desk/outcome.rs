@@ -19,11 +19,7 @@ pub fn classify_outcome(generated: &str, sent: Option<&str>) -> DraftOutcome {
     if a == b {
         return DraftOutcome::SentAsIs;
     }
-    if word_similarity(&a, &b) >= EDIT_THRESHOLD {
-        DraftOutcome::Edited
-    } else {
-        DraftOutcome::Rewritten
-    }
+    if word_similarity(&a, &b) >= EDIT_THRESHOLD { DraftOutcome::Edited } else { DraftOutcome::Rewritten }
 }
 
 /// LCS length over the longer length, in 0..=1.

@@ -2,8 +2,8 @@
 //! simulator, HTTP) implement these traits; unit tests of the layers above use fakes.
 
 use super::types::{
-    Author, Conversation, ConversationId, Customer, Draft, DraftTimings, Message, Millis, RequestId,
-    Retrieval, Source, SuggestionEvent,
+    Author, Conversation, ConversationId, Customer, Draft, DraftTimings, Message, Millis, RequestId, Retrieval, Source,
+    SuggestionEvent,
 };
 
 /// Errors crossing a port; adapters keep their own typed errors and box them here.
@@ -65,17 +65,13 @@ pub struct DraftResult {
 
 /// Writes a reply, streaming text pieces into `sink` as they are produced.
 pub trait Drafter: Send {
-    fn draft(
-        &mut self,
-        request: &DraftRequest,
-        sink: &mut dyn FnMut(&str) -> Flow,
-    ) -> Result<DraftResult, PortError>;
+    fn draft(&mut self, request: &DraftRequest, sink: &mut dyn FnMut(&str) -> Flow) -> Result<DraftResult, PortError>;
 }
 
 /// Something that happened on a customer channel.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ChannelEvent {
-    NewConversation { conversation: Conversation, customer: Customer },
+    NewConversation { conversation: Box<Conversation>, customer: Box<Customer> },
     Typing { conversation: ConversationId, typing: bool },
     Message { conversation: ConversationId, message: Message },
 }

@@ -95,15 +95,9 @@ impl ConversationView {
 
     /// When the customer has been waiting since (their oldest unanswered message), if they are.
     pub fn waiting_since(&self) -> Option<i64> {
-        let last_agent = self
-            .messages
-            .iter()
-            .rposition(|m| m.author == super::Author::Agent && !m.internal);
+        let last_agent = self.messages.iter().rposition(|m| m.author == super::Author::Agent && !m.internal);
         let start = last_agent.map_or(0, |i| i + 1);
-        self.messages[start..]
-            .iter()
-            .find(|m| m.author == super::Author::Customer)
-            .map(|m| m.at)
+        self.messages[start..].iter().find(|m| m.author == super::Author::Customer).map(|m| m.at)
     }
 }
 

@@ -15,44 +15,131 @@ use super::types::{
 #[derive(Debug, Clone, PartialEq)]
 pub enum Msg {
     /// A conversation arrived from a channel (or was restored from the store).
-    ConversationOpened { conversation: Conversation, customer: Option<Customer>, messages: Vec<Message> },
-    CustomerTyping { conversation: ConversationId, typing: bool },
+    ConversationOpened {
+        conversation: Conversation,
+        customer: Option<Customer>,
+        messages: Vec<Message>,
+    },
+    CustomerTyping {
+        conversation: ConversationId,
+        typing: bool,
+    },
     /// A customer wrote: show it and start the assist loop.
-    CustomerMessage { conversation: ConversationId, message: Message },
-    RetrievalDone { conversation: ConversationId, request: RequestId, retrieval: Retrieval },
-    RetrievalFailed { conversation: ConversationId, request: RequestId, error: String },
+    CustomerMessage {
+        conversation: ConversationId,
+        message: Message,
+    },
+    RetrievalDone {
+        conversation: ConversationId,
+        request: RequestId,
+        retrieval: Retrieval,
+    },
+    RetrievalFailed {
+        conversation: ConversationId,
+        request: RequestId,
+        error: String,
+    },
     /// A streamed piece of generated text.
-    DraftChunk { conversation: ConversationId, request: RequestId, text: String },
-    DraftFinished { conversation: ConversationId, draft: Draft },
-    DraftFailed { conversation: ConversationId, request: RequestId, error: String },
+    DraftChunk {
+        conversation: ConversationId,
+        request: RequestId,
+        text: String,
+    },
+    DraftFinished {
+        conversation: ConversationId,
+        draft: Draft,
+    },
+    DraftFailed {
+        conversation: ConversationId,
+        request: RequestId,
+        error: String,
+    },
     /// The agent changed the editor's text.
-    EditorChanged { conversation: ConversationId, text: String, at: Millis },
+    EditorChanged {
+        conversation: ConversationId,
+        text: String,
+        at: Millis,
+    },
     /// Swap the offered draft into the editor (the agent's text is replaced, on request only).
-    AcceptOffered { conversation: ConversationId },
-    Regenerate { conversation: ConversationId },
-    CancelDraft { conversation: ConversationId },
-    DiscardDraft { conversation: ConversationId, at: Millis },
+    AcceptOffered {
+        conversation: ConversationId,
+    },
+    Regenerate {
+        conversation: ConversationId,
+    },
+    CancelDraft {
+        conversation: ConversationId,
+    },
+    DiscardDraft {
+        conversation: ConversationId,
+        at: Millis,
+    },
     /// Send the editor's text to the customer, or add it as an internal note.
-    Send { conversation: ConversationId, internal: bool, at: Millis },
-    SetStatus { conversation: ConversationId, status: Status, at: Millis },
-    Select { index: usize },
+    Send {
+        conversation: ConversationId,
+        internal: bool,
+        at: Millis,
+    },
+    SetStatus {
+        conversation: ConversationId,
+        status: Status,
+        at: Millis,
+    },
+    Select {
+        index: usize,
+    },
     /// Clock tick: flushes debounced autosaves.
-    Tick { now: Millis },
+    Tick {
+        now: Millis,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    Retrieve { conversation: ConversationId, request: RequestId, turns: Vec<(Author, String)>, tags: Vec<String>, k: usize },
-    Generate { conversation: ConversationId, request: RequestId, retrieval: Retrieval },
-    CancelGeneration { request: RequestId },
+    Retrieve {
+        conversation: ConversationId,
+        request: RequestId,
+        turns: Vec<(Author, String)>,
+        tags: Vec<String>,
+        k: usize,
+    },
+    Generate {
+        conversation: ConversationId,
+        request: RequestId,
+        retrieval: Retrieval,
+    },
+    CancelGeneration {
+        request: RequestId,
+    },
     /// Send an agent message to the customer over the conversation's channel.
-    Deliver { conversation: ConversationId, message: Message },
-    PersistMessage { conversation: ConversationId, message: Message },
-    PersistStatus { conversation: ConversationId, status: Status, at: Millis },
-    SaveDraft { draft: Draft },
-    RecordEvent { conversation: ConversationId, request: Option<RequestId>, event: SuggestionEvent },
-    Autosave { conversation: ConversationId, text: String },
-    ClearAutosave { conversation: ConversationId },
+    Deliver {
+        conversation: ConversationId,
+        message: Message,
+    },
+    PersistMessage {
+        conversation: ConversationId,
+        message: Message,
+    },
+    PersistStatus {
+        conversation: ConversationId,
+        status: Status,
+        at: Millis,
+    },
+    SaveDraft {
+        draft: Draft,
+    },
+    RecordEvent {
+        conversation: ConversationId,
+        request: Option<RequestId>,
+        event: SuggestionEvent,
+    },
+    Autosave {
+        conversation: ConversationId,
+        text: String,
+    },
+    ClearAutosave {
+        conversation: ConversationId,
+    },
 }
 
 /// Applies one message to the state and returns what must happen next.

@@ -29,7 +29,10 @@ fn customer() -> Customer {
 fn opened(ids: &[&str]) -> State {
     let mut s = State::default();
     for id in ids {
-        update(&mut s, Msg::ConversationOpened { conversation: conv(id), customer: Some(customer()), messages: vec![] });
+        update(
+            &mut s,
+            Msg::ConversationOpened { conversation: conv(id), customer: Some(customer()), messages: vec![] },
+        );
     }
     s
 }
@@ -73,7 +76,10 @@ fn until_generating(s: &mut State, c: &str, text: &str) -> RequestId {
 #[test]
 fn customer_message_starts_retrieval_with_the_turns() {
     let mut s = opened(&["T-1"]);
-    let fx = update(&mut s, Msg::CustomerMessage { conversation: id("T-1"), message: Message::customer("Where is my order?", 5) });
+    let fx = update(
+        &mut s,
+        Msg::CustomerMessage { conversation: id("T-1"), message: Message::customer("Where is my order?", 5) },
+    );
     assert!(matches!(&fx[0], Effect::PersistMessage { .. }));
     match &fx[1] {
         Effect::Retrieve { turns, tags, k, .. } => {
@@ -120,7 +126,10 @@ fn chunks_stream_into_a_clean_editor() {
         update(&mut s, Msg::DraftChunk { conversation: id("T-1"), request: r, text: piece.into() });
     }
     assert_eq!(s.conversations[0].editor, "Hi Ana, your refund is on its way.");
-    let fx = update(&mut s, Msg::DraftFinished { conversation: id("T-1"), draft: draft("T-1", r, "Hi Ana, your refund is on its way.") });
+    let fx = update(
+        &mut s,
+        Msg::DraftFinished { conversation: id("T-1"), draft: draft("T-1", r, "Hi Ana, your refund is on its way.") },
+    );
     assert!(fx.iter().any(|e| matches!(e, Effect::SaveDraft { .. })));
     assert_eq!(s.conversations[0].draft, DraftState::Ready { request: r });
 }
@@ -154,7 +163,10 @@ fn send_records_the_outcome_and_delivers() {
     });
     let saved = saved.expect("send saves the draft outcome");
     assert_eq!(saved.outcome, Some(DraftOutcome::Edited));
-    assert_eq!(saved.final_text.as_deref(), Some("Hi Ana, refunds reach your card in 5-7 business days. Anything else?"));
+    assert_eq!(
+        saved.final_text.as_deref(),
+        Some("Hi Ana, refunds reach your card in 5-7 business days. Anything else?")
+    );
     assert!(fx.iter().any(|e| matches!(e, Effect::Deliver { .. })));
     assert!(fx.iter().any(|e| matches!(e, Effect::ClearAutosave { .. })));
     let c = &s.conversations[0];
@@ -187,7 +199,9 @@ fn discard_and_cancel() {
     let r = until_generating(&mut s, "T-1", "hello again");
     update(&mut s, Msg::DraftFinished { conversation: id("T-1"), draft: draft("T-1", r, "Hi!") });
     let fx = update(&mut s, Msg::DiscardDraft { conversation: id("T-1"), at: 9 });
-    assert!(fx.iter().any(|e| matches!(e, Effect::SaveDraft { draft } if draft.outcome == Some(DraftOutcome::Discarded))));
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::SaveDraft { draft } if draft.outcome == Some(DraftOutcome::Discarded)))
+    );
     assert_eq!(s.conversations[0].editor, "");
 }
 

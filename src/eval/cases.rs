@@ -31,7 +31,8 @@ pub fn load_cases(path: &Path) -> Result<Vec<Case>> {
         if line.trim().is_empty() {
             continue;
         }
-        let case: Case = serde_json::from_str(line).with_context(|| format!("{}:{}: invalid case", path.display(), i + 1))?;
+        let case: Case =
+            serde_json::from_str(line).with_context(|| format!("{}:{}: invalid case", path.display(), i + 1))?;
         if case.turns.is_empty() {
             bail!("{}:{}: case `{}` has no turns", path.display(), i + 1, case.id);
         }

@@ -63,7 +63,10 @@ mod tests {
         let r: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
         assert_eq!(first_relevant_rank(&r, &["c".into()]), Some(3));
         assert_eq!(first_relevant_rank(&r, &["z".into()]), None);
-        assert!(contains_evidence("Refunds to store credit are instant. Cards take 5-7 days.", "refunds to store credit are instant"));
+        assert!(contains_evidence(
+            "Refunds to store credit are instant. Cards take 5-7 days.",
+            "refunds to store credit are instant"
+        ));
         assert!(!contains_evidence("Cards take 5-7 days.", "refunds to store credit are instant"));
         assert_eq!(tokens("退款 AH-200"), ["退", "款", "ah", "200"]);
     }

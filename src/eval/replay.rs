@@ -21,7 +21,7 @@ pub struct CaseResult {
     /// A top-5 passage contains a gold passage.
     pub evidence: Option<bool>,
     pub confidence: f32,
-    pub normalized_score: f32,
+    pub coverage: f32,
     pub ms: f64,
 }
 
@@ -74,7 +74,7 @@ pub fn replay_retrieval(retriever: &Retriever, cases: &[Case], progress: &dyn Fn
         let ranked: Vec<String> = result.articles.iter().take(10).map(|(s, _)| s.clone()).collect();
         let rank = first_relevant_rank(&ranked, &case.gold);
         let evidence = (!case.gold_passages.is_empty()).then(|| {
-            result.hits.iter().take(5).any(|h| case.gold_passages.iter().any(|g| contains_evidence(&h.text, g)))
+            result.passages.iter().take(5).any(|h| case.gold_passages.iter().any(|g| contains_evidence(&h.text, g)))
         });
         if let Some(r) = rank {
             m.mrr += 1.0 / r as f64;
@@ -95,7 +95,7 @@ pub fn replay_retrieval(retriever: &Retriever, cases: &[Case], progress: &dyn Fn
             rank,
             evidence,
             confidence: result.confidence,
-            normalized_score: result.normalized_score,
+            coverage: result.coverage,
             ms,
         });
         progress(i + 1);

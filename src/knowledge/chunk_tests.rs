@@ -45,7 +45,11 @@ fn random_blocks(seed: u64, n: usize, cjk: bool) -> (Vec<Block>, Vec<String>) {
             text.push_str(&s);
         }
         let len = text.len();
-        blocks.push(Block { section: vec![format!("S{}", next(3))], text: text.trim().to_owned(), range: offset..offset + len });
+        blocks.push(Block {
+            section: vec![format!("S{}", next(3))],
+            text: text.trim().to_owned(),
+            range: offset..offset + len,
+        });
         offset += len + 2;
     }
     (blocks, all)
@@ -98,7 +102,8 @@ fn properties_hold_on_random_chinese() {
 fn passages_never_cross_headings() {
     let (blocks, _) = random_blocks(7, 30, false);
     for p in chunk_blocks(&blocks, &ChunkOptions::default()) {
-        let covered: Vec<_> = blocks.iter().filter(|b| b.range.start >= p.range.start && b.range.end <= p.range.end).collect();
+        let covered: Vec<_> =
+            blocks.iter().filter(|b| b.range.start >= p.range.start && b.range.end <= p.range.end).collect();
         assert!(covered.iter().all(|b| b.section == p.section));
     }
 }

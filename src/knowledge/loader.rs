@@ -88,7 +88,12 @@ fn walk(root: &Path, issues: &mut Vec<Issue>) -> Vec<PathBuf> {
         let entries = match std::fs::read_dir(&dir) {
             Ok(e) => e,
             Err(e) => {
-                issues.push(Issue { path: dir, line: None, severity: Severity::Error, message: format!("cannot read folder: {e}") });
+                issues.push(Issue {
+                    path: dir,
+                    line: None,
+                    severity: Severity::Error,
+                    message: format!("cannot read folder: {e}"),
+                });
                 continue;
             }
         };
@@ -130,7 +135,12 @@ fn split_front_matter(text: &str) -> Option<(&str, usize)> {
 pub fn load_kb(root: &Path) -> Kb {
     let mut kb = Kb { root: root.to_owned(), ..Kb::default() };
     if !root.is_dir() {
-        kb.issues.push(Issue { path: root.to_owned(), line: None, severity: Severity::Error, message: "not a folder".into() });
+        kb.issues.push(Issue {
+            path: root.to_owned(),
+            line: None,
+            severity: Severity::Error,
+            message: "not a folder".into(),
+        });
         return kb;
     }
     let mut links: Vec<(usize, PathBuf, usize, String)> = Vec::new();
@@ -176,7 +186,11 @@ fn error(path: &Path, line: Option<usize>, message: impl Into<String>) -> Issue 
 fn load_article(root: &Path, path: &Path, issues: &mut Vec<Issue>) -> Option<Article> {
     match std::fs::metadata(path) {
         Ok(m) if m.len() > MAX_ARTICLE_BYTES => {
-            issues.push(error(path, None, format!("file is {} bytes, over the {MAX_ARTICLE_BYTES}-byte limit; skipped", m.len())));
+            issues.push(error(
+                path,
+                None,
+                format!("file is {} bytes, over the {MAX_ARTICLE_BYTES}-byte limit; skipped", m.len()),
+            ));
             return None;
         }
         Ok(_) => {}
@@ -207,7 +221,11 @@ fn load_article(root: &Path, path: &Path, issues: &mut Vec<Issue>) -> Option<Art
         return None;
     }
     let Some((yaml, body_offset)) = split_front_matter(&text) else {
-        issues.push(error(path, Some(1), "missing front matter: the file must start with a `---` line, then YAML, then `---`; skipped"));
+        issues.push(error(
+            path,
+            Some(1),
+            "missing front matter: the file must start with a `---` line, then YAML, then `---`; skipped",
+        ));
         return None;
     };
     let meta = parse_front_matter(path, yaml, issues)?;
@@ -227,7 +245,8 @@ fn parse_front_matter(path: &Path, yaml: &str, issues: &mut Vec<Issue>) -> Optio
         Ok(v) => v,
         Err(e) => {
             let line = e.location().map(|l| l.line() + 1).unwrap_or(2);
-            issues.push(error(path, Some(line), format!("invalid front matter: {e}; skipped")));
+            let detail = strip_yaml_positions(&e.to_string());
+            issues.push(error(path, Some(line), format!("invalid front matter: {detail}; skipped")));
             return None;
         }
     };
@@ -235,7 +254,11 @@ fn parse_front_matter(path: &Path, yaml: &str, issues: &mut Vec<Issue>) -> Optio
         yaml.lines().position(|l| l.trim_start().starts_with(&format!("{key}:"))).map(|i| i + 2).or(Some(2))
     };
     for key in raw.keys().filter(|k| !KNOWN.contains(&k.as_str())) {
-        issues.push(warn(path, key_line(key), format!("unknown front-matter key `{key}` (known: {})", KNOWN.join(", "))));
+        issues.push(warn(
+            path,
+            key_line(key),
+            format!("unknown front-matter key `{key}` (known: {})", KNOWN.join(", ")),
+        ));
     }
     let mut value = serde_norway::Mapping::new();
     for (k, v) in raw.into_iter().filter(|(k, _)| KNOWN.contains(&k.as_str())) {
@@ -262,6 +285,24 @@ fn parse_front_matter(path: &Path, yaml: &str, issues: &mut Vec<Issue>) -> Optio
         issues.push(warn(path, Some(2), "front matter has no `category`"));
     }
     Some(meta)
+}
+
+/// Removes the parser's " at line N column M" (YAML-relative, so misleading next to our
+/// file-relative line number).
+fn strip_yaml_positions(msg: &str) -> String {
+    let mut out = String::with_capacity(msg.len());
+    let mut rest = msg;
+    while let Some(i) = rest.find(" at line ") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + " at line ".len()..];
+        let after = after.trim_start_matches(|c: char| c.is_ascii_digit());
+        rest = match after.strip_prefix(" column ") {
+            Some(col) => col.trim_start_matches(|c: char| c.is_ascii_digit()),
+            None => after,
+        };
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Relative `.md` links must point at an article of this KB.

@@ -33,7 +33,10 @@ pub fn parse_body(body: &str, title: &str) -> (Vec<Block>, Vec<Link>) {
     let mut heading: Option<(HeadingLevel, String)> = None;
     let opts = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
 
-    let flush = |buf: &mut String, range: &mut Option<Range<usize>>, headings: &[(HeadingLevel, String)], blocks: &mut Vec<Block>| {
+    let flush = |buf: &mut String,
+                 range: &mut Option<Range<usize>>,
+                 headings: &[(HeadingLevel, String)],
+                 blocks: &mut Vec<Block>| {
         let text = buf.trim();
         if let (false, Some(r)) = (text.is_empty(), range.take()) {
             let section = headings.iter().map(|(_, h)| h.clone()).collect();
@@ -64,7 +67,12 @@ pub fn parse_body(body: &str, title: &str) -> (Vec<Block>, Vec<Link>) {
             }
             Event::Start(Tag::Item | Tag::CodeBlock(_) | Tag::BlockQuote(_))
             | Event::End(
-                TagEnd::Paragraph | TagEnd::Item | TagEnd::CodeBlock | TagEnd::TableRow | TagEnd::TableHead | TagEnd::BlockQuote(_),
+                TagEnd::Paragraph
+                | TagEnd::Item
+                | TagEnd::CodeBlock
+                | TagEnd::TableRow
+                | TagEnd::TableHead
+                | TagEnd::BlockQuote(_),
             ) => flush(&mut buf, &mut range, &headings, &mut blocks),
             Event::End(TagEnd::TableCell) => buf.push_str(" | "),
             Event::Text(t) | Event::Code(t) => {

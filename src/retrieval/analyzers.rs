@@ -3,8 +3,8 @@
 
 use tantivy::Index;
 use tantivy::tokenizer::{
-    Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer, Token,
-    TokenStream, Tokenizer,
+    Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer, Token, TokenStream,
+    Tokenizer,
 };
 
 /// English: split on non-alphanumerics, lower-case, drop stop words, Snowball stem.
@@ -13,28 +13,238 @@ pub const EN: &str = "dp_en";
 pub const ZH: &str = "dp_zh";
 /// Identifiers (order numbers, model numbers): whole, lower-cased, exact.
 pub const KEY: &str = "dp_key";
+/// CJK character unigrams and bigrams (other words whole): the fallback for segmentation misses.
+pub const GRAM: &str = "dp_gram";
+/// English word pairs (stemmed, stop words dropped): rewards passages that share phrases.
+pub const PAIR: &str = "dp_pair";
 
 pub fn register(index: &Index) {
     let m = index.tokenizers();
     m.register(EN, english());
     m.register(ZH, chinese());
     m.register(KEY, TextAnalyzer::from(IdentifierTokenizer));
+    m.register(GRAM, cjk_grams());
+    m.register(PAIR, word_pairs());
+}
+
+pub fn word_pairs() -> TextAnalyzer {
+    // Unstemmed: stemming is the costliest step of English analysis, and exact word pairs are
+    // what this field is for.
+    let stop = StopWordFilter::remove(EN_STOP.iter().map(|w| (*w).to_owned()));
+    let inner = TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(stop)
+        .build();
+    TextAnalyzer::from(PairTokenizer { inner })
+}
+
+/// Consecutive pairs of English terms, joined with `_`.
+#[derive(Clone)]
+pub struct PairTokenizer {
+    inner: TextAnalyzer,
+}
+
+impl Tokenizer for PairTokenizer {
+    type TokenStream<'a> = VecTokenStream;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
+        let terms = analyze(&mut self.inner, text);
+        let tokens = terms
+            .windows(2)
+            .enumerate()
+            .map(|(i, w)| Token {
+                offset_from: w[0].1.start,
+                offset_to: w[1].1.end,
+                position: i,
+                text: format!("{}_{}", w[0].0, w[1].0),
+                position_length: 1,
+            })
+            .collect();
+        VecTokenStream { tokens, next: 0 }
+    }
+}
+
+/// The query-side analyzers, cloned per query (analysis needs `&mut`).
+#[derive(Clone)]
+pub struct Analyzers {
+    pub en: TextAnalyzer,
+    pub zh: TextAnalyzer,
+    pub grams: TextAnalyzer,
+    pub keys: TextAnalyzer,
+    pub pairs: TextAnalyzer,
+}
+
+impl Default for Analyzers {
+    fn default() -> Self {
+        Self {
+            en: english(),
+            zh: chinese(),
+            grams: cjk_grams(),
+            keys: TextAnalyzer::from(IdentifierTokenizer),
+            pairs: word_pairs(),
+        }
+    }
+}
+
+pub fn cjk_grams() -> TextAnalyzer {
+    TextAnalyzer::from(CjkGramTokenizer)
 }
 
 /// English function words: Lucene's list plus the pronouns, auxiliaries and question words that
 /// fill customer messages ("how do I", "can you", "my order") and carry no topic.
 pub const EN_STOP: &[&str] = &[
-    "a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are", "as", "at", "be",
-    "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do",
-    "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having",
-    "he", "her", "here", "hers", "herself", "him", "himself", "his", "how", "i", "if", "in", "into", "is", "it",
-    "its", "itself", "just", "me", "more", "most", "my", "myself", "no", "nor", "not", "of", "off", "on", "once",
-    "only", "or", "other", "our", "ours", "ourselves", "out", "over", "own", "same", "she", "should", "so",
-    "some", "such", "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these",
-    "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were",
-    "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your",
-    "yours", "yourself", "yourselves", "im", "ive", "dont", "doesnt", "didnt", "cant", "wont", "don", "doesn",
-    "didn", "isn", "aren", "wasn", "haven", "hasn", "couldn", "wouldn", "shouldn", "s", "t", "ll", "ve", "re", "m", "d",
+    "a",
+    "about",
+    "above",
+    "after",
+    "again",
+    "against",
+    "all",
+    "am",
+    "an",
+    "and",
+    "any",
+    "are",
+    "as",
+    "at",
+    "be",
+    "because",
+    "been",
+    "before",
+    "being",
+    "below",
+    "between",
+    "both",
+    "but",
+    "by",
+    "can",
+    "could",
+    "did",
+    "do",
+    "does",
+    "doing",
+    "down",
+    "during",
+    "each",
+    "few",
+    "for",
+    "from",
+    "further",
+    "had",
+    "has",
+    "have",
+    "having",
+    "he",
+    "her",
+    "here",
+    "hers",
+    "herself",
+    "him",
+    "himself",
+    "his",
+    "how",
+    "i",
+    "if",
+    "in",
+    "into",
+    "is",
+    "it",
+    "its",
+    "itself",
+    "just",
+    "me",
+    "more",
+    "most",
+    "my",
+    "myself",
+    "no",
+    "nor",
+    "not",
+    "of",
+    "off",
+    "on",
+    "once",
+    "only",
+    "or",
+    "other",
+    "our",
+    "ours",
+    "ourselves",
+    "out",
+    "over",
+    "own",
+    "same",
+    "she",
+    "should",
+    "so",
+    "some",
+    "such",
+    "than",
+    "that",
+    "the",
+    "their",
+    "theirs",
+    "them",
+    "themselves",
+    "then",
+    "there",
+    "these",
+    "they",
+    "this",
+    "those",
+    "through",
+    "to",
+    "too",
+    "under",
+    "until",
+    "up",
+    "very",
+    "was",
+    "we",
+    "were",
+    "what",
+    "when",
+    "where",
+    "which",
+    "while",
+    "who",
+    "whom",
+    "why",
+    "will",
+    "with",
+    "would",
+    "you",
+    "your",
+    "yours",
+    "yourself",
+    "yourselves",
+    "im",
+    "ive",
+    "dont",
+    "doesnt",
+    "didnt",
+    "cant",
+    "wont",
+    "don",
+    "doesn",
+    "didn",
+    "isn",
+    "aren",
+    "wasn",
+    "haven",
+    "hasn",
+    "couldn",
+    "wouldn",
+    "shouldn",
+    "won",
+    "s",
+    "t",
+    "ll",
+    "ve",
+    "re",
+    "m",
+    "d",
 ];
 
 pub fn english() -> TextAnalyzer {
@@ -88,8 +298,8 @@ impl TokenStream for VecTokenStream {
 
 /// Function words of Chinese customer messages that carry no topic.
 const ZH_STOP: &[&str] = &[
-    "的", "了", "吗", "呢", "吧", "啊", "我", "你", "您", "是", "在", "有", "和", "就", "都", "也", "要", "会",
-    "能", "可以", "怎么", "什么", "请问", "你好", "您好", "谢谢", "一下", "这个", "那个", "我们", "我的",
+    "的", "了", "吗", "呢", "吧", "啊", "我", "你", "您", "是", "在", "有", "和", "就", "都", "也", "要", "会", "能",
+    "被", "可以", "怎么", "什么", "请问", "你好", "您好", "谢谢", "一下", "这个", "那个", "我们", "我的",
 ];
 
 #[derive(Clone)]
@@ -121,6 +331,68 @@ impl Tokenizer for ChineseTokenizer {
     }
 }
 
+/// CJK runs become character unigrams and bigrams; other alphanumeric runs become lower-cased words.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CjkGramTokenizer;
+
+fn is_cjk_char(c: char) -> bool {
+    matches!(c as u32, 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF)
+}
+
+impl Tokenizer for CjkGramTokenizer {
+    type TokenStream<'a> = VecTokenStream;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
+        let mut tokens = Vec::new();
+        let chars: Vec<(usize, char)> = text.char_indices().collect();
+        let end_of = |i: usize| chars.get(i + 1).map_or(text.len(), |(o, _)| *o);
+        let mut i = 0;
+        while i < chars.len() {
+            let (start, c) = chars[i];
+            if is_cjk_char(c) {
+                let single = ZH_STOP.contains(&&text[start..end_of(i)]);
+                if !single {
+                    tokens.push(Token {
+                        offset_from: start,
+                        offset_to: end_of(i),
+                        position: tokens.len(),
+                        text: c.to_string(),
+                        position_length: 1,
+                    });
+                }
+                if let Some(&(_, d)) = chars.get(i + 1).filter(|(_, d)| is_cjk_char(*d)) {
+                    let to = end_of(i + 1);
+                    tokens.push(Token {
+                        offset_from: start,
+                        offset_to: to,
+                        position: tokens.len(),
+                        text: format!("{c}{d}"),
+                        position_length: 1,
+                    });
+                }
+                i += 1;
+            } else if c.is_alphanumeric() {
+                let mut j = i;
+                while j < chars.len() && chars[j].1.is_alphanumeric() && !is_cjk_char(chars[j].1) {
+                    j += 1;
+                }
+                let to = end_of(j - 1);
+                tokens.push(Token {
+                    offset_from: start,
+                    offset_to: to,
+                    position: tokens.len(),
+                    text: text[start..to].to_lowercase(),
+                    position_length: 1,
+                });
+                i = j;
+            } else {
+                i += 1;
+            }
+        }
+        VecTokenStream { tokens, next: 0 }
+    }
+}
+
 /// Emits identifier-like words: containing a digit and at least 3 characters, or letters and
 /// digits joined by `-`/`_` (`AH-200`, `HP10234`, `#10234` gives `10234`). Each is emitted whole and,
 /// when it has separators, also without them, so `AH-200` matches `ah200`.
@@ -138,7 +410,12 @@ pub fn identifiers(text: &str) -> Vec<(String, std::ops::Range<usize>)> {
             continue;
         }
         let start = i;
-        while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || ((bytes[i] == b'-' || bytes[i] == b'_') && i + 1 < bytes.len() && bytes[i + 1].is_ascii_alphanumeric())) {
+        while i < bytes.len()
+            && (bytes[i].is_ascii_alphanumeric()
+                || ((bytes[i] == b'-' || bytes[i] == b'_')
+                    && i + 1 < bytes.len()
+                    && bytes[i + 1].is_ascii_alphanumeric()))
+        {
             i += 1;
         }
         let word = &text[start..i];
@@ -165,7 +442,13 @@ impl Tokenizer for IdentifierTokenizer {
             }
             for v in variants {
                 let position = tokens.len();
-                tokens.push(Token { offset_from: range.start, offset_to: range.end, position, text: v, position_length: 1 });
+                tokens.push(Token {
+                    offset_from: range.start,
+                    offset_to: range.end,
+                    position,
+                    text: v,
+                    position_length: 1,
+                });
             }
         }
         VecTokenStream { tokens, next: 0 }
@@ -178,7 +461,8 @@ mod tests {
 
     #[test]
     fn english_stems_and_drops_stop_words() {
-        let terms: Vec<String> = analyze(&mut english(), "The refunds are shipping to my card").into_iter().map(|t| t.0).collect();
+        let terms: Vec<String> =
+            analyze(&mut english(), "The refunds are shipping to my card").into_iter().map(|t| t.0).collect();
         assert_eq!(terms, ["refund", "ship", "card"]);
     }
 
@@ -191,7 +475,10 @@ mod tests {
 
     #[test]
     fn identifiers_are_kept_whole() {
-        let ids: Vec<String> = identifiers("Is my AH-200 heater (order #HP-10234, 3 items, $4.99) recalled?").into_iter().map(|t| t.0).collect();
+        let ids: Vec<String> = identifiers("Is my AH-200 heater (order #HP-10234, 3 items, $4.99) recalled?")
+            .into_iter()
+            .map(|t| t.0)
+            .collect();
         assert_eq!(ids, ["ah-200", "hp-10234"]);
         let mut key = TextAnalyzer::from(IdentifierTokenizer);
         let terms: Vec<String> = analyze(&mut key, "model AH-200").into_iter().map(|t| t.0).collect();

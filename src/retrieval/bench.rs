@@ -17,18 +17,18 @@ impl Rng {
     pub fn new(seed: u64) -> Self {
         Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0
     }
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        (self.next_u64() % n as u64) as usize
     }
     /// Zipf-like rank in 0..n (s = 1), by inverse-CDF on the harmonic approximation.
     pub fn zipf(&mut self, n: usize) -> usize {
-        let u = (self.next() >> 11) as f64 / (1u64 << 53) as f64;
+        let u = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
         let r = ((n as f64 + 1.0).ln() * u).exp() - 1.0;
         (r as usize).min(n - 1)
     }
@@ -39,8 +39,8 @@ const FUNCTION: &[&str] = &[
     "this", "that", "are", "or", "from", "at", "as", "will", "by", "an", "our", "have", "not",
 ];
 const SYLLABLES: &[&str] = &[
-    "ka", "lo", "mi", "ren", "tas", "vel", "dor", "pin", "qua", "sul", "ber", "con", "tri", "mon", "gal", "fer",
-    "lux", "nar", "pol", "sen", "tur", "wen", "zy", "ap", "ex", "or", "un", "el", "is", "os",
+    "ka", "lo", "mi", "ren", "tas", "vel", "dor", "pin", "qua", "sul", "ber", "con", "tri", "mon", "gal", "fer", "lux",
+    "nar", "pol", "sen", "tur", "wen", "zy", "ap", "ex", "or", "un", "el", "is", "os",
 ];
 
 /// A synthetic vocabulary of `n` distinct pseudo-words.
@@ -71,7 +71,8 @@ pub fn passage_text(rng: &mut Rng, vocab: &[String], words: usize) -> String {
     let mut out = String::new();
     let mut in_sentence = 0;
     for i in 0..words {
-        let w = if rng.below(10) < 4 { FUNCTION[rng.below(FUNCTION.len())] } else { vocab[rng.zipf(vocab.len())].as_str() };
+        let w =
+            if rng.below(10) < 4 { FUNCTION[rng.below(FUNCTION.len())] } else { vocab[rng.zipf(vocab.len())].as_str() };
         if in_sentence == 0 {
             out.push_str(&w[..1].to_uppercase());
             out.push_str(&w[1..]);
@@ -97,17 +98,18 @@ pub fn synthetic_chunks(n: usize, seed: u64) -> (Vec<Chunk>, Vec<String>) {
         .map(|i| {
             let words = 110 + rng.below(10);
             Chunk {
-            id: format!("art-{}#{}", i / 10, i % 10),
-            slug: format!("art-{}", i / 10),
-            title: format!("{} {}", vocab[rng.zipf(3000)], vocab[rng.zipf(3000)]),
-            section: vec![format!("{} {}", vocab[rng.zipf(5000)], vocab[rng.zipf(5000)])],
-            text: passage_text(&mut rng, &vocab, words),
-            range: 0..0,
-            lang: "en".into(),
-            category: "synthetic".into(),
-            tags: vec![],
-            audience: Audience::Public,
-        }})
+                id: format!("art-{}#{}", i / 10, i % 10),
+                slug: format!("art-{}", i / 10),
+                title: format!("{} {}", vocab[rng.zipf(3000)], vocab[rng.zipf(3000)]),
+                section: vec![format!("{} {}", vocab[rng.zipf(5000)], vocab[rng.zipf(5000)])],
+                text: passage_text(&mut rng, &vocab, words),
+                range: 0..0,
+                lang: "en".into(),
+                category: "synthetic".into(),
+                tags: vec![],
+                audience: Audience::Public,
+            }
+        })
         .collect();
     (chunks, vocab)
 }
@@ -128,14 +130,20 @@ pub fn write_kb(dir: &Path, chunks: &[Chunk]) -> Result<()> {
 /// A conversation-like query about a passage: its content words wrapped in function words and filler.
 pub fn conversation_query(rng: &mut Rng, chunk: &Chunk) -> String {
     let content: Vec<&str> = chunk.text.split_whitespace().filter(|w| w.len() > 4 && !FUNCTION.contains(w)).collect();
-    let pick = |rng: &mut Rng| content.get(rng.below(content.len().max(1))).copied().unwrap_or("help").trim_end_matches('.');
+    let pick =
+        |rng: &mut Rng| content.get(rng.below(content.len().max(1))).copied().unwrap_or("help").trim_end_matches('.');
     let (a, b, c, d) = (pick(rng), pick(rng), pick(rng), pick(rng));
-    format!("Hi, thanks for getting back to me. I was wondering how do I {a} my {b} because the {c} is not working with the {d}, can you help me please?")
+    format!(
+        "Hi, thanks for getting back to me. I was wondering how do I {a} my {b} because the {c} is not working with the {d}, can you help me please?"
+    )
 }
 
 pub fn keyword_query(rng: &mut Rng, chunk: &Chunk) -> String {
     let content: Vec<&str> = chunk.text.split_whitespace().filter(|w| w.len() > 4 && !FUNCTION.contains(w)).collect();
-    (0..3).map(|_| content.get(rng.below(content.len().max(1))).copied().unwrap_or("help").trim_end_matches('.')).collect::<Vec<_>>().join(" ")
+    (0..3)
+        .map(|_| content.get(rng.below(content.len().max(1))).copied().unwrap_or("help").trim_end_matches('.'))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -238,8 +246,18 @@ pub fn run(bundled_kb: &Path, n: usize, queries: usize) -> Result<BenchReport> {
     let (retriever, _) = Retriever::open(&kb_dir, &data, &|_, _| {})?;
     let mut rng = Rng::new(7);
     let pick = |rng: &mut Rng| chunks[rng.below(chunks.len())].clone();
-    let conv: Vec<String> = (0..queries).map(|_| { let c = pick(&mut rng); conversation_query(&mut rng, &c) }).collect();
-    let kw: Vec<String> = (0..queries).map(|_| { let c = pick(&mut rng); keyword_query(&mut rng, &c) }).collect();
+    let conv: Vec<String> = (0..queries)
+        .map(|_| {
+            let c = pick(&mut rng);
+            conversation_query(&mut rng, &c)
+        })
+        .collect();
+    let kw: Vec<String> = (0..queries)
+        .map(|_| {
+            let c = pick(&mut rng);
+            keyword_query(&mut rng, &c)
+        })
+        .collect();
     let conversation_queries = latency(&retriever, &conv)?;
     let keyword_queries = latency(&retriever, &kw)?;
     drop(retriever);
@@ -249,7 +267,9 @@ pub fn run(bundled_kb: &Path, n: usize, queries: usize) -> Result<BenchReport> {
     let bundled_kb_queries = latency(&bundled, &qs)?;
     let bundled_kb_passages = bundled.num_passages() as usize;
     drop(bundled);
-    let _ = std::fs::remove_dir_all(&tmp);
+    if std::env::var_os("DESKPILOT_BENCH_KEEP").is_none() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
 
     Ok(BenchReport {
         machine: machine(),
@@ -268,7 +288,12 @@ pub fn run(bundled_kb: &Path, n: usize, queries: usize) -> Result<BenchReport> {
 pub fn machine() -> String {
     let model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|s| s.trim().to_owned()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_owned())
+        })
         .unwrap_or_else(|| std::env::consts::ARCH.to_owned());
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     format!("{model}, {cores} cores")
@@ -283,7 +308,11 @@ impl BenchReport {
         let _ = writeln!(s, "  build from Markdown     {:>10.0} passages/s", self.build_from_files_passages_per_s);
         let _ = writeln!(s, "  reopen unchanged        {:>10.1} ms", self.reopen_unchanged_ms);
         let row = |s: &mut String, name: &str, l: &Latency| {
-            let _ = writeln!(s, "  {name:<22}  p50 {:>7.3} ms   p99 {:>7.3} ms   ({} queries, top-5 with snippets)", l.p50_ms, l.p99_ms, l.queries);
+            let _ = writeln!(
+                s,
+                "  {name:<22}  p50 {:>7.3} ms   p99 {:>7.3} ms   ({} queries, top-5 with snippets)",
+                l.p50_ms, l.p99_ms, l.queries
+            );
         };
         row(&mut s, "conversation queries", &self.conversation_queries);
         row(&mut s, "keyword queries", &self.keyword_queries);

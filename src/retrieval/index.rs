@@ -21,7 +21,7 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term};
 
 const MANIFEST: &str = "manifest.json";
 /// Indexing memory budget: shared by the writer threads.
-const WRITER_MEMORY: usize = 192 * 1024 * 1024;
+const WRITER_MEMORY: usize = 384 * 1024 * 1024;
 
 /// A file's identity as the file system reports it; equal stamps mean unchanged content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,27 +83,31 @@ pub fn index_dir_for(kb_dir: &Path, data_dir: &Path) -> PathBuf {
     data_dir.join("index").join(format!("{name}-{}", &crate::util::hex(&digest)[..12]))
 }
 
-fn stamp(path: &Path) -> Option<Stamp> {
-    let m = std::fs::metadata(path).ok()?;
+fn stamp_of(m: &std::fs::Metadata) -> Option<Stamp> {
     let mtime_ns = m.modified().ok()?.duration_since(UNIX_EPOCH).ok()?.as_nanos();
     Some(Stamp { size: m.len(), mtime_ns })
 }
 
-/// Lists the `.md` files of a KB with their slugs and stamps, without reading them.
+/// Lists the `.md` files of a KB with their slugs and stamps, without reading them (one `stat`
+/// per file: the directory listing already says what is a folder).
 fn scan(kb_dir: &Path) -> BTreeMap<String, (PathBuf, Option<Stamp>)> {
     let mut out = BTreeMap::new();
     let mut stack = vec![kb_dir.to_owned()];
     while let Some(dir) = stack.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else { continue };
         for e in entries.flatten() {
-            let p = e.path();
-            if e.file_name().to_string_lossy().starts_with('.') {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') {
                 continue;
             }
-            if p.is_dir() {
+            let Ok(kind) = e.file_type() else { continue };
+            let p = e.path();
+            if kind.is_dir() {
                 stack.push(p);
-            } else if p.extension().is_some_and(|x| x.eq_ignore_ascii_case("md")) {
-                out.insert(crate::knowledge::slug_for(kb_dir, &p), (p.clone(), stamp(&p)));
+            } else if name.len() > 3 && name[name.len() - 3..].eq_ignore_ascii_case(".md") {
+                let st = e.metadata().ok().as_ref().and_then(stamp_of);
+                out.insert(crate::knowledge::slug_for(kb_dir, &p), (p, st));
             }
         }
     }
@@ -197,6 +201,7 @@ impl KbIndex {
         let mut d = TantivyDocument::default();
         d.add_text(f.id, &c.id);
         d.add_text(f.slug, &c.slug);
+        d.add_u64(f.article, schema::article_key(&c.slug));
         d.add_text(f.lang, &c.lang);
         d.add_text(f.category, &c.category);
         d.add_text(f.audience, c.audience.as_str());
@@ -211,9 +216,11 @@ impl KbIndex {
             d.add_text(f.title_zh, &c.title);
             d.add_text(f.section_zh, &section);
             d.add_text(f.body_zh, &c.text);
+            d.add_text(f.zh_grams, format!("{}\n{section}\n{}", c.title, c.text));
         } else {
             d.add_text(f.section, &section);
             d.add_text(f.body, &c.text);
+            d.add_text(f.pairs, &c.text);
         }
         d.add_text(f.keys, format!("{} {}", c.title, c.text));
         for t in &c.tags {
@@ -242,7 +249,9 @@ impl KbIndex {
         let dir = index_dir_for(kb_dir, data_dir);
         let mut report = IndexReport { index_dir: dir.clone(), ..IndexReport::default() };
         let files = scan(kb_dir);
+        tracing::debug!(files = files.len(), ms = started.elapsed().as_secs_f64() * 1e3, "scanned KB");
         let manifest = read_manifest(&dir);
+        tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "read manifest");
 
         // Fast path: same schema, same files with the same stamps.
         if let Some(m) = manifest.as_ref().filter(|m| m.schema_version == SCHEMA_VERSION) {
@@ -254,6 +263,7 @@ impl KbIndex {
             if unchanged {
                 match Self::open_checked(&dir) {
                     Ok(me) => {
+                        tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "opened unchanged index");
                         report.articles = m.articles.len();
                         report.passages = me.num_passages() as usize;
                         report.kb_hash = m.kb_hash.clone();
@@ -294,11 +304,8 @@ impl KbIndex {
         };
 
         let mut writer = me.writer()?;
-        let changed: Vec<&crate::knowledge::Article> = kb
-            .articles
-            .iter()
-            .filter(|a| old.get(&a.slug).is_none_or(|e| e.hash != a.hash))
-            .collect();
+        let changed: Vec<&crate::knowledge::Article> =
+            kb.articles.iter().filter(|a| old.get(&a.slug).is_none_or(|e| e.hash != a.hash)).collect();
         let total = changed.len();
         for (i, a) in changed.iter().enumerate() {
             if old.contains_key(&a.slug) {

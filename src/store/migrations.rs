@@ -108,11 +108,9 @@ fn current_version(conn: &Connection, path: &Path) -> Result<i64> {
         return Ok(0);
     }
     let has_version: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'",
-            [],
-            |r| r.get(0),
-        )
+        .query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'", [], |r| {
+            r.get(0)
+        })
         .map_err(|e| classify(path, e))?;
     if has_version == 0 {
         return Err(StoreError::Foreign { path: path.to_owned() });

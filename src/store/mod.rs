@@ -22,7 +22,9 @@ pub enum StoreError {
         "{path}: database schema version {found} is newer than this Deskpilot supports ({supported}); upgrade Deskpilot or point --data-dir elsewhere"
     )]
     UnknownVersion { path: PathBuf, found: i64, supported: i64 },
-    #[error("{path}: this SQLite file is not a Deskpilot database (it has tables but no schema_version); nothing was changed")]
+    #[error(
+        "{path}: this SQLite file is not a Deskpilot database (it has tables but no schema_version); nothing was changed"
+    )]
     Foreign { path: PathBuf },
     #[error("{path}: {source}")]
     Sqlite {
@@ -74,26 +76,31 @@ impl SqliteStore {
 
     /// The schema version the file is at.
     pub fn schema_version(&self) -> Result<i64> {
-        self.conn
-            .query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
-            .map_err(|e| self.err(e))
+        self.conn.query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0)).map_err(|e| self.err(e))
+    }
+
+    /// Folds the write-ahead log into the database file (on clean shutdown, before backups).
+    pub fn checkpoint(&self) -> Result<()> {
+        self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(|e| self.err(e))
+    }
+
+    /// Runs raw SQL: for tests and maintenance scripts only.
+    #[doc(hidden)]
+    pub fn execute_raw(&self, sql: &str) -> Result<()> {
+        self.conn.execute_batch(sql).map_err(|e| self.err(e))
     }
 
     fn configure(&mut self) -> Result<()> {
         let path = self.path.clone();
         let c = &self.conn;
         c.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| classify(&path, e))?;
-        let mode: String = c
-            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
-            .map_err(|e| classify(&path, e))?;
+        let mode: String = c.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(|e| classify(&path, e))?;
         if !mode.eq_ignore_ascii_case("wal") {
             tracing::warn!(path = %path.display(), mode, "SQLite refused WAL mode");
         }
         c.pragma_update(None, "synchronous", "NORMAL").map_err(|e| classify(&path, e))?;
         c.pragma_update(None, "foreign_keys", "ON").map_err(|e| classify(&path, e))?;
-        let check: String = c
-            .query_row("PRAGMA quick_check", [], |r| r.get(0))
-            .map_err(|e| classify(&path, e))?;
+        let check: String = c.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(|e| classify(&path, e))?;
         if check != "ok" {
             return Err(StoreError::Corrupt { path, detail: format!("integrity check: {check}") });
         }
@@ -126,7 +133,10 @@ fn check_header(path: &Path) -> Result<()> {
     if read == 0 || (read == 16 && &head == SQLITE_MAGIC) {
         Ok(())
     } else {
-        Err(StoreError::Corrupt { path: path.to_owned(), detail: "the file does not start with the SQLite header".into() })
+        Err(StoreError::Corrupt {
+            path: path.to_owned(),
+            detail: "the file does not start with the SQLite header".into(),
+        })
     }
 }
 

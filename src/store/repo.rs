@@ -3,8 +3,8 @@
 use super::{Result, SqliteStore};
 use crate::desk::ports::{PortError, Store};
 use crate::desk::{
-    Author, Conversation, ConversationId, Customer, Draft, DraftOutcome, DraftTimings, Message, Millis,
-    Priority, RequestId, Status, SuggestionEvent, Tier,
+    Author, Conversation, ConversationId, Customer, Draft, DraftOutcome, DraftTimings, Message, Millis, Priority,
+    RequestId, Status, SuggestionEvent, Tier,
 };
 use rusqlite::{OptionalExtension, Row, params};
 
@@ -99,20 +99,16 @@ impl SqliteStore {
 
     pub fn customer(&self, id: &str) -> Result<Option<Customer>> {
         self.conn
-            .query_row(
-                "SELECT id, name, email, language, tier, notes FROM customers WHERE id = ?1",
-                [id],
-                |r| {
-                    Ok(Customer {
-                        id: crate::desk::CustomerId(r.get(0)?),
-                        name: r.get(1)?,
-                        email: r.get(2)?,
-                        language: r.get(3)?,
-                        tier: parse_tier(&r.get::<_, String>(4)?),
-                        notes: r.get(5)?,
-                    })
-                },
-            )
+            .query_row("SELECT id, name, email, language, tier, notes FROM customers WHERE id = ?1", [id], |r| {
+                Ok(Customer {
+                    id: crate::desk::CustomerId(r.get(0)?),
+                    name: r.get(1)?,
+                    email: r.get(2)?,
+                    language: r.get(3)?,
+                    tier: parse_tier(&r.get::<_, String>(4)?),
+                    notes: r.get(5)?,
+                })
+            })
             .optional()
             .map_err(|e| self.err(e))
     }
@@ -294,7 +290,13 @@ impl SqliteStore {
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([draft_id], |r| {
-                Ok(Review { draft_id: r.get(0)?, reviewer: r.get(1)?, verdict: r.get(2)?, comment: r.get(3)?, at: r.get(4)? })
+                Ok(Review {
+                    draft_id: r.get(0)?,
+                    reviewer: r.get(1)?,
+                    verdict: r.get(2)?,
+                    comment: r.get(3)?,
+                    at: r.get(4)?,
+                })
             })
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>());
         rows.map_err(|e| self.err(e))
@@ -343,7 +345,11 @@ impl Store for SqliteStore {
     fn save_conversation(&mut self, conversation: &Conversation) -> std::result::Result<(), PortError> {
         port(self.put_conversation(conversation))
     }
-    fn append_message(&mut self, conversation: &ConversationId, message: &Message) -> std::result::Result<(), PortError> {
+    fn append_message(
+        &mut self,
+        conversation: &ConversationId,
+        message: &Message,
+    ) -> std::result::Result<(), PortError> {
         port(self.add_message(conversation, message))
     }
     fn save_draft(&mut self, draft: &Draft) -> std::result::Result<(), PortError> {
@@ -358,7 +364,12 @@ impl Store for SqliteStore {
     ) -> std::result::Result<(), PortError> {
         port(self.add_event(conversation, request, event, at))
     }
-    fn autosave(&mut self, conversation: &ConversationId, text: &str, at: Millis) -> std::result::Result<(), PortError> {
+    fn autosave(
+        &mut self,
+        conversation: &ConversationId,
+        text: &str,
+        at: Millis,
+    ) -> std::result::Result<(), PortError> {
         port(self.put_autosave(conversation, text, at))
     }
     fn clear_autosave(&mut self, conversation: &ConversationId) -> std::result::Result<(), PortError> {

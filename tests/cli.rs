@@ -1,0 +1,118 @@
+//! The binary as a user runs it.
+
+use crate::util::{deskpilot, stderr, stdout};
+
+#[test]
+fn help_shows_examples_and_exit_codes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = deskpilot(dir.path(), &["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert!(text.contains("Examples:") && text.contains("Exit codes"), "{text}");
+    let out = deskpilot(dir.path(), &["--version"]);
+    assert!(stdout(&out).starts_with("deskpilot "));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = deskpilot(dir.path(), &["search"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = deskpilot(dir.path(), &["no-such-command"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn doctor_names_the_paths() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = deskpilot(dir.path(), &["doctor"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    for needle in ["config file", "data dir", "log file", "database", "articles     57", "Terminal"] {
+        assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
+    assert!(text.contains(&dir.path().display().to_string()));
+}
+
+#[test]
+fn bad_config_is_reported_with_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(&cfg, "[retrieval]\ntop_k = \"many\"\n").expect("write");
+    let out = deskpilot(dir.path(), &["--config", cfg.to_str().expect("utf-8"), "doctor"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("top_k"), "{}", stderr(&out));
+    let out = deskpilot(dir.path(), &["--config", "/nonexistent/deskpilot.toml", "doctor"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("/nonexistent/deskpilot.toml"), "{}", stderr(&out));
+}
+
+#[test]
+fn search_json_has_the_documented_shape() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = deskpilot(dir.path(), &["search", "-k", "3", "--json", "when", "will", "my", "refund", "arrive"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let hits = v.as_array().expect("array");
+    assert!(!hits.is_empty() && hits.len() <= 3);
+    for key in ["slug", "title", "section", "text", "score", "confidence", "highlights"] {
+        assert!(hits[0].get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(hits[0]["slug"], "refund-timeline");
+    let out = deskpilot(dir.path(), &["search", "--json", "退款多久到账"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v[0]["slug"], "zh/refund-timeline");
+}
+
+#[test]
+fn index_then_search_reuses_the_index() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = deskpilot(dir.path(), &["index"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("57 added"), "{}", stdout(&out));
+    let out = deskpilot(dir.path(), &["index"]);
+    assert!(stdout(&out).contains("(0 added, 0 updated, 0 removed)"), "{}", stdout(&out));
+}
+
+#[test]
+fn eval_reports_retrieval_metrics_as_json() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let set = dir.path().join("set");
+    std::fs::create_dir_all(set.join("kb")).expect("mkdir");
+    std::fs::write(
+        set.join("kb/parking.md"),
+        "---\ntitle: Parking\ncategory: hotel\nlang: en\n---\n\nFree parking is available on site for all guests.\n",
+    )
+    .expect("write");
+    std::fs::write(
+        set.join("kb/wifi.md"),
+        "---\ntitle: Wifi\ncategory: hotel\nlang: en\n---\n\nWifi is free in all rooms and the lobby.\n",
+    )
+    .expect("write");
+    let case = |id: &str, q: &str, gold: &str, ev: &str| {
+        serde_json::json!({"id": id, "turns": [{"role": "customer", "text": q}], "gold": [gold], "gold_passages": [ev]})
+            .to_string()
+    };
+    let lines = [
+        case("1", "is parking free?", "parking", "Free parking is available on site"),
+        case("2", "do rooms have wifi", "wifi", "Wifi is free in all rooms"),
+    ];
+    std::fs::write(set.join("dev.jsonl"), lines.join("\n")).expect("write");
+    let out_file = dir.path().join("cases.jsonl");
+    let out = deskpilot(
+        dir.path(),
+        &["eval", "--set", set.to_str().expect("utf-8"), "--json", "--out", out_file.to_str().expect("utf-8")],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["cases"], 2);
+    assert_eq!(v["retrieval"]["hit@1"], 1.0);
+    assert_eq!(v["retrieval"]["evidence_recall@5"], 1.0);
+    assert!(v["timings"]["retrieval_p50_ms"].is_number());
+    assert_eq!(std::fs::read_to_string(&out_file).expect("read").lines().count(), 2);
+
+    std::fs::write(set.join("dev.jsonl"), "{\"id\": \"1\", \"turns\": oops}\n").expect("write");
+    let out = deskpilot(dir.path(), &["eval", "--set", set.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("dev.jsonl:1"), "{}", stderr(&out));
+}

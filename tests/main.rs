@@ -1,0 +1,8 @@
+//! Integration tests, compiled as one binary (one link, shared helpers).
+
+mod util;
+
+mod cli;
+mod kb;
+mod retrieval;
+mod store;
