@@ -18,6 +18,9 @@ pub struct Config {
     pub retrieval: RetrievalConfig,
     pub ui: UiConfig,
     pub log: LogConfig,
+    /// Key-binding overrides per mode (`[keys.editor]` ...), checked when the console starts.
+    #[serde(default)]
+    pub keys: toml::Table,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -112,7 +115,7 @@ pub fn resolve(user: Option<(&Path, &str)>, env: &[(String, String)]) -> Result<
         merge(&mut table, user, path)?;
     }
     let mut applied = Vec::new();
-    for (section, keys) in table.iter_mut() {
+    for (section, keys) in table.iter_mut().filter(|(s, _)| s.as_str() != "keys") {
         let Some(keys) = keys.as_table_mut() else { continue };
         for (key, value) in keys.iter_mut() {
             let name = format!("DESKPILOT_{}_{}", section.to_uppercase(), key.to_uppercase());
@@ -130,6 +133,11 @@ pub fn resolve(user: Option<(&Path, &str)>, env: &[(String, String)]) -> Result<
 /// silently ignored).
 fn merge(base: &mut toml::Table, user: toml::Table, path: &Path) -> Result<()> {
     for (section, value) in user {
+        if section == "keys" {
+            // Free-form: validated against the key map when the console starts.
+            base.insert(section, value);
+            continue;
+        }
         let Some(base_section) = base.get_mut(&section).and_then(|v| v.as_table_mut()) else {
             bail!("{}: unknown section [{section}]", path.display());
         };

@@ -4,11 +4,14 @@
 //! architecture: a pure domain core (`desk`) and adapters around it.
 #![deny(clippy::unwrap_used)]
 
+pub mod channel;
 pub mod cli;
 pub mod config;
 pub mod desk;
 pub mod eval;
 pub mod knowledge;
+pub mod model;
 pub mod retrieval;
 pub mod store;
+pub mod tui;
 pub mod util;

@@ -16,6 +16,8 @@ use std::process::ExitCode;
 
 const EXAMPLES: &str = "\
 Examples:
+  deskpilot                                 the console on the bundled demo (F1 for keys)
+  deskpilot --speed 3 --fresh               a fresh demo session, three times as fast
   deskpilot doctor                          where config, data and logs live; KB and index status
   deskpilot kb check                        validate the bundled knowledge base
   deskpilot search where is my refund       top passages for a customer message
@@ -38,6 +40,21 @@ pub struct Cli {
     /// More detail on stderr (-v info, -vv debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Console: demo speed (2 = twice as fast).
+    #[arg(long, default_value_t = 1.0, value_name = "X")]
+    pub speed: f64,
+    /// Console: seed for the demo's timing jitter (same seed, same run).
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Console: demo scenarios file (default: the bundled Harbor & Pine customers).
+    #[arg(long, value_name = "FILE")]
+    pub scenarios: Option<PathBuf>,
+    /// Console: start a new demo session instead of resuming the last unfinished one.
+    #[arg(long)]
+    pub fresh: bool,
+    /// Console: knowledge-base folder (default: the configured or bundled KB).
+    #[arg(long, value_name = "DIR")]
+    pub kb: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -61,22 +78,25 @@ pub enum Command {
 /// Loads settings and starts file logging (plus warnings on stderr).
 fn setup(cli: &Cli) -> Result<Settings> {
     let settings = config::load(cli.config.as_deref(), cli.data_dir.as_deref())?;
-    init_logging(&settings, cli.verbose);
+    // The console owns the terminal: its logs go to the file only.
+    init_logging(&settings, cli.verbose, cli.command.is_none());
     Ok(settings)
 }
 
-fn init_logging(settings: &Settings, verbose: u8) {
+fn init_logging(settings: &Settings, verbose: u8, console: bool) {
     use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
     let stderr_level = match verbose {
         0 => "warn",
         1 => "info",
         _ => "debug",
     };
-    let stderr = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .without_time()
-        .with_target(false)
-        .with_filter(EnvFilter::new(stderr_level));
+    let stderr = (!console).then(|| {
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .without_time()
+            .with_target(false)
+            .with_filter(EnvFilter::new(stderr_level))
+    });
     let file = std::fs::create_dir_all(&settings.paths.state_dir)
         .ok()
         .and_then(|_| std::fs::OpenOptions::new().create(true).append(true).open(&settings.paths.log_file).ok())
@@ -93,14 +113,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let settings = setup(&cli)?;
     match cli.command {
         None => {
-            // The interactive console is not built yet: say so plainly instead of pretending.
-            use clap::CommandFactory;
-            println!(
-                "Deskpilot {}: the interactive console is not built yet in this version.",
-                env!("CARGO_PKG_VERSION")
-            );
-            println!("What works today: doctor, kb check, index, search, eval, bench.\n");
-            Cli::command().print_help()?;
+            let opts = crate::tui::ConsoleOptions {
+                kb_dir: kb_dir(&settings, cli.kb.as_ref()),
+                speed: cli.speed,
+                seed: cli.seed,
+                scenarios: cli.scenarios.clone(),
+                fresh: cli.fresh,
+            };
+            crate::tui::run(&settings, opts)?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Doctor(a)) => doctor::run(&settings, a),

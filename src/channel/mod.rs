@@ -1,0 +1,5 @@
+//! Customer channels: where conversations come from and where replies go.
+
+pub mod demo;
+
+pub use demo::{DemoChannel, Scenarios};

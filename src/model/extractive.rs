@@ -1,0 +1,297 @@
+//! The extractive drafter: a reply built from the knowledge base's own sentences.
+//!
+//! It greets the customer by name, acknowledges frustration when the message shows it, quotes
+//! the sentences of the top passages that best match the customer's latest message (facts such
+//! as numbers, amounts and menu paths are preferred), and closes with an offer of further help.
+//! When retrieval is not confident it abstains: it asks a clarifying question instead of
+//! guessing. It is honest about what it is: the console labels its drafts "extractive".
+
+use crate::desk::ports::{DraftRequest, DraftResult, Drafter, Flow, PortError};
+use crate::desk::{Author, DraftTimings, Passage, Source};
+use std::collections::HashSet;
+use std::time::Instant;
+use unicode_segmentation::UnicodeSegmentation;
+
+pub const MODEL_VERSION: &str = "extractive-1";
+
+#[derive(Debug, Clone)]
+pub struct ExtractiveDrafter {
+    /// Below this retrieval confidence the draft is a clarifying question.
+    pub min_confidence: f32,
+    /// At most this many sentences are quoted.
+    pub max_sentences: usize,
+}
+
+impl Default for ExtractiveDrafter {
+    fn default() -> Self {
+        Self { min_confidence: 0.35, max_sentences: 3 }
+    }
+}
+
+fn is_cjk(text: &str) -> bool {
+    crate::retrieval::analyzers::has_cjk(text)
+}
+
+/// Lower-cased content words (or CJK characters) of a text.
+fn content_terms(text: &str) -> HashSet<String> {
+    crate::eval::metrics::tokens(text)
+        .into_iter()
+        .filter(|t| t.chars().count() > 2 || is_cjk(t) || t.chars().any(|c| c.is_ascii_digit()))
+        .filter(|t| !crate::retrieval::analyzers::EN_STOP.contains(&t.as_str()))
+        .collect()
+}
+
+/// Signs of frustration: several exclamation marks, shouting, or strong words.
+pub fn sounds_upset(text: &str) -> bool {
+    let shouting = text.split_whitespace().filter(|w| w.len() > 2 && w.chars().all(|c| c.is_uppercase())).count();
+    let lower = text.to_lowercase();
+    let words = ["ridiculous", "unacceptable", "terrible", "furious", "angry", "worst", "still no", "again?", "scam"];
+    text.matches('!').count() >= 2
+        || shouting >= 2
+        || words.iter().any(|w| lower.contains(w))
+        || text.contains("太差")
+        || text.contains("生气")
+}
+
+/// A sentence with its score.
+struct Candidate {
+    passage: usize,
+    order: usize,
+    text: String,
+    score: f32,
+}
+
+fn candidates(passages: &[Passage], question: &HashSet<String>) -> Vec<Candidate> {
+    let mut out = Vec::new();
+    for (pi, p) in passages.iter().take(3).enumerate() {
+        for (si, s) in p.text.split_sentence_bounds().enumerate() {
+            let s = s.trim();
+            if s.chars().count() < 12 {
+                continue;
+            }
+            let terms = content_terms(s);
+            let overlap = terms.intersection(question).count() as f32;
+            let facts = s.chars().filter(char::is_ascii_digit).count().min(4) as f32 * 0.15
+                + if s.contains(" > ") { 0.5 } else { 0.0 };
+            // The top passage is the best evidence; later ones must earn their place.
+            let rank = [1.0, 0.6, 0.4][pi];
+            let score = (overlap + facts) * rank;
+            out.push(Candidate { passage: pi, order: si, text: s.to_owned(), score });
+        }
+    }
+    out
+}
+
+impl ExtractiveDrafter {
+    /// Composes the reply text (no streaming): (text, sources, abstained).
+    pub fn compose(&self, request: &DraftRequest) -> (String, Vec<Source>, bool) {
+        let latest =
+            request.messages.iter().rev().find(|m| m.author == Author::Customer).map(|m| m.text.as_str()).unwrap_or("");
+        let zh = request.customer.as_ref().is_some_and(|c| c.language.starts_with("zh")) || is_cjk(latest);
+        let first_name = request
+            .customer
+            .as_ref()
+            .and_then(|c| c.name.split_whitespace().next().map(str::to_owned))
+            .unwrap_or_default();
+        let greeting = match (zh, first_name.is_empty()) {
+            (true, false) => format!("{first_name}您好！"),
+            (true, true) => "您好！".to_owned(),
+            (false, false) => format!("Hi {first_name},"),
+            (false, true) => "Hi there,".to_owned(),
+        };
+        let upset = sounds_upset(latest);
+        let empathy = match (upset, zh) {
+            (true, true) => "非常抱歉给您带来不便，我们来尽快解决。",
+            (true, false) => "I'm really sorry about the trouble, and I'll help you sort this out now.",
+            _ => "",
+        };
+        let confident = request.retrieval.confidence >= self.min_confidence && !request.retrieval.passages.is_empty();
+        if !confident {
+            let ask = if zh {
+                "为了给您准确的答复，能否再详细说明一下您的问题？如果与订单有关，请提供订单号。"
+            } else {
+                "I want to make sure I give you the right answer. Could you tell me a bit more about what you need? If it's about an order, the order number helps."
+            };
+            let text = [greeting.as_str(), empathy, ask]
+                .iter()
+                .filter(|s| !s.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(if zh { "" } else { " " });
+            return (text, Vec::new(), true);
+        }
+
+        let question = content_terms(latest);
+        let mut picked = candidates(&request.retrieval.passages, &question);
+        picked.sort_by(|a, b| b.score.total_cmp(&a.score));
+        picked.truncate(self.max_sentences);
+        if picked.iter().all(|c| c.score <= 0.0) {
+            picked.truncate(1);
+        }
+        // Keep the passage's own order so the facts read naturally.
+        picked.sort_by_key(|c| (c.passage, c.order));
+        let mut sources: Vec<Source> = Vec::new();
+        for c in &picked {
+            let p = &request.retrieval.passages[c.passage];
+            if !sources.iter().any(|s| s.slug == p.slug) {
+                sources.push(Source { slug: p.slug.clone(), title: p.title.clone() });
+            }
+        }
+        let body = picked.iter().map(|c| c.text.as_str()).collect::<Vec<_>>().join(if zh { "" } else { " " });
+        let closing =
+            if zh { "还有什么可以帮您的吗？" } else { "Is there anything else I can help you with?" };
+        let text = if zh {
+            format!("{greeting}{empathy}{body}{closing}")
+        } else if empathy.is_empty() {
+            format!("{greeting}\n\n{body}\n\n{closing}")
+        } else {
+            format!("{greeting}\n\n{empathy} {body}\n\n{closing}")
+        };
+        (text, sources, false)
+    }
+}
+
+/// Splits text into streaming pieces: words with their trailing whitespace, CJK by character.
+pub fn pieces(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, w) in text.split_word_bound_indices() {
+        let next = i + w.len();
+        let ends_word = w.chars().all(char::is_whitespace) || is_cjk(w);
+        if ends_word || next == text.len() {
+            out.push(&text[start..next]);
+            start = next;
+        }
+    }
+    if start < text.len() {
+        out.push(&text[start..]);
+    }
+    out
+}
+
+impl Drafter for ExtractiveDrafter {
+    fn draft(&mut self, request: &DraftRequest, sink: &mut dyn FnMut(&str) -> Flow) -> Result<DraftResult, PortError> {
+        let started = Instant::now();
+        let (text, sources, abstained) = self.compose(request);
+        let mut sent = String::new();
+        let mut first_token_ms = 0.0;
+        let mut tokens = 0;
+        let mut cancelled = false;
+        for piece in pieces(&text) {
+            if tokens == 0 {
+                first_token_ms = started.elapsed().as_secs_f64() * 1e3;
+            }
+            tokens += 1;
+            sent.push_str(piece);
+            if sink(piece) == Flow::Stop {
+                cancelled = true;
+                break;
+            }
+        }
+        Ok(DraftResult {
+            text: sent,
+            sources,
+            model_version: MODEL_VERSION.to_owned(),
+            timings: DraftTimings {
+                retrieval_ms: 0.0,
+                first_token_ms,
+                total_ms: started.elapsed().as_secs_f64() * 1e3,
+                tokens,
+            },
+            abstained,
+            cancelled,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::desk::{Customer, Message, RequestId, Retrieval, Tier};
+
+    fn request(text: &str, passages: Vec<Passage>, confidence: f32, lang: &str) -> DraftRequest {
+        DraftRequest {
+            request: RequestId(1),
+            conversation: "T-1".into(),
+            customer: Some(Customer {
+                id: "c".into(),
+                name: "Ana Souza".into(),
+                email: "a@example.com".into(),
+                language: lang.into(),
+                tier: Tier::Standard,
+                notes: String::new(),
+            }),
+            messages: vec![Message::customer(text, 1)],
+            retrieval: Retrieval { passages, confidence },
+        }
+    }
+
+    fn passage(slug: &str, text: &str) -> Passage {
+        Passage {
+            slug: slug.into(),
+            title: slug.into(),
+            section: vec![],
+            text: text.into(),
+            score: 1.0,
+            highlights: vec![],
+        }
+    }
+
+    #[test]
+    fn quotes_the_matching_facts() {
+        let p = passage(
+            "refund-timeline",
+            "We issue the refund within 2 business days of receiving your return. Card refunds take 5-7 business days to appear on your statement. Our warehouse is large.",
+        );
+        let (text, sources, abstained) =
+            ExtractiveDrafter::default().compose(&request("when will my card refund show up?", vec![p], 0.9, "en"));
+        assert!(!abstained);
+        assert!(text.starts_with("Hi Ana,"));
+        assert!(text.contains("5-7 business days"), "{text}");
+        assert_eq!(sources[0].slug, "refund-timeline");
+    }
+
+    #[test]
+    fn abstains_without_knowledge() {
+        let (text, sources, abstained) =
+            ExtractiveDrafter::default().compose(&request("do you sell boats?", vec![], 0.0, "en"));
+        assert!(abstained && sources.is_empty());
+        assert!(text.contains("tell me a bit more"), "{text}");
+    }
+
+    #[test]
+    fn chinese_customers_get_chinese() {
+        let p = passage("zh/refund-timeline", "仓库收到退货后 2 个工作日内办理退款。退回银行卡需要 5-7 个工作日。");
+        let (text, _, _) = ExtractiveDrafter::default().compose(&request("退款多久到账", vec![p], 0.9, "zh"));
+        assert!(text.starts_with("Ana您好！") && text.contains("5-7 个工作日"), "{text}");
+    }
+
+    #[test]
+    fn streams_and_cancels() {
+        let p = passage("a", "Standard shipping takes 3-5 business days and costs $4.99.");
+        let req = request("how long is shipping", vec![p], 0.9, "en");
+        let mut got = String::new();
+        let r = ExtractiveDrafter::default()
+            .draft(&req, &mut |s| {
+                got.push_str(s);
+                Flow::Continue
+            })
+            .expect("draft");
+        assert_eq!(got, r.text);
+        assert!(r.timings.tokens > 5);
+        let mut n = 0;
+        let r = ExtractiveDrafter::default()
+            .draft(&req, &mut |_| {
+                n += 1;
+                if n == 3 { Flow::Stop } else { Flow::Continue }
+            })
+            .expect("draft");
+        assert!(r.cancelled && n == 3);
+    }
+
+    #[test]
+    fn upset_customers_are_acknowledged() {
+        assert!(sounds_upset("This is RIDICULOUS, I have waited TWO WEEKS!!"));
+        assert!(!sounds_upset("hi, where is my parcel?"));
+    }
+}

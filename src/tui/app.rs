@@ -1,0 +1,483 @@
+//! The console's state and behaviour, free of terminal I/O: keys, mouse, paste, worker and
+//! channel events go in; domain effects come out for the runtime to carry out. Tests drive it
+//! directly and render it into a `TestBackend`.
+
+use super::keymap::{Action, Keymap};
+use super::layout::{Pane, Panes};
+use super::text::WrapCache;
+use super::theme::Theme;
+use crate::desk::ports::ChannelEvent;
+use crate::desk::{ConversationId, DraftState, Effect, Millis, Msg, State, Status, update};
+use crossterm::event::{KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::layout::{Position, Rect};
+use ratatui_textarea::{CursorMove, TextArea, WrapMode};
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Queue,
+    Conversation,
+    Knowledge,
+    Editor,
+}
+
+const FOCUS_ORDER: [Focus; 4] = [Focus::Editor, Focus::Queue, Focus::Conversation, Focus::Knowledge];
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Overlay {
+    Help { scroll: u16 },
+    Article { slug: String, title: String, text: String, scroll: u16 },
+}
+
+/// What the status bar says about the machinery.
+#[derive(Debug, Clone, Default)]
+pub struct Info {
+    pub drafter: String,
+    pub kb_articles: usize,
+    pub kb_passages: u64,
+    pub last_retrieval_ms: Option<f64>,
+}
+
+/// Reads an article for the overlay: (title, text).
+pub type ArticleSource = Box<dyn Fn(&str) -> Option<(String, String)>>;
+
+pub struct App {
+    pub state: State,
+    pub focus: Focus,
+    pub overlay: Option<Overlay>,
+    pub editor: TextArea<'static>,
+    /// The conversation whose text the editor holds, and that text as last synced.
+    editor_for: Option<ConversationId>,
+    editor_text: String,
+    pub note_mode: bool,
+    pub knowledge_sel: usize,
+    /// Lines scrolled up from the latest message, per conversation.
+    pub scroll: HashMap<ConversationId, u16>,
+    /// Index of the first message the agent had not seen when they opened the conversation.
+    pub new_marker: HashMap<ConversationId, usize>,
+    pub theme: Theme,
+    pub keymap: Keymap,
+    pub flash: Option<(String, Millis)>,
+    pub quit: bool,
+    pub info: Info,
+    pub now: Millis,
+    pub size: Rect,
+    pub wrap: RefCell<WrapCache>,
+    pub articles: ArticleSource,
+}
+
+impl App {
+    pub fn new(theme: Theme, keymap: Keymap, info: Info, articles: ArticleSource) -> Self {
+        let mut app = Self {
+            state: State::default(),
+            focus: Focus::Editor,
+            overlay: None,
+            editor: TextArea::default(),
+            editor_for: None,
+            editor_text: String::new(),
+            note_mode: false,
+            knowledge_sel: 0,
+            scroll: HashMap::new(),
+            new_marker: HashMap::new(),
+            theme,
+            keymap,
+            flash: None,
+            quit: false,
+            info,
+            now: 0,
+            size: Rect::new(0, 0, 80, 24),
+            wrap: RefCell::new(WrapCache::default()),
+            articles,
+        };
+        app.style_editor();
+        app
+    }
+
+    fn style_editor(&mut self) {
+        self.editor.set_wrap_mode(WrapMode::Word);
+        self.editor.set_cursor_line_style(ratatui::style::Style::default());
+        self.editor.set_placeholder_text("Type a reply, or wait for the draft…");
+        self.editor.set_placeholder_style(self.theme.dim);
+        self.editor.set_style(self.theme.text);
+    }
+
+    pub fn selected_id(&self) -> Option<ConversationId> {
+        self.state.selected_view().map(|c| c.conversation.id.clone())
+    }
+
+    /// Runs the reducer and keeps the editor in step with the selected conversation.
+    pub fn apply(&mut self, msg: Msg) -> Vec<Effect> {
+        let fx = update(&mut self.state, msg);
+        self.sync_editor();
+        fx
+    }
+
+    /// Loads the selected conversation's text into the editor when it changed underneath it
+    /// (a streamed draft, a switch of conversation, an accepted offer).
+    fn sync_editor(&mut self) {
+        let sel = self.selected_id();
+        let text = self.state.selected_view().map(|c| c.editor.clone()).unwrap_or_default();
+        if sel != self.editor_for || text != self.editor_text {
+            let lines: Vec<String> =
+                if text.is_empty() { vec![String::new()] } else { text.split('\n').map(str::to_owned).collect() };
+            let keep_cursor = sel == self.editor_for && self.focus == Focus::Editor && !self.is_streaming();
+            let cursor = self.editor.cursor();
+            self.editor = TextArea::new(lines);
+            self.style_editor();
+            if keep_cursor {
+                self.editor.move_cursor(CursorMove::Jump(cursor.0 as u16, cursor.1 as u16));
+            } else {
+                self.editor.move_cursor(CursorMove::Bottom);
+                self.editor.move_cursor(CursorMove::End);
+            }
+            self.editor_for = sel;
+            self.editor_text = text;
+        }
+    }
+
+    pub fn is_streaming(&self) -> bool {
+        matches!(self.state.selected_view().map(|c| &c.draft), Some(DraftState::Generating { .. }))
+    }
+
+    /// Reports the editor's text to the reducer after the agent changed it.
+    fn editor_changed(&mut self) -> Vec<Effect> {
+        let text = self.editor.lines().join("\n");
+        if text == self.editor_text {
+            return Vec::new();
+        }
+        self.editor_text = text.clone();
+        let Some(conversation) = self.selected_id() else { return Vec::new() };
+        update(&mut self.state, Msg::EditorChanged { conversation, text, at: self.now })
+    }
+
+    pub fn on_channel(&mut self, ev: ChannelEvent) -> Vec<Effect> {
+        match ev {
+            ChannelEvent::NewConversation { conversation, customer } => {
+                let first = self.state.conversations.is_empty();
+                let fx = self.apply(Msg::ConversationOpened {
+                    conversation: *conversation,
+                    customer: Some(*customer),
+                    messages: Vec::new(),
+                });
+                if first {
+                    self.mark_seen();
+                }
+                fx
+            }
+            ChannelEvent::Typing { conversation, typing } => self.apply(Msg::CustomerTyping { conversation, typing }),
+            ChannelEvent::Message { conversation, message } => {
+                if self.selected_id().as_ref() == Some(&conversation) && self.knowledge_sel > 0 {
+                    self.knowledge_sel = 0;
+                }
+                self.apply(Msg::CustomerMessage { conversation, message })
+            }
+        }
+    }
+
+    pub fn tick(&mut self, now: Millis) -> Vec<Effect> {
+        self.now = now;
+        if self.flash.as_ref().is_some_and(|(_, until)| *until < now) {
+            self.flash = None;
+        }
+        self.apply(Msg::Tick { now })
+    }
+
+    pub fn say(&mut self, text: impl Into<String>) {
+        self.flash = Some((text.into(), self.now + 4000));
+    }
+
+    fn mark_seen(&mut self) {
+        if let Some(c) = self.state.selected_view() {
+            let first_unseen = c.messages.len().saturating_sub(c.unread);
+            let id = c.conversation.id.clone();
+            if c.unread > 0 {
+                self.new_marker.insert(id, first_unseen);
+            } else {
+                self.new_marker.remove(&id);
+            }
+        }
+    }
+
+    fn select(&mut self, index: usize) -> Vec<Effect> {
+        if index >= self.state.conversations.len() {
+            return Vec::new();
+        }
+        // Unread must be read before the reducer clears it, for the new-message marker.
+        let unread = self.state.conversations[index].unread;
+        let len = self.state.conversations[index].messages.len();
+        let id = self.state.conversations[index].conversation.id.clone();
+        if unread > 0 {
+            self.new_marker.insert(id, len - unread);
+        }
+        self.knowledge_sel = 0;
+        self.note_mode = false;
+        self.apply(Msg::Select { index })
+    }
+
+    fn mode(&self) -> &'static str {
+        if self.overlay.is_some() {
+            "overlay"
+        } else if self.focus == Focus::Editor {
+            "editor"
+        } else {
+            "navigate"
+        }
+    }
+
+    pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if key.kind == KeyEventKind::Release {
+            return Vec::new();
+        }
+        match self.keymap.action(self.mode(), &key) {
+            Some(action) => self.act(action),
+            None if self.focus == Focus::Editor && self.overlay.is_none() => {
+                if self.selected_id().is_none() {
+                    return Vec::new();
+                }
+                self.editor.input(key);
+                self.editor_changed()
+            }
+            None => Vec::new(),
+        }
+    }
+
+    pub fn on_paste(&mut self, text: &str) -> Vec<Effect> {
+        if self.selected_id().is_none() || self.overlay.is_some() {
+            return Vec::new();
+        }
+        self.focus = Focus::Editor;
+        let clean = crate::util::sanitize_for_terminal(&text.replace("\r\n", "\n").replace('\r', "\n")).into_owned();
+        self.editor.insert_str(clean);
+        self.editor_changed()
+    }
+
+    pub fn on_mouse(&mut self, m: MouseEvent) -> Vec<Effect> {
+        let panes = Panes::compute(self.size, self.focus);
+        let at = Position::new(m.column, m.row);
+        let pane = panes.hit(at);
+        match m.kind {
+            MouseEventKind::Down(MouseButton::Left) => {
+                if let Some(p) = pane {
+                    self.focus = p.focus();
+                    if p == Pane::Queue {
+                        let row = m.row.saturating_sub(panes.queue.y + 1) as usize / 2;
+                        return self.select(row);
+                    }
+                }
+                Vec::new()
+            }
+            MouseEventKind::ScrollUp => {
+                if let Some(p) = pane {
+                    self.scroll_pane(p, -3);
+                }
+                Vec::new()
+            }
+            MouseEventKind::ScrollDown => {
+                if let Some(p) = pane {
+                    self.scroll_pane(p, 3);
+                }
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn scroll_pane(&mut self, pane: Pane, delta: i32) {
+        match pane {
+            Pane::Conversation => {
+                if let Some(id) = self.selected_id() {
+                    let s = self.scroll.entry(id).or_insert(0);
+                    *s = (i32::from(*s) - delta).clamp(0, 100_000) as u16;
+                }
+            }
+            Pane::Knowledge => {
+                let n = self.passage_count();
+                self.knowledge_sel =
+                    (self.knowledge_sel as i32 + delta.signum()).clamp(0, n.saturating_sub(1) as i32) as usize;
+            }
+            Pane::Queue => {
+                let i = self.state.selected.unwrap_or(0) as i32 + delta.signum();
+                let _ = self.select(i.max(0) as usize);
+            }
+            Pane::Editor => {}
+        }
+    }
+
+    fn passage_count(&self) -> usize {
+        self.state.selected_view().and_then(|c| c.retrieval.as_ref()).map_or(0, |r| r.passages.len())
+    }
+
+    fn act(&mut self, action: Action) -> Vec<Effect> {
+        let sel = self.selected_id();
+        let now = self.now;
+        match action {
+            Action::Quit => self.quit = true,
+            Action::Help => self.overlay = Some(Overlay::Help { scroll: 0 }),
+            Action::Close => self.overlay = None,
+            Action::NextPane | Action::PrevPane => {
+                let i = FOCUS_ORDER.iter().position(|f| *f == self.focus).unwrap_or(0);
+                let step = if action == Action::NextPane { 1 } else { FOCUS_ORDER.len() - 1 };
+                self.focus = FOCUS_ORDER[(i + step) % FOCUS_ORDER.len()];
+            }
+            Action::NextConversation | Action::PrevConversation => {
+                let n = self.state.conversations.len();
+                if n > 0 {
+                    let i = self.state.selected.unwrap_or(0);
+                    let j = if action == Action::NextConversation { (i + 1) % n } else { (i + n - 1) % n };
+                    return self.select(j);
+                }
+            }
+            Action::OldestWaiting => {
+                let oldest = self
+                    .state
+                    .conversations
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| matches!(c.conversation.status, Status::Open | Status::Pending))
+                    .filter_map(|(i, c)| c.waiting_since().map(|t| (t, i)))
+                    .min();
+                match oldest {
+                    Some((_, i)) => {
+                        self.focus = Focus::Editor;
+                        return self.select(i);
+                    }
+                    None => self.say("Nobody is waiting."),
+                }
+            }
+            Action::Send => {
+                let Some(conversation) = sel else { return Vec::new() };
+                let internal = self.note_mode;
+                let fx = self.apply(Msg::Send { conversation: conversation.clone(), internal, at: now });
+                if fx.is_empty() {
+                    self.say("Nothing to send: the editor is empty.");
+                } else {
+                    self.say(if internal { "Internal note added." } else { "Reply sent." });
+                    self.note_mode = false;
+                    self.scroll.remove(&conversation);
+                    self.new_marker.remove(&conversation);
+                }
+                return fx;
+            }
+            Action::Regenerate => {
+                if let Some(conversation) = sel {
+                    return self.apply(Msg::Regenerate { conversation });
+                }
+            }
+            Action::Cancel => {
+                if self.overlay.is_some() {
+                    self.overlay = None;
+                } else if let Some(conversation) =
+                    sel.filter(|_| self.state.selected_view().is_some_and(|c| c.draft.pending_request().is_some()))
+                {
+                    self.say("Drafting stopped.");
+                    return self.apply(Msg::CancelDraft { conversation });
+                } else if self.focus != Focus::Editor {
+                    self.focus = Focus::Editor;
+                }
+            }
+            Action::DiscardDraft => {
+                if let Some(conversation) = sel {
+                    self.say("Draft discarded.");
+                    return self.apply(Msg::DiscardDraft { conversation, at: now });
+                }
+            }
+            Action::AcceptDraft => {
+                if let Some(conversation) = sel {
+                    return self.apply(Msg::AcceptOffered { conversation });
+                }
+            }
+            Action::ToggleNote => self.note_mode = !self.note_mode,
+            Action::Resolve | Action::Escalate => {
+                if let Some(conversation) = sel {
+                    let status = if action == Action::Resolve { Status::Resolved } else { Status::Escalated };
+                    self.say(format!("Conversation {}.", status.as_str()));
+                    return self.apply(Msg::SetStatus { conversation, status, at: now });
+                }
+            }
+            Action::ToggleTheme => {
+                self.theme = self.theme.toggled();
+                self.style_editor();
+            }
+            Action::Up | Action::Down | Action::PageUp | Action::PageDown | Action::Top | Action::Bottom => {
+                let delta = match action {
+                    Action::Up => -1,
+                    Action::Down => 1,
+                    Action::PageUp => -10,
+                    Action::PageDown => 10,
+                    Action::Top => -100_000,
+                    _ => 100_000,
+                };
+                self.move_by(delta);
+            }
+            Action::Open => match self.focus {
+                Focus::Knowledge => self.open_article(),
+                Focus::Queue | Focus::Conversation => self.focus = Focus::Editor,
+                Focus::Editor => {}
+            },
+            Action::InsertPassage | Action::InsertSentence => {
+                return self.insert_passage(action == Action::InsertSentence);
+            }
+            Action::FocusEditor => self.focus = Focus::Editor,
+        }
+        Vec::new()
+    }
+
+    fn move_by(&mut self, delta: i32) {
+        if let Some(overlay) = self.overlay.as_mut() {
+            let (Overlay::Help { scroll } | Overlay::Article { scroll, .. }) = overlay;
+            *scroll = (i32::from(*scroll) + delta).clamp(0, 10_000) as u16;
+            return;
+        }
+        match self.focus {
+            Focus::Queue => self.scroll_pane(Pane::Queue, delta),
+            Focus::Conversation => self.scroll_pane(Pane::Conversation, delta),
+            Focus::Knowledge => {
+                let n = self.passage_count() as i32;
+                self.knowledge_sel = (self.knowledge_sel as i32 + delta).clamp(0, (n - 1).max(0)) as usize;
+            }
+            Focus::Editor => {}
+        }
+    }
+
+    fn selected_passage(&self) -> Option<crate::desk::Passage> {
+        let r = self.state.selected_view()?.retrieval.as_ref()?;
+        r.passages.get(self.knowledge_sel).cloned()
+    }
+
+    fn open_article(&mut self) {
+        let Some(p) = self.selected_passage() else { return };
+        match (self.articles)(&p.slug) {
+            Some((title, text)) => self.overlay = Some(Overlay::Article { slug: p.slug, title, text, scroll: 0 }),
+            None => self.say(format!("Article {} is no longer in the knowledge base.", p.slug)),
+        }
+    }
+
+    fn insert_passage(&mut self, sentence_only: bool) -> Vec<Effect> {
+        let Some(p) = self.selected_passage() else { return Vec::new() };
+        let text = if sentence_only { best_sentence(&p) } else { p.text.clone() };
+        self.overlay = None;
+        self.focus = Focus::Editor;
+        let needs_space = self.editor.lines().iter().any(|l| !l.trim().is_empty());
+        if needs_space {
+            self.editor.insert_str(" ");
+        }
+        self.editor.insert_str(text);
+        self.say(format!("Inserted from “{}”.", p.title));
+        self.editor_changed()
+    }
+}
+
+/// The sentence with the most highlighted (matched) bytes, else the first.
+pub fn best_sentence(p: &crate::desk::Passage) -> String {
+    use unicode_segmentation::UnicodeSegmentation;
+    let mut best = (0usize, String::new());
+    for (start, s) in p.text.split_sentence_bound_indices() {
+        let end = start + s.len();
+        let hits: usize = p.highlights.iter().filter(|r| r.start >= start && r.end <= end).map(|r| r.len()).sum();
+        if best.1.is_empty() || hits > best.0 {
+            best = (hits, s.trim().to_owned());
+        }
+    }
+    best.1
+}

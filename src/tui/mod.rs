@@ -1,0 +1,295 @@
+//! The console: a ratatui app on a tokio event loop. Terminal events, worker results and channel
+//! events become messages for [`app::App`]; its effects are carried out here; drawing happens on
+//! a frame tick, only when something changed.
+
+pub mod app;
+pub mod keymap;
+pub mod layout;
+pub mod render;
+pub mod text;
+pub mod theme;
+pub mod workers;
+
+use crate::channel::{DemoChannel, Scenarios};
+use crate::config::Settings;
+use crate::desk::ports::{Channel, ChannelEvent, DraftRequest, RetrievalQuery};
+use crate::desk::{ConversationId, Draft, Effect, Msg, Status};
+use crate::model::ExtractiveDrafter;
+use crate::retrieval::Retriever;
+use crate::store::SqliteStore;
+use anyhow::{Context, Result};
+use app::{App, Info};
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event, EventStream,
+};
+use futures_util::StreamExt;
+use std::path::PathBuf;
+use std::time::Duration;
+use workers::{StoreOp, WorkerMsg, Workers};
+
+/// How the console was asked to run.
+#[derive(Debug, Clone)]
+pub struct ConsoleOptions {
+    pub kb_dir: PathBuf,
+    /// Demo time scale (2.0 = twice as fast).
+    pub speed: f64,
+    pub seed: u64,
+    pub scenarios: Option<PathBuf>,
+    /// Start a new demo session instead of resuming the last one.
+    pub fresh: bool,
+}
+
+/// Milliseconds since the Unix epoch.
+fn now() -> i64 {
+    crate::util::now_ms()
+}
+
+/// Picks the demo session: resume the latest one unless it is finished or `fresh` is asked.
+fn demo_session(store: &SqliteStore, fresh: bool) -> Result<(u32, Vec<crate::desk::Conversation>)> {
+    let all: Vec<_> = store.conversations()?.into_iter().filter(|c| c.channel == "demo").collect();
+    let session_of =
+        |id: &str| id.strip_prefix('S').and_then(|r| r.split_once('-')).and_then(|(n, _)| n.parse::<u32>().ok());
+    let latest = all.iter().filter_map(|c| session_of(&c.id.0)).max().unwrap_or(0);
+    let current: Vec<_> = all.into_iter().filter(|c| session_of(&c.id.0) == Some(latest)).collect();
+    let unfinished = current.iter().any(|c| matches!(c.status, Status::Open | Status::Pending | Status::Escalated));
+    if latest > 0 && unfinished && !fresh { Ok((latest, current)) } else { Ok((latest + 1, Vec::new())) }
+}
+
+/// Runs the console until the agent quits. The terminal is restored on every exit path,
+/// a panic included (ratatui's hook), and queued writes are flushed first.
+pub fn run(settings: &Settings, opts: ConsoleOptions) -> Result<()> {
+    let data = &settings.paths.data_dir;
+    let store = SqliteStore::open_in(data)?;
+    let scenarios = match &opts.scenarios {
+        Some(p) => Scenarios::load(p)?,
+        None => Scenarios::bundled()?,
+    };
+    let keymap = keymap::Keymap::with_overrides(
+        Some(&settings.config.keys).filter(|k| !k.is_empty()),
+        &settings.paths.config_file.display().to_string(),
+    )?;
+    eprintln!("Opening the knowledge base {}…", opts.kb_dir.display());
+    let (retriever, report) = Retriever::open(&opts.kb_dir, data, &|_, _| {})?;
+    for issue in report.issues.iter().take(5) {
+        tracing::warn!("{issue}");
+    }
+    let (session, restored) = demo_session(&store, opts.fresh)?;
+    let mut restored_views = Vec::new();
+    for c in &restored {
+        let messages = store.messages(&c.id)?;
+        let customer = store.customer(&c.customer.0)?;
+        restored_views.push((c.clone(), customer, messages));
+    }
+    let autosaves = store.autosaves()?;
+
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let theme = theme::Theme::from_config(&settings.config.ui.theme, no_color);
+    let info = Info {
+        drafter: "extractive".into(),
+        kb_articles: report.articles,
+        kb_passages: report.passages as u64,
+        last_retrieval_ms: None,
+    };
+    let kb_dir = opts.kb_dir.clone();
+    let articles: app::ArticleSource = Box::new(move |slug| {
+        let path = kb_dir.join(format!("{slug}.md"));
+        let text = std::fs::read_to_string(&path).ok()?;
+        let body = text.splitn(3, "---").nth(2).unwrap_or(&text).trim().to_owned();
+        let title = text.lines().find_map(|l| l.strip_prefix("title:")).map(|t| t.trim().trim_matches('"').to_owned());
+        Some((title.unwrap_or_else(|| slug.to_owned()), body))
+    });
+    let mut app = App::new(theme, keymap, info, articles);
+    app.state.top_k = settings.config.retrieval.top_k;
+
+    let started = now();
+    let mut channel = DemoChannel::new(scenarios, started, opts.speed, opts.seed).with_prefix(format!("S{session}-"));
+    for (c, customer, messages) in restored_views {
+        let customers = messages.iter().filter(|m| m.author == crate::desk::Author::Customer).count();
+        let awaiting = messages.last().is_some_and(|m| m.author == crate::desk::Author::Customer);
+        channel.resume(&c.id, customers, awaiting);
+        app.apply(Msg::ConversationOpened { conversation: c, customer, messages });
+    }
+    for (id, text, at) in autosaves {
+        if app.state.get(&id).is_some() {
+            app.apply(Msg::EditorChanged { conversation: id, text, at });
+        }
+    }
+
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let drafter =
+        ExtractiveDrafter { min_confidence: settings.config.retrieval.min_confidence, ..ExtractiveDrafter::default() };
+    let workers = Workers::start(Box::new(retriever), Box::new(drafter), store, tx);
+
+    let mut terminal = ratatui::try_init().context("cannot start the terminal UI (is stdout a terminal?)")?;
+    let _ = crossterm::execute!(std::io::stdout(), EnableMouseCapture, EnableBracketedPaste);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let mut shell = Shell { workers, channel, started };
+    let result = rt.block_on(event_loop(&mut terminal, &mut app, &mut shell, rx));
+    // Pending autosaves and queued writes reach the disk before we leave.
+    for (conversation, text) in app.state.autosave.flush() {
+        shell.workers.store(StoreOp::Autosave(conversation, text, now()));
+    }
+    shell.workers.flush();
+    let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture, DisableBracketedPaste);
+    ratatui::restore();
+    result
+}
+
+/// Carries out effects: the boundary between the pure app and the outside world.
+pub struct Shell {
+    pub workers: Workers,
+    pub channel: DemoChannel,
+    pub started: i64,
+}
+
+impl Shell {
+    fn perform(&mut self, app: &mut App, effects: Vec<Effect>) {
+        for effect in effects {
+            match effect {
+                Effect::Retrieve { conversation, request, turns, tags, k } => {
+                    let query = RetrievalQuery { turns, tags, k, language: None };
+                    self.workers.retrieve(conversation, request, query);
+                }
+                Effect::Generate { conversation, request, retrieval } => {
+                    let Some(view) = app.state.get(&conversation) else { continue };
+                    let req = DraftRequest {
+                        request,
+                        conversation: conversation.clone(),
+                        customer: view.customer.clone(),
+                        messages: view.messages.clone(),
+                        retrieval,
+                    };
+                    self.workers.generate(req);
+                }
+                Effect::CancelGeneration { request } => self.workers.cancel(request),
+                Effect::Deliver { conversation, message } => {
+                    if let Err(e) = self.channel.deliver(&conversation, &message) {
+                        app.say(format!("Could not deliver: {e}"));
+                    }
+                }
+                Effect::PersistMessage { conversation, message } => {
+                    self.workers.store(StoreOp::Message(conversation, message))
+                }
+                Effect::PersistStatus { conversation, status, at } => {
+                    self.workers.store(StoreOp::Status(conversation, status, at))
+                }
+                Effect::SaveDraft { draft } => self.workers.store(StoreOp::Draft(draft)),
+                Effect::RecordEvent { conversation, request, event } => {
+                    self.workers.store(StoreOp::Event(conversation, request, event, now()));
+                }
+                Effect::Autosave { conversation, text } => {
+                    self.workers.store(StoreOp::Autosave(conversation, text, now()))
+                }
+                Effect::ClearAutosave { conversation } => self.workers.store(StoreOp::ClearAutosave(conversation)),
+            }
+        }
+    }
+
+    fn on_channel(&mut self, app: &mut App, ev: ChannelEvent) {
+        if let ChannelEvent::NewConversation { conversation, customer } = &ev {
+            self.workers.store(StoreOp::Customer((**customer).clone()));
+            self.workers.store(StoreOp::Conversation((**conversation).clone()));
+        }
+        let fx = app.on_channel(ev);
+        self.perform(app, fx);
+    }
+
+    fn on_worker(&mut self, app: &mut App, msg: WorkerMsg) {
+        let fx = match msg {
+            WorkerMsg::Retrieved { conversation, request, result, ms } => match result {
+                Ok(retrieval) => {
+                    app.info.last_retrieval_ms = Some(ms);
+                    app.apply(Msg::RetrievalDone { conversation, request, retrieval })
+                }
+                Err(error) => app.apply(Msg::RetrievalFailed { conversation, request, error }),
+            },
+            WorkerMsg::Chunk { conversation, request, text } => {
+                app.apply(Msg::DraftChunk { conversation, request, text })
+            }
+            WorkerMsg::Drafted { conversation, request, result } => {
+                self.workers.finished(request);
+                match result {
+                    Ok(r) if r.cancelled => Vec::new(),
+                    Ok(r) => {
+                        let draft = Draft {
+                            conversation: conversation.clone(),
+                            request,
+                            generated: r.text,
+                            sources: r.sources,
+                            model_version: r.model_version,
+                            timings: r.timings,
+                            final_text: None,
+                            outcome: None,
+                        };
+                        app.apply(Msg::DraftFinished { conversation, draft })
+                    }
+                    Err(error) => app.apply(Msg::DraftFailed { conversation, request, error }),
+                }
+            }
+            WorkerMsg::StoreError(e) => {
+                app.say(format!("Saving failed: {e}"));
+                Vec::new()
+            }
+        };
+        self.perform(app, fx);
+    }
+}
+
+async fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    app: &mut App,
+    shell: &mut Shell,
+    mut worker_rx: tokio::sync::mpsc::UnboundedReceiver<WorkerMsg>,
+) -> Result<()> {
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    let mut frame = tokio::time::interval(Duration::from_millis(16));
+    frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut dirty = true;
+    if let Ok(size) = terminal.size() {
+        app.size = ratatui::layout::Rect::new(0, 0, size.width, size.height);
+    }
+    while !app.quit {
+        tokio::select! {
+            ev = events.next() => {
+                match ev {
+                    Some(Ok(Event::Key(key))) => { let fx = app.on_key(key); shell.perform(app, fx); }
+                    Some(Ok(Event::Paste(text))) => { let fx = app.on_paste(&text); shell.perform(app, fx); }
+                    Some(Ok(Event::Mouse(m))) => { let fx = app.on_mouse(m); shell.perform(app, fx); }
+                    Some(Ok(Event::Resize(w, h))) => app.size = ratatui::layout::Rect::new(0, 0, w, h),
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => return Err(e.into()),
+                    None => break,
+                }
+                dirty = true;
+            }
+            Some(msg) = worker_rx.recv() => {
+                shell.on_worker(app, msg);
+                // Tokens arrive faster than a screen needs: take everything queued at once.
+                while let Ok(msg) = worker_rx.try_recv() {
+                    shell.on_worker(app, msg);
+                }
+                dirty = true;
+            }
+            _ = tick.tick() => {
+                let t = now();
+                for ev in shell.channel.poll(t) {
+                    shell.on_channel(app, ev);
+                }
+                let fx = app.tick(t);
+                shell.perform(app, fx);
+                dirty = true;
+            }
+            _ = frame.tick(), if dirty => {
+                terminal.draw(|f| render::render(app, f))?;
+                dirty = false;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The id a demo conversation gets in a session (used by tests).
+pub fn session_id(session: u32, scenario_id: &str) -> ConversationId {
+    ConversationId(format!("S{session}-{scenario_id}"))
+}
