@@ -3,6 +3,8 @@
 mod util;
 
 mod cli;
+mod console;
+mod e2e;
 mod kb;
 mod retrieval;
 mod store;

@@ -156,9 +156,19 @@ pub fn chunk_blocks(blocks: &[Block], opts: &ChunkOptions) -> Vec<Piece> {
     out
 }
 
+/// Headings of navigation sections (lists of links to other articles): not knowledge, and
+/// noise for retrieval, so they are not made into passages.
+const NAVIGATION: &[&str] =
+    &["related articles", "related", "see also", "related links", "相关文章", "相关链接", "相关内容"];
+
+fn is_navigation(section: &[String]) -> bool {
+    section.last().is_some_and(|h| NAVIGATION.contains(&h.trim().to_lowercase().as_str()))
+}
+
 /// Chunks an article into passages with ids `slug#0`, `slug#1`, ... Ranges are in the file.
 pub fn chunk_article(article: &Article, opts: &ChunkOptions) -> Vec<Chunk> {
-    let (blocks, _) = parse_body(&article.body, &article.meta.title);
+    let (mut blocks, _) = parse_body(&article.body, &article.meta.title);
+    blocks.retain(|b| !is_navigation(&b.section));
     chunk_blocks(&blocks, opts)
         .into_iter()
         .enumerate()

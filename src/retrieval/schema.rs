@@ -11,7 +11,7 @@ use tantivy::schema::{
 
 /// Bumped whenever the schema, analyzers or chunking change: an index of another version is
 /// rebuilt.
-pub const SCHEMA_VERSION: u32 = 7;
+pub const SCHEMA_VERSION: u32 = 8;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Fields {

@@ -405,7 +405,11 @@ fn render_status(app: &App, frame: &mut Frame, area: Rect) {
         },
     };
     let retrieval = app.info.last_retrieval_ms.map(|ms| format!(" · retrieval {ms:.1} ms")).unwrap_or_default();
-    let right = format!(" drafts: {} · KB {} articles{retrieval} ", app.info.drafter, app.info.kb_articles);
+    let right = if area.width >= super::layout::WIDE {
+        format!(" drafts: {} · KB {} articles{retrieval} ", app.info.drafter, app.info.kb_articles)
+    } else {
+        format!(" {} ", app.info.drafter)
+    };
     let [l, r] =
         Layout::horizontal([Constraint::Min(10), Constraint::Length(right.chars().count() as u16)]).areas(area);
     frame.render_widget(Paragraph::new(format!(" {left}")).style(app.theme.status), l);
@@ -419,7 +423,7 @@ fn centered(area: Rect, pct_w: u16, pct_h: u16) -> Rect {
 }
 
 fn render_overlay(app: &App, frame: &mut Frame, area: Rect, overlay: &Overlay) {
-    let rect = centered(area, 86, 86);
+    let rect = if area.width < super::layout::WIDE { centered(area, 98, 92) } else { centered(area, 86, 86) };
     frame.render_widget(Clear, rect);
     match overlay {
         Overlay::Help { scroll } => {
@@ -440,7 +444,7 @@ fn render_overlay(app: &App, frame: &mut Frame, area: Rect, overlay: &Overlay) {
                     last_mode = mode;
                 }
                 lines.push(Line::from(vec![
-                    Span::styled(format!("  {keys:<24}"), app.theme.agent),
+                    Span::styled(format!("  {keys:<20}"), app.theme.agent),
                     Span::styled(action.describe(), app.theme.text),
                 ]));
             }

@@ -1,0 +1,307 @@
+//! The console without a terminal: app flows driven by keys, channel and worker messages, and
+//! snapshots of whole screens rendered into a `TestBackend`.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use deskpilot::desk::ports::ChannelEvent;
+use deskpilot::desk::{
+    Author, Conversation, ConversationId, Customer, Draft, DraftOutcome, DraftTimings, Effect, Message, Msg, Passage,
+    Priority, RequestId, Retrieval, Source, Status, Tier,
+};
+use deskpilot::tui::app::{App, Focus, Info, Overlay};
+use deskpilot::tui::keymap::Keymap;
+use deskpilot::tui::render::render;
+use deskpilot::tui::theme::{Theme, ThemeName};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+const T0: i64 = 1_700_000_000_000;
+
+fn app() -> App {
+    let info = Info { drafter: "extractive".into(), kb_articles: 57, kb_passages: 369, last_retrieval_ms: Some(0.4) };
+    let articles = Box::new(|slug: &str| {
+        (slug == "refund-timeline").then(|| {
+            ("Refund timeline".to_owned(), "## How long\n\nCard refunds take 5-7 business days to appear.".to_owned())
+        })
+    });
+    let mut app = App::new(Theme::new(ThemeName::Mono), Keymap::defaults(), info, articles);
+    app.now = T0 + 95_000;
+    app
+}
+
+fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+fn ctrl(c: char) -> KeyEvent {
+    KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)
+}
+
+fn open(app: &mut App, id: &str, name: &str, lang: &str) {
+    let conversation = Conversation {
+        id: ConversationId::from(id),
+        customer: format!("cus-{id}").as_str().into(),
+        channel: "demo".into(),
+        status: Status::Open,
+        priority: Priority::Normal,
+        tags: vec![],
+        assignee: None,
+        created: T0,
+        updated: T0,
+    };
+    let customer = Customer {
+        id: format!("cus-{id}").as_str().into(),
+        name: name.into(),
+        email: "x@example.com".into(),
+        language: lang.into(),
+        tier: Tier::Plus,
+        notes: String::new(),
+    };
+    app.on_channel(ChannelEvent::NewConversation {
+        conversation: Box::new(conversation),
+        customer: Box::new(customer),
+    });
+}
+
+fn retrieval() -> Retrieval {
+    let text = "We issue your refund within 2 business days of receiving the return. Card refunds take 5-7 business days to appear on your statement.";
+    let start = text.find("Card refunds").unwrap_or(0);
+    Retrieval {
+        passages: vec![
+            Passage {
+                slug: "refund-timeline".into(),
+                title: "Refund timeline".into(),
+                section: vec!["How long refunds take".into()],
+                text: text.into(),
+                score: 12.0,
+                highlights: std::iter::once(start..start + 12).collect(),
+            },
+            Passage {
+                slug: "return-policy".into(),
+                title: "Return policy".into(),
+                section: vec![],
+                text: "Returns are accepted within 30 days of delivery.".into(),
+                score: 6.0,
+                highlights: vec![],
+            },
+        ],
+        confidence: 0.82,
+    }
+}
+
+/// A customer message, then retrieval, then `chunks` of a streamed draft. Returns the request.
+fn customer_says(app: &mut App, id: &str, text: &str, chunks: &[&str]) -> RequestId {
+    let fx = app
+        .on_channel(ChannelEvent::Message { conversation: id.into(), message: Message::customer(text, T0 + 30_000) });
+    let request = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::Retrieve { request, .. } => Some(*request),
+            _ => None,
+        })
+        .expect("retrieval requested");
+    let fx = app.apply(Msg::RetrievalDone { conversation: id.into(), request, retrieval: retrieval() });
+    assert!(matches!(fx[0], Effect::Generate { .. }));
+    for c in chunks {
+        app.apply(Msg::DraftChunk { conversation: id.into(), request, text: (*c).into() });
+    }
+    request
+}
+
+fn finish(app: &mut App, id: &str, request: RequestId, text: &str) -> Vec<Effect> {
+    let draft = Draft {
+        conversation: id.into(),
+        request,
+        generated: text.into(),
+        sources: vec![Source { slug: "refund-timeline".into(), title: "Refund timeline".into() }],
+        model_version: "extractive-1".into(),
+        timings: DraftTimings::default(),
+        final_text: None,
+        outcome: None,
+    };
+    app.apply(Msg::DraftFinished { conversation: id.into(), draft })
+}
+
+fn screen(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
+    app.size = ratatui::layout::Rect::new(0, 0, w, h);
+    let mut t = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    t.draw(|f| render(app, f)).expect("draw");
+    t
+}
+
+fn text_of(t: &Terminal<TestBackend>) -> String {
+    let buf = t.backend().buffer();
+    let mut s = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            s.push_str(buf[(x, y)].symbol());
+        }
+        s.push('\n');
+    }
+    s
+}
+
+#[test]
+fn snapshot_empty_queue() {
+    let mut a = app();
+    insta::assert_snapshot!("empty_80x24", screen(&mut a, 80, 24).backend());
+    insta::assert_snapshot!("empty_160x48", screen(&mut a, 160, 48).backend());
+}
+
+#[test]
+fn snapshot_streaming_draft() {
+    let mut a = app();
+    open(&mut a, "T-1", "Ana Souza", "en");
+    open(&mut a, "T-2", "陈静", "zh");
+    customer_says(
+        &mut a,
+        "T-1",
+        "Hi, I returned a lamp last week. When do I get my money back?",
+        &["Hi Ana,\n\n", "Card refunds ", "take 5-7 "],
+    );
+    insta::assert_snapshot!("streaming_160x48", screen(&mut a, 160, 48).backend());
+    insta::assert_snapshot!("streaming_80x24", screen(&mut a, 80, 24).backend());
+}
+
+#[test]
+fn snapshot_overlays_and_narrow_tabs() {
+    let mut a = app();
+    open(&mut a, "T-1", "Ana Souza", "en");
+    let r = customer_says(&mut a, "T-1", "When will my refund arrive?", &[]);
+    finish(&mut a, "T-1", r, "Hi Ana, card refunds take 5-7 business days.");
+    a.focus = Focus::Knowledge;
+    a.on_key(key(KeyCode::Enter));
+    assert!(matches!(a.overlay, Some(Overlay::Article { .. })));
+    insta::assert_snapshot!("article_160x48", screen(&mut a, 160, 48).backend());
+    a.on_key(key(KeyCode::Esc));
+    a.on_key(KeyCode::F(1).into());
+    insta::assert_snapshot!("help_80x24", screen(&mut a, 80, 24).backend());
+    a.on_key(key(KeyCode::Esc));
+    a.focus = Focus::Knowledge;
+    insta::assert_snapshot!("narrow_knowledge_80x24", screen(&mut a, 80, 24).backend());
+}
+
+#[test]
+fn a_draft_streams_into_the_editor_and_the_agent_edits_and_sends() {
+    let mut a = app();
+    open(&mut a, "T-1", "Ana Souza", "en");
+    let r = customer_says(
+        &mut a,
+        "T-1",
+        "When will my refund arrive?",
+        &["Hi Ana, ", "card refunds take 5-7 business days."],
+    );
+    assert_eq!(a.editor.lines().join("\n"), "Hi Ana, card refunds take 5-7 business days.");
+    finish(&mut a, "T-1", r, "Hi Ana, card refunds take 5-7 business days.");
+    // The agent adds a sentence at the end and sends.
+    a.editor.move_cursor(ratatui_textarea::CursorMove::Bottom);
+    a.editor.move_cursor(ratatui_textarea::CursorMove::End);
+    for c in " Sorry for the wait!".chars() {
+        a.on_key(key(KeyCode::Char(c)));
+    }
+    let fx = a.on_key(ctrl('s'));
+    let sent = fx.iter().find_map(|e| match e {
+        Effect::SaveDraft { draft } => Some(draft.clone()),
+        _ => None,
+    });
+    let sent = sent.expect("the draft outcome is saved");
+    assert_eq!(sent.outcome, Some(DraftOutcome::Edited));
+    assert_eq!(sent.final_text.as_deref(), Some("Hi Ana, card refunds take 5-7 business days. Sorry for the wait!"));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Deliver { .. })));
+    assert!(a.editor.is_empty() || a.editor.lines() == [""]);
+}
+
+#[test]
+fn typing_during_streaming_is_never_overwritten() {
+    let mut a = app();
+    open(&mut a, "T-1", "Ana Souza", "en");
+    let r = customer_says(&mut a, "T-1", "refund?", &["Hi "]);
+    a.editor.select_all();
+    a.editor.cut();
+    for c in "Let me check".chars() {
+        a.on_key(key(KeyCode::Char(c)));
+    }
+    a.apply(Msg::DraftChunk { conversation: "T-1".into(), request: r, text: "Ana".into() });
+    finish(&mut a, "T-1", r, "Hi Ana");
+    assert_eq!(a.editor.lines().join("\n"), "Let me check");
+    let screen_text = text_of(&screen(&mut a, 160, 48));
+    assert!(screen_text.contains("new draft ready"), "{screen_text}");
+    a.on_key(KeyEvent::new(KeyCode::Char('a'), KeyModifiers::ALT));
+    assert_eq!(a.editor.lines().join("\n"), "Hi Ana");
+}
+
+#[test]
+fn keys_move_between_conversations_and_panes() {
+    let mut a = app();
+    open(&mut a, "T-1", "Ana Souza", "en");
+    open(&mut a, "T-2", "Marcus Bell", "en");
+    customer_says(&mut a, "T-2", "WHERE IS MY TABLE", &[]);
+    assert_eq!(a.state.selected, Some(0));
+    assert_eq!(a.state.conversations[1].unread, 1);
+    a.on_key(ctrl('o'));
+    assert_eq!(a.state.selected, Some(1), "oldest waiting");
+    assert_eq!(a.state.conversations[1].unread, 0);
+    a.on_key(ctrl('n'));
+    assert_eq!(a.state.selected, Some(0));
+    a.on_key(key(KeyCode::Tab));
+    assert_eq!(a.focus, Focus::Queue);
+    a.on_key(key(KeyCode::Down));
+    assert_eq!(a.state.selected, Some(1));
+    // In navigation, `q` quits; in the editor it is just a letter.
+    a.on_key(key(KeyCode::Char('e')));
+    assert_eq!(a.focus, Focus::Editor);
+    a.on_key(key(KeyCode::Char('q')));
+    assert!(!a.quit);
+    a.on_key(ctrl('q'));
+    assert!(a.quit);
+}
+
+#[test]
+fn notes_resolve_escalate_and_paste() {
+    let mut a = app();
+    open(&mut a, "T-1", "Ana Souza", "en");
+    a.on_key(ctrl('t'));
+    let fx = a.on_paste("VIP customer,\r\nhandle with care");
+    assert!(fx.is_empty());
+    let fx = a.on_key(ctrl('s'));
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Deliver { .. })), "notes are not delivered");
+    let msg = a.state.conversations[0].messages.last().expect("note");
+    assert!(msg.internal && msg.author == Author::Agent);
+    assert_eq!(msg.text, "VIP customer,\nhandle with care");
+    let fx = a.on_key(KeyCode::F(8).into());
+    assert!(matches!(fx[0], Effect::PersistStatus { status: Status::Escalated, .. }));
+    let fx = a.on_key(KeyCode::F(7).into());
+    assert!(matches!(fx[0], Effect::PersistStatus { status: Status::Resolved, .. }));
+}
+
+#[test]
+fn customer_text_cannot_inject_escape_sequences() {
+    let mut a = app();
+    open(&mut a, "T-1", "Eve\u{1b}[31m", "en");
+    let huge = "x".repeat(200_000);
+    a.on_channel(ChannelEvent::Message { conversation: "T-1".into(), message: Message::customer(huge, T0) });
+    let evil = "hello \u{1b}]52;c;ZXZpbA==\u{7}\u{1b}[2J\u{1b}[H bye \u{202e}gnp.exe";
+    a.on_channel(ChannelEvent::Message { conversation: "T-1".into(), message: Message::customer(evil, T0 + 1) });
+    let text = text_of(&screen(&mut a, 160, 48));
+    assert!(!text.contains('\u{1b}') && !text.contains('\u{7}') && !text.contains('\u{202e}'));
+    assert!(text.contains("^[]52;c;"), "escapes are shown, neutralised:\n{text}");
+}
+
+#[test]
+fn long_conversations_scroll_and_render_only_what_shows() {
+    let mut a = app();
+    open(&mut a, "T-1", "Ana Souza", "en");
+    for i in 0..500 {
+        let m = if i % 2 == 0 {
+            Message::customer(format!("message {i} about my order"), T0 + i)
+        } else {
+            Message::agent(format!("reply {i}"), T0 + i)
+        };
+        a.state.conversations[0].messages.push(m);
+    }
+    let text = text_of(&screen(&mut a, 200, 50));
+    assert!(text.contains("reply 499") && !text.contains("message 2 about"));
+    a.focus = Focus::Conversation;
+    a.on_key(key(KeyCode::Home));
+    let text = text_of(&screen(&mut a, 200, 50));
+    assert!(text.contains("lines below"), "{text}");
+}

@@ -1,0 +1,85 @@
+//! The real binary in a real terminal (tmux): a demo customer writes, a draft streams in, the
+//! agent edits and sends it, and the store records what happened.
+
+use deskpilot::desk::DraftOutcome;
+use deskpilot::store::SqliteStore;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().expect("tmux");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "dp"])
+    }
+
+    /// Waits until the screen shows `needle`; returns the screen.
+    fn wait_for(&self, needle: &str, timeout: Duration) -> String {
+        let started = Instant::now();
+        loop {
+            let s = self.screen();
+            if s.contains(needle) {
+                return s;
+            }
+            assert!(started.elapsed() < timeout, "timed out waiting for {needle:?}; screen:\n{s}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").arg("-L").arg(&self.socket).arg("kill-server").output();
+    }
+}
+
+#[test]
+fn demo_customer_draft_edit_send_in_tmux() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tmux is not installed: skipping the terminal end-to-end test");
+        return;
+    }
+    let data = tempfile::tempdir().expect("tempdir");
+    let tmux = Tmux { socket: format!("deskpilot-test-{}", std::process::id()) };
+    let cmd = format!(
+        "env DESKPILOT_DATA_DIR={d} XDG_CONFIG_HOME={d}/config XDG_STATE_HOME={d}/state NO_COLOR=1 TERM=xterm-256color {bin} --speed 8 --fresh; echo EXITED $?; sleep 60",
+        d = data.path().display(),
+        bin = env!("CARGO_BIN_EXE_deskpilot"),
+    );
+    tmux.run(&["new-session", "-d", "-s", "dp", "-x", "160", "-y", "48", &cmd]);
+
+    // The first demo customer arrives and a draft streams into the editor.
+    let screen = tmux.wait_for("AI draft (extractive)", Duration::from_secs(60));
+    assert!(screen.contains("Ana Souza"), "{screen}");
+    assert!(screen.contains("Hi Ana,"), "the draft greets the customer:\n{screen}");
+
+    // Edit it, send it.
+    tmux.run(&["send-keys", "-t", "dp", "-l", " Thanks for your patience."]);
+    tmux.wait_for("Thanks for your patience.", Duration::from_secs(10));
+    tmux.run(&["send-keys", "-t", "dp", "C-s"]);
+    tmux.wait_for("Reply sent.", Duration::from_secs(10));
+    tmux.run(&["send-keys", "-t", "dp", "C-q"]);
+    let screen = tmux.wait_for("EXITED", Duration::from_secs(20));
+    assert!(screen.contains("EXITED 0"), "{screen}");
+
+    let store = SqliteStore::open_in(data.path()).expect("store");
+    let drafts = store.drafts(None).expect("drafts");
+    let sent = drafts
+        .iter()
+        .find(|d| d.draft.final_text.as_deref().is_some_and(|t| t.contains("Thanks for your patience.")))
+        .unwrap_or_else(|| panic!("no sent draft in {drafts:#?}"));
+    assert_eq!(sent.draft.outcome, Some(DraftOutcome::Edited));
+    assert!(sent.draft.generated.starts_with("Hi Ana,"));
+    assert!(!sent.draft.sources.is_empty(), "the draft names its sources");
+    let messages = store.messages(&sent.draft.conversation).expect("messages");
+    assert!(messages.iter().any(|m| m.text.contains("Thanks for your patience.")));
+    let events = store.events(&sent.draft.conversation).expect("events");
+    assert!(events.contains(&"shown".to_owned()) && events.contains(&"sent".to_owned()), "{events:?}");
+}
