@@ -5,6 +5,7 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    deskpilot::util::STARTED.get_or_init(std::time::Instant::now);
     let cli = deskpilot::cli::Cli::parse();
     match deskpilot::cli::run(cli) {
         Ok(code) => code,

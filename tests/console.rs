@@ -225,6 +225,11 @@ fn typing_during_streaming_is_never_overwritten() {
     assert_eq!(a.editor.lines().join("\n"), "Let me check");
     let screen_text = text_of(&screen(&mut a, 160, 48));
     assert!(screen_text.contains("new draft ready"), "{screen_text}");
+    a.on_key(KeyCode::F(3).into());
+    assert!(matches!(a.overlay, Some(Overlay::Compare { .. })));
+    let compare = text_of(&screen(&mut a, 160, 48));
+    assert!(compare.contains("Your text vs the new draft"), "{compare}");
+    a.on_key(key(KeyCode::Esc));
     a.on_key(KeyEvent::new(KeyCode::Char('a'), KeyModifiers::ALT));
     assert_eq!(a.editor.lines().join("\n"), "Hi Ana");
 }

@@ -26,8 +26,21 @@ const FOCUS_ORDER: [Focus; 4] = [Focus::Editor, Focus::Queue, Focus::Conversatio
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Overlay {
-    Help { scroll: u16 },
-    Article { slug: String, title: String, text: String, scroll: u16 },
+    Help {
+        scroll: u16,
+    },
+    Article {
+        slug: String,
+        title: String,
+        text: String,
+        scroll: u16,
+    },
+    /// The offered draft against the agent's text, word by word.
+    Compare {
+        mine: String,
+        offered: String,
+        scroll: u16,
+    },
 }
 
 /// What the status bar says about the machinery.
@@ -387,6 +400,12 @@ impl App {
                     return self.apply(Msg::AcceptOffered { conversation });
                 }
             }
+            Action::CompareDraft => {
+                match self.state.selected_view().and_then(|c| c.offered.clone().map(|o| (c.editor.clone(), o))) {
+                    Some((mine, offered)) => self.overlay = Some(Overlay::Compare { mine, offered, scroll: 0 }),
+                    None => self.say("No new draft is waiting."),
+                }
+            }
             Action::ToggleNote => self.note_mode = !self.note_mode,
             Action::Resolve | Action::Escalate => {
                 if let Some(conversation) = sel {
@@ -425,7 +444,8 @@ impl App {
 
     fn move_by(&mut self, delta: i32) {
         if let Some(overlay) = self.overlay.as_mut() {
-            let (Overlay::Help { scroll } | Overlay::Article { scroll, .. }) = overlay;
+            let (Overlay::Help { scroll } | Overlay::Article { scroll, .. } | Overlay::Compare { scroll, .. }) =
+                overlay;
             *scroll = (i32::from(*scroll) + delta).clamp(0, 10_000) as u16;
             return;
         }

@@ -118,7 +118,21 @@ pub fn run(settings: &Settings, opts: ConsoleOptions) -> Result<()> {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let drafter =
         ExtractiveDrafter { min_confidence: settings.config.retrieval.min_confidence, ..ExtractiveDrafter::default() };
-    let workers = Workers::start(Box::new(retriever), Box::new(drafter), store, tx);
+    let (kb, data_dir) = (opts.kb_dir.clone(), data.clone());
+    let refresh: workers::KbRefresh = Box::new(move || {
+        let (r, report) = Retriever::open(&kb, &data_dir, &|_, _| {}).ok()?;
+        let changed = report.added + report.updated + report.removed > 0 || report.rebuilt.is_some();
+        if changed {
+            tracing::info!(
+                added = report.added,
+                updated = report.updated,
+                removed = report.removed,
+                "KB changed; re-indexed"
+            );
+        }
+        changed.then(|| (Box::new(r) as Box<dyn crate::desk::ports::Retriever>, report.articles, report.passages))
+    });
+    let workers = Workers::start(Box::new(retriever), Some(refresh), Box::new(drafter), store, tx);
 
     let mut terminal = ratatui::try_init().context("cannot start the terminal UI (is stdout a terminal?)")?;
     let _ = crossterm::execute!(std::io::stdout(), EnableMouseCapture, EnableBracketedPaste);
@@ -226,6 +240,12 @@ impl Shell {
                     Err(error) => app.apply(Msg::DraftFailed { conversation, request, error }),
                 }
             }
+            WorkerMsg::KbReloaded { articles, passages } => {
+                app.info.kb_articles = articles;
+                app.info.kb_passages = passages as u64;
+                app.say(format!("Knowledge base changed: re-indexed ({articles} articles)."));
+                Vec::new()
+            }
             WorkerMsg::StoreError(e) => {
                 app.say(format!("Saving failed: {e}"));
                 Vec::new()
@@ -246,6 +266,7 @@ async fn event_loop(
     let mut frame = tokio::time::interval(Duration::from_millis(16));
     frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut dirty = true;
+    let mut first_frame_logged = false;
     if let Ok(size) = terminal.size() {
         app.size = ratatui::layout::Rect::new(0, 0, size.width, size.height);
     }
@@ -281,7 +302,13 @@ async fn event_loop(
                 dirty = true;
             }
             _ = frame.tick(), if dirty => {
+                let t = std::time::Instant::now();
                 terminal.draw(|f| render::render(app, f))?;
+                if !first_frame_logged {
+                    let since_start = crate::util::STARTED.get().map(|s| s.elapsed().as_secs_f64() * 1e3);
+                    tracing::info!(since_start_ms = since_start, render_ms = t.elapsed().as_secs_f64() * 1e3, "first frame drawn");
+                    first_frame_logged = true;
+                }
                 dirty = false;
             }
         }

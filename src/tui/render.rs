@@ -451,6 +451,34 @@ fn render_overlay(app: &App, frame: &mut Frame, area: Rect, overlay: &Overlay) {
             let b = block(app, Span::styled(" Help · Esc to close ", app.theme.title), true);
             frame.render_widget(Paragraph::new(lines).block(b).scroll((*scroll, 0)), rect);
         }
+        Overlay::Compare { mine, offered, scroll } => {
+            let b = block(
+                app,
+                Span::styled(
+                    format!(
+                        " Your text vs the new draft · {} swap in · Esc keep yours ",
+                        app.keymap.hint(super::keymap::Action::AcceptDraft)
+                    ),
+                    app.theme.title,
+                ),
+                true,
+            );
+            let removed = app.theme.error.add_modifier(Modifier::CROSSED_OUT);
+            let added = app.theme.ok.add_modifier(Modifier::UNDERLINED);
+            let mut spans = Vec::new();
+            for (op, word) in word_diff(&display_text(mine), &display_text(offered)) {
+                let style = match op {
+                    Diff::Same => app.theme.text,
+                    Diff::Removed => removed,
+                    Diff::Added => added,
+                };
+                spans.push(Span::styled(format!("{word} "), style));
+            }
+            let legend =
+                Line::styled("struck out: only in your text · underlined: only in the new draft", app.theme.dim);
+            let text = Text::from(vec![legend, Line::default(), Line::from(spans)]);
+            frame.render_widget(Paragraph::new(text).block(b).wrap(Wrap { trim: false }).scroll((*scroll, 0)), rect);
+        }
         Overlay::Article { slug, title, text, scroll } => {
             let b = block(
                 app,
@@ -472,5 +500,61 @@ fn render_overlay(app: &App, frame: &mut Frame, area: Rect, overlay: &Overlay) {
                 .collect();
             frame.render_widget(Paragraph::new(body).block(b).wrap(Wrap { trim: false }).scroll((*scroll, 0)), rect);
         }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Diff {
+    Same,
+    Removed,
+    Added,
+}
+
+/// Word-level diff (longest common subsequence) from `a` to `b`.
+pub fn word_diff<'a>(a: &'a str, b: &'a str) -> Vec<(Diff, &'a str)> {
+    let x: Vec<&str> = a.split_whitespace().collect();
+    let y: Vec<&str> = b.split_whitespace().collect();
+    let (n, m) = (x.len(), y.len());
+    // Suffix LCS table; drafts are short, so O(n*m) is fine.
+    let mut t = vec![vec![0u32; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            t[i][j] = if x[i] == y[j] { t[i + 1][j + 1] + 1 } else { t[i + 1][j].max(t[i][j + 1]) };
+        }
+    }
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < n || j < m {
+        if i < n && j < m && x[i] == y[j] {
+            out.push((Diff::Same, x[i]));
+            i += 1;
+            j += 1;
+        } else if j < m && (i == n || t[i][j + 1] >= t[i + 1][j]) {
+            out.push((Diff::Added, y[j]));
+            j += 1;
+        } else {
+            out.push((Diff::Removed, x[i]));
+            i += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_words() {
+        let d = word_diff("refunds take 5 days", "card refunds take 5-7 days");
+        let added: Vec<&str> = d.iter().filter(|(o, _)| *o == Diff::Added).map(|(_, w)| *w).collect();
+        let removed: Vec<&str> = d.iter().filter(|(o, _)| *o == Diff::Removed).map(|(_, w)| *w).collect();
+        assert_eq!(added, ["card", "5-7"]);
+        assert_eq!(removed, ["5"]);
+    }
+
+    #[test]
+    fn waiting_times() {
+        assert_eq!(waited(65_000, 0), "1m");
+        assert_eq!(waited(3_900_000, 0), "1h05");
     }
 }

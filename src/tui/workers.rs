@@ -15,11 +15,35 @@ use tokio::sync::mpsc::UnboundedSender;
 
 #[derive(Debug)]
 pub enum WorkerMsg {
-    Retrieved { conversation: ConversationId, request: RequestId, result: Result<Retrieval, String>, ms: f64 },
-    Chunk { conversation: ConversationId, request: RequestId, text: String },
-    Drafted { conversation: ConversationId, request: RequestId, result: Result<DraftResult, String> },
+    Retrieved {
+        conversation: ConversationId,
+        request: RequestId,
+        result: Result<Retrieval, String>,
+        ms: f64,
+    },
+    Chunk {
+        conversation: ConversationId,
+        request: RequestId,
+        text: String,
+    },
+    Drafted {
+        conversation: ConversationId,
+        request: RequestId,
+        result: Result<DraftResult, String>,
+    },
     StoreError(String),
+    /// The KB folder changed and was re-indexed.
+    KbReloaded {
+        articles: usize,
+        passages: usize,
+    },
 }
+
+/// Re-checks the KB folder; returns a fresh retriever (and counts) when it changed.
+pub type KbRefresh = Box<dyn FnMut() -> Option<(Box<dyn Retriever>, usize, usize)> + Send>;
+
+/// How often the KB folder is checked for edits.
+const KB_POLL: std::time::Duration = std::time::Duration::from_secs(2);
 
 struct RetrieveJob {
     conversation: ConversationId,
@@ -55,7 +79,8 @@ pub struct Workers {
 
 impl Workers {
     pub fn start(
-        retriever: Box<dyn Retriever>,
+        mut retriever: Box<dyn Retriever>,
+        mut refresh: Option<KbRefresh>,
         mut drafter: Box<dyn Drafter>,
         mut store: SqliteStore,
         out: UnboundedSender<WorkerMsg>,
@@ -65,7 +90,21 @@ impl Workers {
         std::thread::Builder::new()
             .name("retrieval".into())
             .spawn(move || {
-                while let Ok(mut job) = rx.recv() {
+                loop {
+                    let mut job = match rx.recv_timeout(KB_POLL) {
+                        Ok(job) => job,
+                        Err(mpsc::RecvTimeoutError::Timeout) => {
+                            // Idle: pick up edits to the KB folder (stamps first, so this is cheap).
+                            if let Some((fresh, articles, passages)) = refresh.as_mut().and_then(|r| r()) {
+                                retriever = fresh;
+                                if tx.send(WorkerMsg::KbReloaded { articles, passages }).is_err() {
+                                    break;
+                                }
+                            }
+                            continue;
+                        }
+                        Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                    };
                     // Only the latest request per conversation matters.
                     while let Ok(newer) = rx.try_recv() {
                         job = newer;
