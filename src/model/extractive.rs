@@ -71,10 +71,15 @@ fn candidates(passages: &[Passage], question: &HashSet<String>) -> Vec<Candidate
             }
             let terms = content_terms(s);
             let overlap = terms.intersection(question).count() as f32;
+            // Later passages must share at least two words with the question to be quoted: a
+            // single shared word ("coffee" table / "coffee" spilled) is a coincidence.
+            if pi > 0 && overlap < 2.0 {
+                continue;
+            }
             let facts = s.chars().filter(char::is_ascii_digit).count().min(4) as f32 * 0.15
                 + if s.contains(" > ") { 0.5 } else { 0.0 };
             // The top passage is the best evidence; later ones must earn their place.
-            let rank = [1.0, 0.6, 0.4][pi];
+            let rank = [1.0, 0.4, 0.25][pi];
             let score = (overlap + facts) * rank;
             out.push(Candidate { passage: pi, order: si, text: s.to_owned(), score });
         }
