@@ -310,3 +310,21 @@ fn long_conversations_scroll_and_render_only_what_shows() {
     let text = text_of(&screen(&mut a, 200, 50));
     assert!(text.contains("lines below"), "{text}");
 }
+
+#[test]
+fn tiny_and_odd_terminal_sizes_do_not_panic() {
+    let mut a = app();
+    open(&mut a, "T-1", "Ana Souza", "en");
+    let r = customer_says(&mut a, "T-1", "When will my refund arrive?", &["Hi"]);
+    finish(&mut a, "T-1", r, "Hi Ana");
+    a.on_key(key(KeyCode::Home));
+    for (w, h) in [(1, 1), (2, 2), (10, 3), (20, 5), (40, 10), (109, 30), (110, 12), (300, 100)] {
+        for focus in [Focus::Queue, Focus::Conversation, Focus::Knowledge, Focus::Editor] {
+            a.focus = focus;
+            screen(&mut a, w, h);
+        }
+        a.on_key(KeyCode::F(1).into());
+        screen(&mut a, w, h);
+        a.on_key(key(KeyCode::Esc));
+    }
+}

@@ -83,3 +83,39 @@ fn demo_customer_draft_edit_send_in_tmux() {
     let events = store.events(&sent.draft.conversation).expect("events");
     assert!(events.contains(&"shown".to_owned()) && events.contains(&"sent".to_owned()), "{events:?}");
 }
+
+#[test]
+fn typed_text_survives_a_crash() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tmux is not installed: skipping the crash-recovery test");
+        return;
+    }
+    let data = tempfile::tempdir().expect("tempdir");
+    let tmux = Tmux { socket: format!("deskpilot-crash-{}", std::process::id()) };
+    let start = |fresh: &str| {
+        format!(
+            "env DESKPILOT_DATA_DIR={d} XDG_CONFIG_HOME={d}/config XDG_STATE_HOME={d}/state NO_COLOR=1 TERM=xterm-256color {bin} --speed 8 {fresh}; echo EXITED $?; sleep 60",
+            d = data.path().display(),
+            bin = env!("CARGO_BIN_EXE_deskpilot"),
+        )
+    };
+    tmux.run(&["new-session", "-d", "-s", "dp", "-x", "160", "-y", "48", &start("--fresh")]);
+    tmux.wait_for("AI draft (extractive)", Duration::from_secs(60));
+    tmux.run(&["send-keys", "-t", "dp", "-l", " XYZZY-typed-before-the-crash"]);
+    tmux.wait_for("XYZZY-typed-before-the-crash", Duration::from_secs(10));
+    // Autosave writes within a second of typing; then the process dies without any cleanup.
+    std::thread::sleep(Duration::from_millis(1800));
+    let pid = tmux.run(&["list-panes", "-t", "dp", "-F", "#{pane_pid}"]);
+    let shell_pid = pid.trim();
+    let killed = Command::new("pkill").args(["-9", "-P", shell_pid, "deskpilot"]).status().expect("pkill");
+    assert!(killed.success(), "could not kill the console");
+    tmux.wait_for("EXITED 137", Duration::from_secs(10));
+    tmux.run(&["kill-session", "-t", "dp"]);
+
+    // Restart: the session resumes and the typed text is back in the editor.
+    tmux.run(&["new-session", "-d", "-s", "dp", "-x", "160", "-y", "48", &start("")]);
+    let screen = tmux.wait_for("XYZZY-typed-before-the-crash", Duration::from_secs(30));
+    assert!(screen.contains("Ana Souza"), "{screen}");
+    tmux.run(&["send-keys", "-t", "dp", "C-q"]);
+    tmux.wait_for("EXITED 0", Duration::from_secs(20));
+}

@@ -73,7 +73,9 @@ pub fn run(settings: &Settings, opts: ConsoleOptions) -> Result<()> {
     for issue in report.issues.iter().take(5) {
         tracing::warn!("{issue}");
     }
-    let (session, restored) = demo_session(&store, opts.fresh)?;
+    let (session, mut restored) = demo_session(&store, opts.fresh)?;
+    // The queue shows conversations in arrival order.
+    restored.sort_by_key(|c| (c.created, c.id.0.clone()));
     let mut restored_views = Vec::new();
     for c in &restored {
         let messages = store.messages(&c.id)?;
