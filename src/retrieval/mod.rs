@@ -94,13 +94,13 @@ impl Retriever {
     /// Terms for a conversation, weighted.
     pub fn terms(&self, query: &RetrievalQuery) -> QueryTerms {
         let mut a = self.analyzers.clone();
-        conversation_terms(&query.turns, &query.tags, &self.query_options, &mut a.en, &mut a.zh)
+        conversation_terms(&query.turns, &query.tags, &self.query_options, &mut a)
     }
 
     /// Searches with a conversation; `k` comes from the query.
     pub fn search(&self, query: &RetrievalQuery) -> Result<SearchResult> {
         let mut a = self.analyzers.clone();
-        let terms = conversation_terms(&query.turns, &query.tags, &self.query_options, &mut a.en, &mut a.zh);
+        let terms = conversation_terms(&query.turns, &query.tags, &self.query_options, &mut a);
         let opts = SearchOptions { k: query.k.max(1), ..self.search_options };
         Ok(search::search(&self.index, &terms, &opts, &mut a)?)
     }

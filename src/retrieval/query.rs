@@ -4,10 +4,9 @@
 //! often name the product or place the customer then asks about); tags add a weak prior.
 //! Greetings and filler are dropped; identifiers (order and model numbers) are kept whole.
 
-use super::analyzers::{self, analyze, has_cjk, identifiers};
+use super::analyzers::{Analyzers, analyze, has_cjk, identifiers};
 use crate::desk::Author;
 use std::collections::HashMap;
-use tantivy::tokenizer::TextAnalyzer;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct QueryOptions {
@@ -132,16 +131,14 @@ pub fn conversation_terms(
     turns: &[(Author, String)],
     tags: &[String],
     opts: &QueryOptions,
-    en: &mut TextAnalyzer,
-    zh: &mut TextAnalyzer,
+    a: &mut Analyzers,
 ) -> QueryTerms {
+    let Analyzers { en, zh, grams, pairs, .. } = a;
     let mut en_terms = HashMap::new();
     let mut zh_terms = HashMap::new();
     let mut gram_terms = HashMap::new();
     let mut key_terms = HashMap::new();
     let mut pair_terms = HashMap::new();
-    let mut grams = analyzers::cjk_grams();
-    let mut pairs = analyzers::word_pairs();
     let mut focus = Vec::new();
     let recent = &turns[turns.len().saturating_sub(opts.max_turns)..];
     let mut customer_seen = 0;
@@ -170,7 +167,7 @@ pub fn conversation_terms(
             }
             add(&mut en_terms, term, weight, tw);
         }
-        for (term, _) in analyze(&mut pairs, text) {
+        for (term, _) in analyze(pairs, text) {
             add(&mut pair_terms, term, weight, tw);
         }
         if has_cjk(text) {
@@ -180,7 +177,7 @@ pub fn conversation_terms(
                 }
                 add(&mut zh_terms, term, weight, tw);
             }
-            for (term, _) in analyze(&mut grams, text) {
+            for (term, _) in analyze(grams, text) {
                 if has_cjk(&term) {
                     add(&mut gram_terms, term, weight, tw);
                 }
@@ -213,13 +210,7 @@ pub fn conversation_terms(
 
 /// Convenience for a single message.
 pub fn text_terms(text: &str, opts: &QueryOptions) -> QueryTerms {
-    conversation_terms(
-        &[(Author::Customer, text.to_owned())],
-        &[],
-        opts,
-        &mut analyzers::english(),
-        &mut analyzers::chinese(),
-    )
+    conversation_terms(&[(Author::Customer, text.to_owned())], &[], opts, &mut Analyzers::default())
 }
 
 #[cfg(test)]
@@ -242,13 +233,7 @@ mod tests {
             (Author::Agent, "Sure, what is the order number?".to_owned()),
             (Author::Customer, "Actually, when will my refund arrive?".to_owned()),
         ];
-        let t = conversation_terms(
-            &turns,
-            &[],
-            &QueryOptions::default(),
-            &mut analyzers::english(),
-            &mut analyzers::chinese(),
-        );
+        let t = conversation_terms(&turns, &[], &QueryOptions::default(), &mut Analyzers::default());
         let w = |s: &str| t.en.iter().find(|q| q.term == s).map(|q| q.weight).unwrap_or(0.0);
         assert!(w("refund") > w("lamp") && w("lamp") >= w("order"), "{:?}", t.en);
     }

@@ -11,7 +11,7 @@ use tantivy::schema::{
 
 /// Bumped whenever the schema, analyzers or chunking change: an index of another version is
 /// rebuilt.
-pub const SCHEMA_VERSION: u32 = 8;
+pub const SCHEMA_VERSION: u32 = 9;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Fields {
@@ -51,8 +51,7 @@ pub fn article_key(slug: &str) -> u64 {
 }
 
 fn text(analyzer: &str, stored: bool) -> TextOptions {
-    let indexing =
-        TextFieldIndexing::default().set_tokenizer(analyzer).set_index_option(IndexRecordOption::WithFreqsAndPositions);
+    let indexing = TextFieldIndexing::default().set_tokenizer(analyzer).set_index_option(IndexRecordOption::WithFreqs);
     let opts = TextOptions::default().set_indexing_options(indexing);
     if stored { opts.set_stored() } else { opts }
 }

@@ -203,10 +203,10 @@ fn coverage(index: &KbIndex, searcher: &Searcher, focus: &[String], top: &[&Hit]
         text.push_str(&h.text);
         text.push('\n');
     }
-    let mut present: HashSet<String> = analyze(&mut analyzers.en, &text).into_iter().map(|t| t.0).collect();
-    if has_cjk(&text) {
-        present.extend(analyze(&mut analyzers.zh, &text).into_iter().map(|t| t.0));
-    }
+    // English terms are compared after analysis (stemming); Chinese terms by substring, which
+    // needs no segmentation of the passages (jieba is the slow part of a Chinese query).
+    let present: HashSet<String> = analyze(&mut analyzers.en, &text).into_iter().map(|t| t.0).collect();
+    let lower = text.to_lowercase();
     let unknown_idf = (1.0 + searcher.num_docs() as f32).ln();
     let (mut found, mut total) = (0.0, 0.0);
     for term in focus {
@@ -216,7 +216,7 @@ fn coverage(index: &KbIndex, searcher: &Searcher, focus: &[String], top: &[&Hit]
             x => x,
         };
         total += w;
-        if present.contains(term) {
+        if present.contains(term) || (has_cjk(term) && lower.contains(term.as_str())) {
             found += w;
         }
     }
