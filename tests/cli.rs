@@ -90,7 +90,7 @@ fn eval_reports_retrieval_metrics_as_json() {
     )
     .expect("write");
     let case = |id: &str, q: &str, gold: &str, ev: &str| {
-        serde_json::json!({"id": id, "turns": [{"role": "customer", "text": q}], "gold": [gold], "gold_passages": [ev]})
+        serde_json::json!({"id": id, "turns": [{"role": "customer", "text": q}], "gold": [gold], "gold_passages": [ev], "reference": ev})
             .to_string()
     };
     let lines = [
@@ -109,10 +109,43 @@ fn eval_reports_retrieval_metrics_as_json() {
     assert_eq!(v["retrieval"]["hit@1"], 1.0);
     assert_eq!(v["retrieval"]["evidence_recall@5"], 1.0);
     assert!(v["timings"]["retrieval_p50_ms"].is_number());
+    let g = &v["generation"];
+    assert_eq!(g["cases"], 2);
+    for key in ["token_f1", "rouge_l", "bleu", "abstention_rate", "unsupported_rate", "draft_p50_ms"] {
+        assert!(g[key].is_number(), "generation.{key} missing: {g}");
+    }
+    assert!(g["rouge_l"].as_f64().unwrap_or(0.0) > 0.3, "drafts quote the evidence: {g}");
     assert_eq!(std::fs::read_to_string(&out_file).expect("read").lines().count(), 2);
 
     std::fs::write(set.join("dev.jsonl"), "{\"id\": \"1\", \"turns\": oops}\n").expect("write");
     let out = deskpilot(dir.path(), &["eval", "--set", set.to_str().expect("utf-8")]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("dev.jsonl:1"), "{}", stderr(&out));
+}
+
+#[test]
+fn draft_streams_text_and_json_has_the_documented_shape() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = deskpilot(dir.path(), &["draft", "is", "my", "AH-200", "heater", "recalled?"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("AH-200"), "{}", stdout(&out));
+    let out = deskpilot(dir.path(), &["draft", "--json", "how", "long", "does", "express", "shipping", "take"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    for key in ["draft", "sources", "confidence", "abstained", "unsupported", "timings"] {
+        assert!(v.get(key).is_some(), "missing {key}: {v}");
+    }
+    for key in ["retrieval_ms", "first_token_ms", "total_ms", "tokens", "tokens_per_s"] {
+        assert!(v["timings"][key].is_number(), "missing timings.{key}");
+    }
+    assert_eq!(v["sources"][0]["slug"], "shipping-options");
+    assert_eq!(v["abstained"], false);
+    let conv = dir.path().join("c.json");
+    std::fs::write(&conv, r#"{"turns": [{"role": "customer", "text": "I bought a heater"}, {"role": "agent", "text": "Which model?"}, {"role": "customer", "text": "the AH-200"}]}"#).expect("write");
+    let out = deskpilot(dir.path(), &["draft", "--json", "--conversation", conv.to_str().expect("utf-8")]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["sources"][0]["slug"], "product-recall");
+    let out =
+        deskpilot(dir.path(), &["draft", "--json", "can", "you", "recommend", "a", "pizza", "place", "in", "Rome"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["abstained"], true, "{v}");
 }

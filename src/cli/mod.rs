@@ -3,6 +3,7 @@
 
 mod bench;
 mod doctor;
+mod draft;
 mod eval;
 mod index;
 mod kb;
@@ -22,6 +23,7 @@ Examples:
   deskpilot kb check                        validate the bundled knowledge base
   deskpilot search where is my refund       top passages for a customer message
   deskpilot search -k 3 --json 退款多久到账    the same, as JSON
+  deskpilot draft my parcel never arrived    a reply drafted from the knowledge base
   deskpilot index --kb ./my-kb              build or refresh the index of another KB
   deskpilot eval --set ../shared/eval/dstc11 --json
   deskpilot bench retrieval                 indexing and query speed on 100k passages
@@ -69,7 +71,9 @@ pub enum Command {
     Index(index::Args),
     /// Search the KB the way the console does for a customer message.
     Search(search::Args),
-    /// Replay an evaluation set and report retrieval quality.
+    /// Draft a reply to a customer message or conversation (extractive drafter).
+    Draft(draft::Args),
+    /// Replay an evaluation set and report retrieval and draft quality.
     Eval(eval::Args),
     /// Measure speed: retrieval.
     Bench(bench::Args),
@@ -127,6 +131,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Kb(a)) => kb::run(&settings, a),
         Some(Command::Index(a)) => index::run(&settings, a),
         Some(Command::Search(a)) => search::run(&settings, a),
+        Some(Command::Draft(a)) => draft::run(&settings, a),
         Some(Command::Eval(a)) => eval::run(&settings, a),
         Some(Command::Bench(a)) => bench::run(&settings, a),
     }

@@ -13,6 +13,8 @@ pub struct Turn {
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Case {
+    /// Required in evaluation sets (checked by `load_cases`); optional for a single conversation.
+    #[serde(default)]
     pub id: String,
     pub turns: Vec<Turn>,
     #[serde(default)]
@@ -33,6 +35,9 @@ pub fn load_cases(path: &Path) -> Result<Vec<Case>> {
         }
         let case: Case =
             serde_json::from_str(line).with_context(|| format!("{}:{}: invalid case", path.display(), i + 1))?;
+        if case.id.is_empty() {
+            bail!("{}:{}: case has no `id`", path.display(), i + 1);
+        }
         if case.turns.is_empty() {
             bail!("{}:{}: case `{}` has no turns", path.display(), i + 1, case.id);
         }

@@ -90,6 +90,8 @@ impl Workers {
         std::thread::Builder::new()
             .name("retrieval".into())
             .spawn(move || {
+                // Load the Chinese segmenter's dictionary now, not on the first Chinese message.
+                crate::retrieval::analyzers::analyze(&mut crate::retrieval::analyzers::chinese(), "预热");
                 loop {
                     let mut job = match rx.recv_timeout(KB_POLL) {
                         Ok(job) => job,

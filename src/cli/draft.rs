@@ -1,0 +1,122 @@
+//! `deskpilot draft`: a reply for a customer message or a conversation, streamed to the terminal.
+
+use crate::config::Settings;
+use crate::desk::ports::{DraftRequest, Drafter, Flow, RetrievalQuery, Retriever as _};
+use crate::desk::{Message, RequestId};
+use crate::eval::Case;
+use crate::eval::generation::case_messages;
+use crate::eval::text_metrics::unsupported_facts;
+use crate::model::ExtractiveDrafter;
+use crate::retrieval::Retriever;
+use anyhow::{Context, Result, bail};
+use serde_json::json;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// KB folder (default: the configured or bundled KB).
+    #[arg(long, value_name = "DIR")]
+    kb: Option<PathBuf>,
+    /// Print one JSON object instead of streaming text.
+    #[arg(long)]
+    json: bool,
+    /// A conversation as JSON: {"turns": [{"role": "customer"|"agent", "text": ...}]}.
+    #[arg(long, value_name = "FILE", conflicts_with = "message")]
+    conversation: Option<PathBuf>,
+    /// The customer's message.
+    #[arg(value_name = "MESSAGE", required_unless_present = "conversation")]
+    message: Vec<String>,
+}
+
+fn messages(args: &Args) -> Result<Vec<Message>> {
+    match &args.conversation {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+            let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+            let case: Case = serde_json::from_str(text.trim())
+                .or_else(|_| serde_json::from_str(first))
+                .with_context(|| format!("{}: not a conversation (expected {{\"turns\": [...]}})", path.display()))?;
+            if case.turns.last().is_none_or(|t| t.role != "customer") {
+                bail!("{}: the last turn must be the customer's", path.display());
+            }
+            Ok(case_messages(&case))
+        }
+        None => Ok(vec![Message::customer(args.message.join(" "), 0)]),
+    }
+}
+
+pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
+    let messages = messages(&args)?;
+    let dir = super::kb_dir(settings, args.kb.as_ref());
+    let (retriever, _) = Retriever::open(&dir, &settings.paths.data_dir, &|_, _| {})?;
+    let started = Instant::now();
+    let query = RetrievalQuery {
+        turns: messages.iter().map(|m| (m.author, m.text.clone())).collect(),
+        tags: Vec::new(),
+        k: settings.config.retrieval.top_k,
+        language: None,
+    };
+    let retrieval = retriever.retrieve(&query).map_err(|e| anyhow::anyhow!("retrieval: {e}"))?;
+    let retrieval_ms = started.elapsed().as_secs_f64() * 1e3;
+    let request =
+        DraftRequest { request: RequestId(1), conversation: "cli".into(), customer: None, messages, retrieval };
+    let mut drafter =
+        ExtractiveDrafter { min_confidence: settings.config.retrieval.min_confidence, ..ExtractiveDrafter::default() };
+    let out = &mut std::io::stdout().lock();
+    let json = args.json;
+    let mut failed: Option<std::io::Error> = None;
+    let result = drafter
+        .draft(&request, &mut |piece| {
+            if json {
+                return Flow::Continue;
+            }
+            match write!(out, "{}", crate::util::sanitize_for_terminal(piece)).and_then(|_| out.flush()) {
+                Ok(()) => Flow::Continue,
+                Err(e) => {
+                    failed = Some(e);
+                    Flow::Stop
+                }
+            }
+        })
+        .map_err(|e| anyhow::anyhow!("draft: {e}"))?;
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    let mut sources: Vec<&str> = request.retrieval.passages.iter().map(|p| p.text.as_str()).collect();
+    sources.extend(request.messages.iter().map(|m| m.text.as_str()));
+    let unsupported = unsupported_facts(&result.text, &sources);
+    let t = result.timings;
+    let total_ms = retrieval_ms + t.total_ms;
+    if json {
+        let obj = json!({
+            "draft": result.text,
+            "sources": result.sources,
+            "confidence": request.retrieval.confidence,
+            "abstained": result.abstained,
+            "unsupported": unsupported,
+            "model": result.model_version,
+            "timings": {
+                "retrieval_ms": retrieval_ms,
+                "first_token_ms": retrieval_ms + t.first_token_ms,
+                "total_ms": total_ms,
+                "tokens": t.tokens,
+                "tokens_per_s": if t.total_ms > 0.0 { f64::from(t.tokens) / (t.total_ms / 1e3) } else { 0.0 },
+            }
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&obj)?)?;
+    } else {
+        writeln!(out)?;
+        let names: Vec<&str> = result.sources.iter().map(|s| s.slug.as_str()).collect();
+        let note = if result.abstained { "abstained: nothing confident in the KB" } else { "grounded" };
+        eprintln!(
+            "\n[{} · {note} · confidence {:.2} · sources: {} · {total_ms:.1} ms]",
+            result.model_version,
+            request.retrieval.confidence,
+            if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
