@@ -40,6 +40,16 @@ impl Drop for Tmux {
     }
 }
 
+/// The shell command a tmux pane runs: the console in an isolated data dir, then a marker with
+/// its exit status (the pane stays open so the test can read it).
+fn console_command(data: &std::path::Path, flags: &str) -> String {
+    format!(
+        "env DESKPILOT_DATA_DIR={d} XDG_CONFIG_HOME={d}/config XDG_STATE_HOME={d}/state NO_COLOR=1 TERM=xterm-256color {bin} --speed 8 {flags}; echo EXITED $?; sleep 60",
+        d = data.display(),
+        bin = env!("CARGO_BIN_EXE_deskpilot"),
+    )
+}
+
 #[test]
 fn demo_customer_draft_edit_send_in_tmux() {
     if Command::new("tmux").arg("-V").output().is_err() {
@@ -48,11 +58,7 @@ fn demo_customer_draft_edit_send_in_tmux() {
     }
     let data = tempfile::tempdir().expect("tempdir");
     let tmux = Tmux { socket: format!("deskpilot-test-{}", std::process::id()) };
-    let cmd = format!(
-        "env DESKPILOT_DATA_DIR={d} XDG_CONFIG_HOME={d}/config XDG_STATE_HOME={d}/state NO_COLOR=1 TERM=xterm-256color {bin} --speed 8 --fresh; echo EXITED $?; sleep 60",
-        d = data.path().display(),
-        bin = env!("CARGO_BIN_EXE_deskpilot"),
-    );
+    let cmd = console_command(data.path(), "--fresh");
     tmux.run(&["new-session", "-d", "-s", "dp", "-x", "160", "-y", "48", &cmd]);
 
     // The first demo customer arrives and a draft streams into the editor.
@@ -92,13 +98,7 @@ fn typed_text_survives_a_crash() {
     }
     let data = tempfile::tempdir().expect("tempdir");
     let tmux = Tmux { socket: format!("deskpilot-crash-{}", std::process::id()) };
-    let start = |fresh: &str| {
-        format!(
-            "env DESKPILOT_DATA_DIR={d} XDG_CONFIG_HOME={d}/config XDG_STATE_HOME={d}/state NO_COLOR=1 TERM=xterm-256color {bin} --speed 8 {fresh}; echo EXITED $?; sleep 60",
-            d = data.path().display(),
-            bin = env!("CARGO_BIN_EXE_deskpilot"),
-        )
-    };
+    let start = |flags: &str| console_command(data.path(), flags);
     tmux.run(&["new-session", "-d", "-s", "dp", "-x", "160", "-y", "48", &start("--fresh")]);
     tmux.wait_for("AI draft (extractive)", Duration::from_secs(60));
     tmux.run(&["send-keys", "-t", "dp", "-l", " XYZZY-typed-before-the-crash"]);

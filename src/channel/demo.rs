@@ -211,10 +211,6 @@ impl DemoChannel {
         secs * (0.8 + 0.4 * unit)
     }
 
-    pub fn scenarios(&self) -> &Scenarios {
-        &self.scenarios
-    }
-
     /// True when every script has finished.
     pub fn finished(&self) -> bool {
         self.cursors.iter().zip(&self.scenarios.conversations).all(|(c, s)| c.next >= s.turns.len())

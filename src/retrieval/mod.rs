@@ -91,12 +91,6 @@ impl Retriever {
         Ok(())
     }
 
-    /// Terms for a conversation, weighted.
-    pub fn terms(&self, query: &RetrievalQuery) -> QueryTerms {
-        let mut a = self.analyzers.clone();
-        conversation_terms(&query.turns, &query.tags, &self.query_options, &mut a)
-    }
-
     /// Searches with a conversation; `k` comes from the query.
     pub fn search(&self, query: &RetrievalQuery) -> Result<SearchResult> {
         let mut a = self.analyzers.clone();

@@ -13,7 +13,7 @@ pub mod workers;
 use crate::channel::{DemoChannel, Scenarios};
 use crate::config::Settings;
 use crate::desk::ports::{Channel, ChannelEvent, DraftRequest, RetrievalQuery};
-use crate::desk::{ConversationId, Draft, Effect, Msg, Status};
+use crate::desk::{Draft, Effect, Msg, Status};
 use crate::model::ExtractiveDrafter;
 use crate::retrieval::Retriever;
 use crate::store::SqliteStore;
@@ -316,9 +316,4 @@ async fn event_loop(
         }
     }
     Ok(())
-}
-
-/// The id a demo conversation gets in a session (used by tests).
-pub fn session_id(session: u32, scenario_id: &str) -> ConversationId {
-    ConversationId(format!("S{session}-{scenario_id}"))
 }
