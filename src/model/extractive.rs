@@ -8,8 +8,10 @@
 
 use crate::desk::ports::{DraftRequest, DraftResult, Drafter, Flow, PortError};
 use crate::desk::{Author, DraftTimings, Passage, Source};
+use crate::retrieval::analyzers::analyze;
 use std::collections::HashSet;
 use std::time::Instant;
+use tantivy::tokenizer::TextAnalyzer;
 use unicode_segmentation::UnicodeSegmentation;
 
 pub const MODEL_VERSION: &str = "extractive-1";
@@ -32,13 +34,12 @@ fn is_cjk(text: &str) -> bool {
     crate::retrieval::analyzers::has_cjk(text)
 }
 
-/// Lower-cased content words (or CJK characters) of a text.
-fn content_terms(text: &str) -> HashSet<String> {
-    crate::eval::metrics::tokens(text)
-        .into_iter()
-        .filter(|t| t.chars().count() > 2 || is_cjk(t) || t.chars().any(|c| c.is_ascii_digit()))
-        .filter(|t| !crate::retrieval::analyzers::EN_STOP.contains(&t.as_str()))
-        .collect()
+/// Content terms of a text: stemmed English words without stop words (the retrieval analyzer),
+/// plus each CJK character.
+fn content_terms(text: &str, en: &mut TextAnalyzer) -> HashSet<String> {
+    let mut terms: HashSet<String> = analyze(en, text).into_iter().map(|t| t.0).collect();
+    terms.extend(text.chars().filter(|c| is_cjk(c.encode_utf8(&mut [0; 4]))).map(String::from));
+    terms
 }
 
 /// Signs of frustration: several exclamation marks, shouting, or strong words.
@@ -61,7 +62,22 @@ struct Candidate {
     score: f32,
 }
 
-fn candidates(passages: &[Passage], question: &HashSet<String>) -> Vec<Candidate> {
+/// Profile-based preference: members' rules matter to members and are noise to everyone else.
+fn profile_bonus(sentence: &str, tier: Option<crate::desk::Tier>) -> f32 {
+    let about_members = sentence.contains("Harbor+");
+    match (tier, about_members) {
+        (Some(crate::desk::Tier::Plus), true) => 1.0,
+        (Some(_), true) => -0.5,
+        _ => 0.0,
+    }
+}
+
+fn candidates(
+    passages: &[Passage],
+    question: &HashSet<String>,
+    tier: Option<crate::desk::Tier>,
+    en: &mut TextAnalyzer,
+) -> Vec<Candidate> {
     let mut out = Vec::new();
     for (pi, p) in passages.iter().take(3).enumerate() {
         for (si, s) in p.text.split_sentence_bounds().enumerate() {
@@ -69,7 +85,7 @@ fn candidates(passages: &[Passage], question: &HashSet<String>) -> Vec<Candidate
             if s.chars().count() < 12 {
                 continue;
             }
-            let terms = content_terms(s);
+            let terms = content_terms(s, en);
             let overlap = terms.intersection(question).count() as f32;
             // Later passages must share at least two words with the question to be quoted: a
             // single shared word ("coffee" table / "coffee" spilled) is a coincidence.
@@ -80,7 +96,7 @@ fn candidates(passages: &[Passage], question: &HashSet<String>) -> Vec<Candidate
                 + if s.contains(" > ") { 0.5 } else { 0.0 };
             // The top passage is the best evidence; later ones must earn their place.
             let rank = [1.0, 0.4, 0.25][pi];
-            let score = (overlap + facts) * rank;
+            let score = (overlap + facts + profile_bonus(s, tier)) * rank;
             out.push(Candidate { passage: pi, order: si, text: s.to_owned(), score });
         }
     }
@@ -126,8 +142,10 @@ impl ExtractiveDrafter {
             return (text, Vec::new(), true);
         }
 
-        let question = content_terms(latest);
-        let mut picked = candidates(&request.retrieval.passages, &question);
+        let mut en = crate::retrieval::analyzers::english();
+        let question = content_terms(latest, &mut en);
+        let tier = request.customer.as_ref().map(|c| c.tier);
+        let mut picked = candidates(&request.retrieval.passages, &question, tier, &mut en);
         picked.sort_by(|a, b| b.score.total_cmp(&a.score));
         picked.truncate(self.max_sentences);
         if picked.iter().all(|c| c.score <= 0.0) {
@@ -292,6 +310,29 @@ mod tests {
             })
             .expect("draft");
         assert!(r.cancelled && n == 3);
+    }
+
+    #[test]
+    fn members_get_member_rules() {
+        let p = passage(
+            "return-policy",
+            "Returns are accepted within 30 days of delivery for unused items. Harbor+ members get 60 days to return items. Opened electronics carry a 15% restocking fee.",
+        );
+        let mut req = request("how long do I have to return my lamp", vec![p], 0.9, "en");
+        let (plus, _, _) = ExtractiveDrafter { max_sentences: 1, ..ExtractiveDrafter::default() }.compose(&{
+            if let Some(c) = req.customer.as_mut() {
+                c.tier = Tier::Plus;
+            }
+            req.clone()
+        });
+        assert!(plus.contains("60 days"), "{plus}");
+        let (standard, _, _) = ExtractiveDrafter { max_sentences: 1, ..ExtractiveDrafter::default() }.compose(&{
+            if let Some(c) = req.customer.as_mut() {
+                c.tier = Tier::Standard;
+            }
+            req
+        });
+        assert!(standard.contains("30 days") && !standard.contains("60 days"), "{standard}");
     }
 
     #[test]
