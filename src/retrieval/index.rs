@@ -188,6 +188,12 @@ impl KbIndex {
         Ok(self.index.writer_with_num_threads(threads, WRITER_MEMORY)?)
     }
 
+    /// A single-threaded writer: documents land in one segment in insertion order, so ties
+    /// between equal scores break the same way on every run (evaluation must be reproducible).
+    pub fn deterministic_writer(&self) -> Result<IndexWriter> {
+        Ok(self.index.writer_with_num_threads(1, WRITER_MEMORY)?)
+    }
+
     /// Adds passages through `writer` (the caller commits).
     pub fn add_chunks(&self, writer: &IndexWriter, chunks: &[Chunk]) -> Result<()> {
         for c in chunks {

@@ -45,10 +45,11 @@ impl Retriever {
         Ok((Self::with_index(index), report))
     }
 
-    /// An in-memory retriever over the given passages (tests, benchmarks).
+    /// An in-memory retriever over the given passages (tests, benchmarks, evaluation), built
+    /// deterministically.
     pub fn in_ram(chunks: &[Chunk]) -> Result<Self> {
         let index = KbIndex::in_ram()?;
-        let mut writer = index.writer()?;
+        let mut writer = index.deterministic_writer()?;
         index.add_chunks(&writer, chunks)?;
         writer.commit()?;
         drop(writer);
