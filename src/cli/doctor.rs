@@ -51,7 +51,11 @@ pub fn run(settings: &Settings, _args: Args) -> Result<ExitCode> {
     writeln!(out, "  schema       v{SCHEMA_VERSION}")?;
 
     writeln!(out, "\nModel")?;
-    writeln!(out, "  generator    not included in this version (retrieval only)")?;
+    writeln!(
+        out,
+        "  drafter      {} (quotes knowledge-base sentences; no neural generator in this version)",
+        crate::model::extractive::MODEL_VERSION
+    )?;
 
     writeln!(out, "\nTerminal")?;
     let term = std::env::var("TERM").unwrap_or_else(|_| "(unset)".into());
