@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     deskpilot::util::STARTED.get_or_init(std::time::Instant::now);
+    deskpilot::util::init_local_offset();
     let cli = deskpilot::cli::Cli::parse();
     match deskpilot::cli::run(cli) {
         Ok(code) => code,

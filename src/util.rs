@@ -3,6 +3,21 @@
 /// When the process started (set by `main`), for start-up timings.
 pub static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
 
+/// The local time zone's offset from UTC in seconds, read once at start-up (reading it later,
+/// with threads running, is not sound on Unix and `time` refuses).
+static LOCAL_OFFSET: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+
+/// Call from `main` before any thread starts.
+pub fn init_local_offset() {
+    let secs = time::UtcOffset::current_local_offset().map_or(0, |o| i64::from(o.whole_seconds()));
+    let _ = LOCAL_OFFSET.set(secs);
+}
+
+/// Seconds to add to UTC for local wall-clock time (0 when unknown).
+pub fn local_offset_secs() -> i64 {
+    LOCAL_OFFSET.get().copied().unwrap_or(0)
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)

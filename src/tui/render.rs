@@ -51,8 +51,9 @@ pub fn waited(now: Millis, since: Millis) -> String {
     }
 }
 
+/// Local wall-clock time of a timestamp, "HH:MM".
 fn clock(ms: Millis) -> String {
-    let secs = ms / 1000;
+    let secs = (ms / 1000 + crate::util::local_offset_secs()).rem_euclid(86_400);
     format!("{:02}:{:02}", (secs / 3600) % 24, (secs / 60) % 60)
 }
 
