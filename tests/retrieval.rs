@@ -154,6 +154,7 @@ fn unchanged_kb_reopens_without_reindexing_and_edits_are_incremental() {
     assert_eq!(first.added, 57.max(first.added));
     assert!(first.rebuilt.is_some());
 
+    assert!(!deskpilot::retrieval::kb_changed(kb.path(), data.path()));
     let (_, again) = Retriever::open(kb.path(), data.path(), &|_, _| {}).expect("reopen");
     assert_eq!((again.added, again.updated, again.removed), (0, 0, 0));
     assert!(again.rebuilt.is_none());
@@ -165,6 +166,7 @@ fn unchanged_kb_reopens_without_reindexing_and_edits_are_incremental() {
     std::fs::write(&path, text.replace("never expire", "never expire (ask about the zanzibarium programme)"))
         .expect("write");
     std::fs::remove_file(kb.path().join("spare-parts.md")).expect("remove");
+    assert!(deskpilot::retrieval::kb_changed(kb.path(), data.path()));
     let (r, edited) = Retriever::open(kb.path(), data.path(), &|_, _| {}).expect("refresh");
     assert_eq!((edited.added, edited.updated, edited.removed), (0, 1, 1));
     assert!(edited.rebuilt.is_none());

@@ -136,6 +136,24 @@ fn write_manifest(dir: &Path, m: &Manifest) -> Result<()> {
     Ok(())
 }
 
+/// True when every file has the stamp the manifest recorded, and no file came or went.
+fn stamps_match(m: &Manifest, files: &BTreeMap<String, (PathBuf, Option<Stamp>)>) -> bool {
+    m.articles.len() + m.skipped.len() == files.len()
+        && files.iter().all(|(slug, (_, st))| {
+            let known = m.articles.get(slug).map(|e| e.stamp).or_else(|| m.skipped.get(slug).copied());
+            known.is_some() && known == *st
+        })
+}
+
+/// True when the KB folder no longer matches its index's manifest (a file added, removed or
+/// touched, or no index yet): stamps only, no article is read and no index opened.
+pub fn kb_changed(kb_dir: &Path, data_dir: &Path) -> bool {
+    match read_manifest(&index_dir_for(kb_dir, data_dir)) {
+        Some(m) => m.schema_version != SCHEMA_VERSION || !stamps_match(&m, &scan(kb_dir)),
+        None => true,
+    }
+}
+
 impl KbIndex {
     /// Wraps a tantivy index of this schema (benchmarks build one by hand).
     pub fn from_tantivy(index: Index) -> Result<Self> {
@@ -260,25 +278,18 @@ impl KbIndex {
         tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "read manifest");
 
         // Fast path: same schema, same files with the same stamps.
-        if let Some(m) = manifest.as_ref().filter(|m| m.schema_version == SCHEMA_VERSION) {
-            let unchanged = m.articles.len() + m.skipped.len() == files.len()
-                && files.iter().all(|(slug, (_, st))| {
-                    let known = m.articles.get(slug).map(|e| e.stamp).or_else(|| m.skipped.get(slug).copied());
-                    known.is_some() && known == *st
-                });
-            if unchanged {
-                match Self::open_checked(&dir) {
-                    Ok(me) => {
-                        tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "opened unchanged index");
-                        report.articles = m.articles.len();
-                        report.passages = me.num_passages() as usize;
-                        report.kb_hash = m.kb_hash.clone();
-                        report.elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
-                        return Ok((me, report));
-                    }
-                    Err(e) => {
-                        tracing::warn!(dir = %dir.display(), error = %e, "index is unreadable; rebuilding");
-                    }
+        if let Some(m) = manifest.as_ref().filter(|m| m.schema_version == SCHEMA_VERSION && stamps_match(m, &files)) {
+            match Self::open_checked(&dir) {
+                Ok(me) => {
+                    tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "opened unchanged index");
+                    report.articles = m.articles.len();
+                    report.passages = me.num_passages() as usize;
+                    report.kb_hash = m.kb_hash.clone();
+                    report.elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
+                    return Ok((me, report));
+                }
+                Err(e) => {
+                    tracing::warn!(dir = %dir.display(), error = %e, "index is unreadable; rebuilding");
                 }
             }
         }

@@ -10,7 +10,7 @@ pub mod query;
 pub(crate) mod schema;
 mod search;
 
-pub use index::{IndexReport, KbIndex, index_dir_for};
+pub use index::{IndexReport, KbIndex, index_dir_for, kb_changed};
 pub use query::{QTerm, QueryOptions, QueryTerms, conversation_terms};
 pub use schema::SCHEMA_VERSION;
 pub use search::{Boosts, Hit, SearchOptions, SearchResult, calibrate};

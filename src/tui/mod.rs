@@ -122,6 +122,9 @@ pub fn run(settings: &Settings, opts: ConsoleOptions) -> Result<()> {
         ExtractiveDrafter { min_confidence: settings.config.retrieval.min_confidence, ..ExtractiveDrafter::default() };
     let (kb, data_dir) = (opts.kb_dir.clone(), data.clone());
     let refresh: workers::KbRefresh = Box::new(move || {
+        if !crate::retrieval::kb_changed(&kb, &data_dir) {
+            return None;
+        }
         let (r, report) = Retriever::open(&kb, &data_dir, &|_, _| {}).ok()?;
         let changed = report.added + report.updated + report.removed > 0 || report.rebuilt.is_some();
         if changed {
