@@ -84,6 +84,7 @@ fn retrieval() -> Retrieval {
                 highlights: vec![],
             },
         ],
+        evidence: vec![],
         confidence: 0.82,
     }
 }

@@ -85,7 +85,8 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
     if let Some(e) = failed {
         return Err(e.into());
     }
-    let mut sources: Vec<&str> = request.retrieval.passages.iter().map(|p| p.text.as_str()).collect();
+    let r = &request.retrieval;
+    let mut sources: Vec<&str> = r.passages.iter().chain(&r.evidence).map(|p| p.text.as_str()).collect();
     sources.extend(request.messages.iter().map(|m| m.text.as_str()));
     let unsupported = unsupported_facts(&result.text, &sources);
     let t = result.timings;

@@ -212,7 +212,12 @@ pub struct Passage {
 /// What retrieval found for one request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Retrieval {
+    /// The best passage of each of the top articles, best first (what the knowledge pane shows).
     pub passages: Vec<Passage>,
+    /// The top passages as ranked, several per article allowed, the current question's best first
+    /// (what a drafter reads). Empty means: use `passages`.
+    #[serde(default)]
+    pub evidence: Vec<Passage>,
     /// Calibrated 0..1: how likely the top passage answers the question.
     pub confidence: f32,
 }

@@ -84,7 +84,8 @@ pub fn replay_generation(
         let result =
             drafter.draft(&request, &mut |_| Flow::Continue).map_err(|e| anyhow::anyhow!("{}: draft: {e}", case.id))?;
         times.push(started.elapsed().as_secs_f64() * 1e3);
-        let mut sources: Vec<&str> = request.retrieval.passages.iter().map(|p| p.text.as_str()).collect();
+        let r = &request.retrieval;
+        let mut sources: Vec<&str> = r.passages.iter().chain(&r.evidence).map(|p| p.text.as_str()).collect();
         sources.extend(request.messages.iter().map(|m| m.text.as_str()));
         let missing = unsupported_facts(&result.text, &sources);
         let f1 = token_f1(&result.text, reference);

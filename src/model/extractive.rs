@@ -126,7 +126,9 @@ impl ExtractiveDrafter {
             (true, false) => "I'm really sorry about the trouble, and I'll help you sort this out now.",
             _ => "",
         };
-        let confident = request.retrieval.confidence >= self.min_confidence && !request.retrieval.passages.is_empty();
+        let r = &request.retrieval;
+        let passages: &[Passage] = if r.evidence.is_empty() { &r.passages } else { &r.evidence };
+        let confident = r.confidence >= self.min_confidence && !passages.is_empty();
         if !confident {
             let ask = if zh {
                 "为了给您准确的答复，能否再详细说明一下您的问题？如果与订单有关，请提供订单号。"
@@ -145,7 +147,7 @@ impl ExtractiveDrafter {
         let mut en = crate::retrieval::analyzers::english();
         let question = content_terms(latest, &mut en);
         let tier = request.customer.as_ref().map(|c| c.tier);
-        let mut picked = candidates(&request.retrieval.passages, &question, tier, &mut en);
+        let mut picked = candidates(passages, &question, tier, &mut en);
         picked.sort_by(|a, b| b.score.total_cmp(&a.score));
         picked.truncate(self.max_sentences);
         if picked.iter().all(|c| c.score <= 0.0) {
@@ -155,12 +157,20 @@ impl ExtractiveDrafter {
         picked.sort_by_key(|c| (c.passage, c.order));
         let mut sources: Vec<Source> = Vec::new();
         for c in &picked {
-            let p = &request.retrieval.passages[c.passage];
+            let p = &passages[c.passage];
             if !sources.iter().any(|s| s.slug == p.slug) {
                 sources.push(Source { slug: p.slug.clone(), title: p.title.clone() });
             }
         }
-        let body = picked.iter().map(|c| c.text.as_str()).collect::<Vec<_>>().join(if zh { "" } else { " " });
+        // List items and headings-as-sentences have no final stop; a reply's sentences do.
+        let finish = |t: &str| {
+            let t = t.trim_end_matches([':', ';', ',', '；', '：', '，']);
+            match t.chars().last() {
+                Some(c) if c.is_alphanumeric() || c == ')' => format!("{t}{}", if zh { "。" } else { "." }),
+                _ => t.to_owned(),
+            }
+        };
+        let body = picked.iter().map(|c| finish(&c.text)).collect::<Vec<_>>().join(if zh { "" } else { " " });
         let closing =
             if zh { "还有什么可以帮您的吗？" } else { "Is there anything else I can help you with?" };
         let text = if zh {
@@ -245,7 +255,7 @@ mod tests {
                 notes: String::new(),
             }),
             messages: vec![Message::customer(text, 1)],
-            retrieval: Retrieval { passages, confidence },
+            retrieval: Retrieval { passages, evidence: vec![], confidence },
         }
     }
 

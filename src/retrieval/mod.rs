@@ -122,6 +122,10 @@ impl From<Hit> for Passage {
 impl crate::desk::ports::Retriever for Retriever {
     fn retrieve(&self, query: &RetrievalQuery) -> std::result::Result<Retrieval, PortError> {
         let result = self.search(query).map_err(|e| -> PortError { e.into() })?;
-        Ok(Retrieval { confidence: result.confidence, passages: result.hits.into_iter().map(Passage::from).collect() })
+        Ok(Retrieval {
+            confidence: result.confidence,
+            passages: result.hits.into_iter().map(Passage::from).collect(),
+            evidence: result.passages.into_iter().map(Passage::from).collect(),
+        })
     }
 }
