@@ -329,3 +329,24 @@ fn tiny_and_odd_terminal_sizes_do_not_panic() {
         a.on_key(key(KeyCode::Esc));
     }
 }
+
+#[test]
+fn wrapped_messages_lose_no_characters() {
+    let mut a = app();
+    open(&mut a, "T-1", "Ana Souza", "en");
+    let words: Vec<String> = (0..60).map(|i| format!("word{i}.")).collect();
+    let text = words.join(" ");
+    a.on_channel(ChannelEvent::Message { conversation: "T-1".into(), message: Message::customer(text, T0) });
+    // A word longer than the pane is broken exactly at the wrap width: every character must show.
+    a.on_channel(ChannelEvent::Message {
+        conversation: "T-1".into(),
+        message: Message::customer("Z".repeat(300), T0 + 1),
+    });
+    for (w, h) in [(80, 40), (120, 40), (200, 50)] {
+        let screen = text_of(&screen(&mut a, w, h));
+        for word in &words {
+            assert!(screen.contains(word.as_str()), "{word} cut at {w}x{h}:\n{screen}");
+        }
+        assert_eq!(screen.matches('Z').count(), 300, "characters cut at {w}x{h}:\n{screen}");
+    }
+}

@@ -176,7 +176,8 @@ fn render_conversation(app: &App, frame: &mut Frame, area: Rect) {
     let b = block(app, conversation_title(app, c), focused);
     let inner = b.inner(area);
     frame.render_widget(b, area);
-    let width = inner.width.saturating_sub(2).max(4);
+    // One column of padding plus a two-space indent before each line of text.
+    let width = inner.width.saturating_sub(3).max(4);
     let marker = app.new_marker.get(&c.conversation.id).copied();
     // Lay out from the bottom, only as far up as the window (plus the scroll) reaches.
     let scroll = app.scroll.get(&c.conversation.id).copied().unwrap_or(0) as usize;
