@@ -14,7 +14,7 @@ use ratatui::backend::TestBackend;
 use std::hint::black_box;
 
 fn app_with_history() -> App {
-    let info = Info { drafter: "extractive".into(), kb_articles: 57, kb_passages: 369, last_retrieval_ms: Some(0.4) };
+    let info = Info { drafter: "extractive".into(), kb_articles: 57, last_retrieval_ms: Some(0.4) };
     let mut app = App::new(Theme::new(ThemeName::Dark), Keymap::defaults(), info, Box::new(|_| None));
     let conversation = Conversation {
         id: "T-1".into(),

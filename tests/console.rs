@@ -17,7 +17,7 @@ use ratatui::backend::TestBackend;
 const T0: i64 = 1_700_000_000_000;
 
 fn app() -> App {
-    let info = Info { drafter: "extractive".into(), kb_articles: 57, kb_passages: 369, last_retrieval_ms: Some(0.4) };
+    let info = Info { drafter: "extractive".into(), kb_articles: 57, last_retrieval_ms: Some(0.4) };
     let articles = Box::new(|slug: &str| {
         (slug == "refund-timeline").then(|| {
             ("Refund timeline".to_owned(), "## How long\n\nCard refunds take 5-7 business days to appear.".to_owned())

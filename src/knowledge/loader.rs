@@ -183,6 +183,12 @@ fn error(path: &Path, line: Option<usize>, message: impl Into<String>) -> Issue 
     Issue { path: path.to_owned(), line, severity: Severity::Error, message: message.into() }
 }
 
+/// Reads one article by slug with the loader's own checks (for showing it whole); `None` when it
+/// is missing or would be skipped by `load_kb`.
+pub fn read_article(root: &Path, slug: &str) -> Option<Article> {
+    load_article(root, &root.join(format!("{slug}.md")), &mut Vec::new())
+}
+
 fn load_article(root: &Path, path: &Path, issues: &mut Vec<Issue>) -> Option<Article> {
     match std::fs::metadata(path) {
         Ok(m) if m.len() > MAX_ARTICLE_BYTES => {

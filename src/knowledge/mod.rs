@@ -8,7 +8,7 @@ mod markdown;
 
 pub use article::{Article, Audience, FrontMatter};
 pub use chunk::{ChunkOptions, approx_tokens, chunk_article, chunk_blocks};
-pub use loader::{Issue, Kb, Severity, load_kb, slug_for};
+pub use loader::{Issue, Kb, Severity, load_kb, read_article, slug_for};
 pub use markdown::{Block, Link, parse_body};
 
 use serde::{Deserialize, Serialize};

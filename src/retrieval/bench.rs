@@ -212,13 +212,8 @@ pub fn run(bundled_kb: &Path, n: usize, queries: usize) -> Result<BenchReport> {
 
     // Indexing alone.
     let started = Instant::now();
-    let index_dir = tmp.join("raw-index");
-    std::fs::create_dir_all(&index_dir)?;
     {
-        let (schema, _) = super::schema::build();
-        let index = tantivy::Index::create_in_dir(&index_dir, schema)?;
-        super::analyzers::register(&index);
-        let kb_index = KbIndex::from_tantivy(index)?;
+        let kb_index = KbIndex::create(&tmp.join("raw-index"))?;
         let mut writer = kb_index.writer()?;
         kb_index.add_chunks(&writer, &chunks)?;
         writer.commit()?;

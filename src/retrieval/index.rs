@@ -155,11 +155,6 @@ pub fn kb_changed(kb_dir: &Path, data_dir: &Path) -> bool {
 }
 
 impl KbIndex {
-    /// Wraps a tantivy index of this schema (benchmarks build one by hand).
-    pub fn from_tantivy(index: Index) -> Result<Self> {
-        Self::from_index(index)
-    }
-
     fn from_index(index: Index) -> Result<Self> {
         analyzers::register(&index);
         let fields = Fields::resolve(&index.schema())?;
@@ -173,7 +168,8 @@ impl KbIndex {
         Self::from_index(Index::create_in_ram(schema))
     }
 
-    fn create(dir: &Path) -> Result<Self> {
+    /// A new, empty index in `dir` (whatever was there is removed).
+    pub fn create(dir: &Path) -> Result<Self> {
         if dir.exists() {
             std::fs::remove_dir_all(dir).with_context(|| format!("{}: cannot clear old index", dir.display()))?;
         }

@@ -48,7 +48,6 @@ pub enum Overlay {
 pub struct Info {
     pub drafter: String,
     pub kb_articles: usize,
-    pub kb_passages: u64,
     pub last_retrieval_ms: Option<f64>,
 }
 

@@ -86,19 +86,10 @@ pub fn run(settings: &Settings, opts: ConsoleOptions) -> Result<()> {
 
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme = theme::Theme::from_config(&settings.config.ui.theme, no_color);
-    let info = Info {
-        drafter: "extractive".into(),
-        kb_articles: report.articles,
-        kb_passages: report.passages as u64,
-        last_retrieval_ms: None,
-    };
+    let info = Info { drafter: "extractive".into(), kb_articles: report.articles, last_retrieval_ms: None };
     let kb_dir = opts.kb_dir.clone();
     let articles: app::ArticleSource = Box::new(move |slug| {
-        let path = kb_dir.join(format!("{slug}.md"));
-        let text = std::fs::read_to_string(&path).ok()?;
-        let body = text.splitn(3, "---").nth(2).unwrap_or(&text).trim().to_owned();
-        let title = text.lines().find_map(|l| l.strip_prefix("title:")).map(|t| t.trim().trim_matches('"').to_owned());
-        Some((title.unwrap_or_else(|| slug.to_owned()), body))
+        crate::knowledge::read_article(&kb_dir, slug).map(|a| (a.meta.title, a.body.trim().to_owned()))
     });
     let mut app = App::new(theme, keymap, info, articles);
     app.state.top_k = settings.config.retrieval.top_k;
@@ -135,7 +126,7 @@ pub fn run(settings: &Settings, opts: ConsoleOptions) -> Result<()> {
                 "KB changed; re-indexed"
             );
         }
-        changed.then(|| (Box::new(r) as Box<dyn crate::desk::ports::Retriever>, report.articles, report.passages))
+        changed.then(|| (Box::new(r) as Box<dyn crate::desk::ports::Retriever>, report.articles))
     });
     let workers = Workers::start(Box::new(retriever), Some(refresh), Box::new(drafter), store, tx);
 
@@ -245,9 +236,8 @@ impl Shell {
                     Err(error) => app.apply(Msg::DraftFailed { conversation, request, error }),
                 }
             }
-            WorkerMsg::KbReloaded { articles, passages } => {
+            WorkerMsg::KbReloaded { articles } => {
                 app.info.kb_articles = articles;
-                app.info.kb_passages = passages as u64;
                 app.say(format!("Knowledge base changed: re-indexed ({articles} articles)."));
                 Vec::new()
             }

@@ -35,12 +35,11 @@ pub enum WorkerMsg {
     /// The KB folder changed and was re-indexed.
     KbReloaded {
         articles: usize,
-        passages: usize,
     },
 }
 
-/// Re-checks the KB folder; returns a fresh retriever (and counts) when it changed.
-pub type KbRefresh = Box<dyn FnMut() -> Option<(Box<dyn Retriever>, usize, usize)> + Send>;
+/// Re-checks the KB folder; returns a fresh retriever (and its article count) when it changed.
+pub type KbRefresh = Box<dyn FnMut() -> Option<(Box<dyn Retriever>, usize)> + Send>;
 
 /// How often the KB folder is checked for edits.
 const KB_POLL: std::time::Duration = std::time::Duration::from_secs(2);
@@ -97,9 +96,9 @@ impl Workers {
                         Ok(job) => job,
                         Err(mpsc::RecvTimeoutError::Timeout) => {
                             // Idle: pick up edits to the KB folder (stamps first, so this is cheap).
-                            if let Some((fresh, articles, passages)) = refresh.as_mut().and_then(|r| r()) {
+                            if let Some((fresh, articles)) = refresh.as_mut().and_then(|r| r()) {
                                 retriever = fresh;
-                                if tx.send(WorkerMsg::KbReloaded { articles, passages }).is_err() {
+                                if tx.send(WorkerMsg::KbReloaded { articles }).is_err() {
                                     break;
                                 }
                             }
