@@ -16,6 +16,7 @@ pub const DEFAULT_CONFIG: &str = include_str!("../assets/config.toml");
 pub struct Config {
     pub kb: KbConfig,
     pub retrieval: RetrievalConfig,
+    pub model: ModelConfig,
     pub ui: UiConfig,
     pub log: LogConfig,
     /// Key-binding overrides per mode (`[keys.editor]` ...), checked when the console starts.
@@ -27,6 +28,19 @@ pub struct Config {
 #[serde(deny_unknown_fields)]
 pub struct KbConfig {
     pub dir: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// The generator's folder; empty: the bundled model.
+    pub dir: String,
+    /// `neural` (the burn generator) or `extractive` (quotes passages; no model needed).
+    pub drafter: String,
+    /// 0 is greedy decoding; above 0, top-p sampling at this temperature.
+    pub temperature: f32,
+    pub top_p: f32,
+    pub max_tokens: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -174,6 +188,25 @@ impl Config {
         }
         bundled_kb_dir()
     }
+}
+
+impl Config {
+    /// The model folder: the configured one, else the bundled model.
+    pub fn model_dir(&self) -> PathBuf {
+        if !self.model.dir.is_empty() {
+            return PathBuf::from(&self.model.dir);
+        }
+        bundled_model_dir()
+    }
+}
+
+/// The bundled model: `./assets/model` when run from a checkout, else the crate's own.
+pub fn bundled_model_dir() -> PathBuf {
+    let local = PathBuf::from("assets/model");
+    if local.join("config.json").is_file() {
+        return local;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/model")
 }
 
 /// The bundled demo KB: `./kb` when run from a checkout, else the one in the crate's sources.

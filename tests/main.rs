@@ -6,5 +6,6 @@ mod cli;
 mod console;
 mod e2e;
 mod kb;
+mod model;
 mod retrieval;
 mod store;

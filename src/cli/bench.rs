@@ -23,12 +23,34 @@ enum What {
         #[arg(long)]
         json: bool,
     },
+    /// Generator speed: load time, first token for a 384-token prompt, decode rate, whole
+    /// drafts, memory.
+    Generation {
+        /// Model folder (default: the configured or bundled model).
+        #[arg(long, value_name = "DIR")]
+        model: Option<std::path::PathBuf>,
+        /// Repetitions (medians are reported).
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
     match args.what {
         What::Retrieval { passages, queries, json } => {
             let report = crate::retrieval::bench::run(&settings.config.kb_dir(), passages, queries)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.table());
+            }
+        }
+        What::Generation { model, runs, json } => {
+            let dir = model.unwrap_or_else(|| settings.config.model_dir());
+            let report =
+                crate::model::bench::run(&dir, &settings.config.kb_dir(), &settings.paths.data_dir, runs)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

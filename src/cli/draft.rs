@@ -1,12 +1,11 @@
 //! `deskpilot draft`: a reply for a customer message or a conversation, streamed to the terminal.
 
 use crate::config::Settings;
-use crate::desk::ports::{DraftRequest, Drafter, Flow, RetrievalQuery, Retriever as _};
+use crate::desk::ports::{DraftRequest, Flow, RetrievalQuery, Retriever as _};
 use crate::desk::{Message, RequestId};
 use crate::eval::Case;
 use crate::eval::generation::case_messages;
 use crate::eval::text_metrics::unsupported_facts;
-use crate::model::ExtractiveDrafter;
 use crate::retrieval::Retriever;
 use anyhow::{Context, Result, bail};
 use serde_json::json;
@@ -20,6 +19,12 @@ pub struct Args {
     /// KB folder (default: the configured or bundled KB).
     #[arg(long, value_name = "DIR")]
     kb: Option<PathBuf>,
+    /// Model folder (default: the configured or bundled model).
+    #[arg(long, value_name = "DIR")]
+    model: Option<PathBuf>,
+    /// `neural` (the generator) or `extractive` (quotes passages).
+    #[arg(long, value_parser = ["neural", "extractive"])]
+    drafter: Option<String>,
     /// Print one JSON object instead of streaming text.
     #[arg(long)]
     json: bool,
@@ -48,8 +53,16 @@ fn messages(args: &Args) -> Result<Vec<Message>> {
     }
 }
 
+/// Decode rate: tokens after the first over the time after the first.
+fn tokens_per_s(t: &crate::desk::DraftTimings) -> f64 {
+    let decode_ms = t.total_ms - t.first_token_ms;
+    if t.tokens > 1 && decode_ms > 0.0 { f64::from(t.tokens - 1) / (decode_ms / 1e3) } else { 0.0 }
+}
+
 pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
     let messages = messages(&args)?;
+    let choice = crate::model::DrafterChoice::from_config(&settings.config, args.model.as_deref(), args.drafter.as_deref());
+    let (mut drafter, _) = choice.load()?;
     let dir = super::kb_dir(settings, args.kb.as_ref());
     let (retriever, _) = Retriever::open(&dir, &settings.paths.data_dir, &|_, _| {})?;
     let started = Instant::now();
@@ -63,8 +76,6 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
     let retrieval_ms = started.elapsed().as_secs_f64() * 1e3;
     let request =
         DraftRequest { request: RequestId(1), conversation: "cli".into(), customer: None, messages, retrieval };
-    let mut drafter =
-        ExtractiveDrafter { min_confidence: settings.config.retrieval.min_confidence, ..ExtractiveDrafter::default() };
     let out = &mut std::io::stdout().lock();
     let json = args.json;
     let mut failed: Option<std::io::Error> = None;
@@ -104,7 +115,7 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
                 "first_token_ms": retrieval_ms + t.first_token_ms,
                 "total_ms": total_ms,
                 "tokens": t.tokens,
-                "tokens_per_s": if t.total_ms > 0.0 { f64::from(t.tokens) / (t.total_ms / 1e3) } else { 0.0 },
+                "tokens_per_s": tokens_per_s(&t),
             }
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&obj)?)?;

@@ -34,12 +34,18 @@ pub struct Args {
     /// Skip drafting: measure retrieval only.
     #[arg(long)]
     retrieval_only: bool,
+    /// Model folder for drafting (default: the configured or bundled model).
+    #[arg(long, value_name = "DIR")]
+    model: Option<PathBuf>,
+    /// `neural` (the generator) or `extractive` (quotes passages).
+    #[arg(long, value_parser = ["neural", "extractive"])]
+    drafter: Option<String>,
     /// Write one JSON line per case here.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
 }
 
-pub fn run(_settings: &Settings, args: Args) -> Result<ExitCode> {
+pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
     let kb_dir = args.set.join("kb");
     let cases_path = args.cases.clone().unwrap_or_else(|| args.set.join("dev.jsonl"));
     if !kb_dir.is_dir() {
@@ -80,8 +86,10 @@ pub fn run(_settings: &Settings, args: Args) -> Result<ExitCode> {
     } else {
         let bar = super::progress_bar("drafts");
         bar.set_length(cases.len() as u64);
-        let mut drafter = crate::model::ExtractiveDrafter::default();
-        let r = crate::eval::replay_generation(&retriever, &mut drafter, &cases, 5, &|i| bar.set_position(i as u64))?;
+        let choice =
+            crate::model::DrafterChoice::from_config(&settings.config, args.model.as_deref(), args.drafter.as_deref());
+        let (mut drafter, _) = choice.load()?;
+        let r = crate::eval::replay_generation(&retriever, drafter.as_mut(), &cases, 5, &|i| bar.set_position(i as u64))?;
         bar.finish_and_clear();
         Some(r)
     };

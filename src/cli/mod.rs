@@ -8,6 +8,7 @@ mod eval;
 mod index;
 mod kb;
 mod search;
+mod train;
 
 use crate::config::{self, Settings};
 use anyhow::Result;
@@ -24,6 +25,8 @@ Examples:
   deskpilot search where is my refund       top passages for a customer message
   deskpilot search -k 3 --json 退款多久到账    the same, as JSON
   deskpilot draft my parcel never arrived    a reply drafted from the knowledge base
+  deskpilot train --kb ./my-kb --from assets/model --out my-model
+                                            adapt the generator to another KB
   deskpilot index --kb ./my-kb              build or refresh the index of another KB
   deskpilot eval --set ../shared/eval/dstc11 --json
   deskpilot bench retrieval                 indexing and query speed on 100k passages
@@ -57,6 +60,9 @@ pub struct Cli {
     /// Console: knowledge-base folder (default: the configured or bundled KB).
     #[arg(long, value_name = "DIR")]
     pub kb: Option<PathBuf>,
+    /// Console: the generator's folder (default: the configured or bundled model).
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -71,8 +77,10 @@ pub enum Command {
     Index(index::Args),
     /// Search the KB the way the console does for a customer message.
     Search(search::Args),
-    /// Draft a reply to a customer message or conversation (extractive drafter).
+    /// Draft a reply to a customer message or conversation (the generator, streamed).
     Draft(draft::Args),
+    /// Train the generator on a KB (and transcripts); fine-tune with --from.
+    Train(train::Args),
     /// Replay an evaluation set and report retrieval and draft quality.
     Eval(eval::Args),
     /// Measure speed: retrieval.
@@ -123,6 +131,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 seed: cli.seed,
                 scenarios: cli.scenarios.clone(),
                 fresh: cli.fresh,
+                model_dir: cli.model.clone(),
             };
             crate::tui::run(&settings, opts)?;
             Ok(ExitCode::SUCCESS)
@@ -132,6 +141,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Index(a)) => index::run(&settings, a),
         Some(Command::Search(a)) => search::run(&settings, a),
         Some(Command::Draft(a)) => draft::run(&settings, a),
+        Some(Command::Train(a)) => train::run(&settings, a),
         Some(Command::Eval(a)) => eval::run(&settings, a),
         Some(Command::Bench(a)) => bench::run(&settings, a),
     }

@@ -36,7 +36,7 @@ fn is_cjk(text: &str) -> bool {
 
 /// Content terms of a text: stemmed English words without stop words (the retrieval analyzer),
 /// plus each CJK character.
-fn content_terms(text: &str, en: &mut TextAnalyzer) -> HashSet<String> {
+pub(crate) fn content_terms(text: &str, en: &mut TextAnalyzer) -> HashSet<String> {
     let mut terms: HashSet<String> = analyze(en, text).into_iter().map(|t| t.0).collect();
     terms.extend(text.chars().filter(|c| is_cjk(c.encode_utf8(&mut [0; 4]))).map(String::from));
     terms

@@ -1,8 +1,82 @@
 //! Drafting models behind the [`crate::desk::ports::Drafter`] port.
 //!
-//! This version ships the extractive drafter: it composes a reply from the retrieved passages'
-//! most relevant sentences. The neural generator (burn) will implement the same port.
+//! - [`neural`]: the generator: a small decoder-only transformer with a copy head, built with
+//!   burn (flex CPU backend), trained here by `deskpilot train` ([`train`], [`data`]), streamed
+//!   token by token ([`generate`]) from a checkpoint ([`checkpoint`]).
+//! - [`extractive`]: quotes the retrieved passages' best sentences; the baseline, and the
+//!   fallback when no model is installed.
 
+pub mod bench;
+pub mod checkpoint;
+pub mod data;
 pub mod extractive;
+pub mod generate;
+pub mod net;
+pub mod neural;
+pub mod prompt;
+pub mod rng;
+pub mod tokenizer;
+pub mod train;
 
+pub use checkpoint::Checkpoint;
 pub use extractive::ExtractiveDrafter;
+pub use neural::NeuralDrafter;
+
+use crate::config::Config;
+use crate::desk::ports::Drafter;
+use std::path::Path;
+
+/// Which drafter to use and where its model lives, from the config or command-line flags.
+#[derive(Debug, Clone)]
+pub struct DrafterChoice {
+    pub kind: String,
+    pub model_dir: std::path::PathBuf,
+    pub min_confidence: f32,
+    pub sampling: generate::Sampling,
+    /// The model folder was named (flag or config): its absence is an error, not a fallback.
+    pub explicit: bool,
+}
+
+impl DrafterChoice {
+    pub fn from_config(config: &Config, model: Option<&Path>, kind: Option<&str>) -> Self {
+        let c = &config.model;
+        Self {
+            kind: kind.unwrap_or(&c.drafter).to_owned(),
+            model_dir: model.map(Path::to_path_buf).unwrap_or_else(|| config.model_dir()),
+            explicit: model.is_some() || !c.dir.is_empty() || kind.is_some(),
+            min_confidence: config.retrieval.min_confidence,
+            sampling: generate::Sampling {
+                temperature: c.temperature,
+                top_p: c.top_p,
+                max_tokens: c.max_tokens,
+                ..generate::Sampling::default()
+            },
+        }
+    }
+
+    /// Loads the drafter: `neural` loads the checkpoint (an error names the folder), `extractive`
+    /// needs nothing. Returns the drafter and its label.
+    pub fn load(&self) -> anyhow::Result<(Box<dyn Drafter>, String)> {
+        match self.kind.as_str() {
+            "extractive" => Ok((
+                Box::new(ExtractiveDrafter { min_confidence: self.min_confidence, ..ExtractiveDrafter::default() }),
+                extractive::MODEL_VERSION.to_owned(),
+            )),
+            "neural" if !self.explicit && !self.model_dir.join("config.json").is_file() => {
+                tracing::warn!(
+                    "no generator installed at {} (train one with `deskpilot train`); drafting extractively",
+                    self.model_dir.display()
+                );
+                Self { kind: "extractive".into(), ..self.clone() }.load()
+            }
+            "neural" => {
+                let ckpt = std::sync::Arc::new(Checkpoint::load(&self.model_dir)?);
+                let mut d = NeuralDrafter::new(ckpt, self.min_confidence);
+                d.sampling = generate::Sampling { max_tokens: self.sampling.max_tokens.min(d.sampling.max_tokens), ..self.sampling.clone() };
+                let label = d.version().to_owned();
+                Ok((Box::new(d), label))
+            }
+            other => anyhow::bail!("unknown drafter `{other}` (expected neural or extractive)"),
+        }
+    }
+}

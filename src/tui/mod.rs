@@ -14,7 +14,6 @@ use crate::channel::{DemoChannel, Scenarios};
 use crate::config::Settings;
 use crate::desk::ports::{Channel, ChannelEvent, DraftRequest, RetrievalQuery};
 use crate::desk::{Draft, Effect, Msg, Status};
-use crate::model::ExtractiveDrafter;
 use crate::retrieval::Retriever;
 use crate::store::SqliteStore;
 use anyhow::{Context, Result};
@@ -37,6 +36,8 @@ pub struct ConsoleOptions {
     pub scenarios: Option<PathBuf>,
     /// Start a new demo session instead of resuming the last one.
     pub fresh: bool,
+    /// The generator's folder (default: configured or bundled).
+    pub model_dir: Option<PathBuf>,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -86,7 +87,18 @@ pub fn run(settings: &Settings, opts: ConsoleOptions) -> Result<()> {
 
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme = theme::Theme::from_config(&settings.config.ui.theme, no_color);
-    let info = Info { drafter: "extractive".into(), kb_articles: report.articles, last_retrieval_ms: None };
+    // The generator loads before the terminal is taken over (about 0.1 s); a missing or broken
+    // model falls back to the extractive drafter, logged and labelled in the status bar.
+    let choice = crate::model::DrafterChoice::from_config(&settings.config, opts.model_dir.as_deref(), None);
+    let (drafter, label) = match choice.load() {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::warn!("generator unavailable, using the extractive drafter: {e:#}");
+            let fallback = crate::model::DrafterChoice { kind: "extractive".into(), ..choice };
+            fallback.load()?
+        }
+    };
+    let info = Info { drafter: label, kb_articles: report.articles, last_retrieval_ms: None };
     let kb_dir = opts.kb_dir.clone();
     let articles: app::ArticleSource = Box::new(move |slug| {
         crate::knowledge::read_article(&kb_dir, slug).map(|a| (a.meta.title, a.body.trim().to_owned()))
@@ -109,8 +121,6 @@ pub fn run(settings: &Settings, opts: ConsoleOptions) -> Result<()> {
     }
 
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let drafter =
-        ExtractiveDrafter { min_confidence: settings.config.retrieval.min_confidence, ..ExtractiveDrafter::default() };
     let (kb, data_dir) = (opts.kb_dir.clone(), data.clone());
     let refresh: workers::KbRefresh = Box::new(move || {
         if !crate::retrieval::kb_changed(&kb, &data_dir) {
@@ -128,7 +138,7 @@ pub fn run(settings: &Settings, opts: ConsoleOptions) -> Result<()> {
         }
         changed.then(|| (Box::new(r) as Box<dyn crate::desk::ports::Retriever>, report.articles))
     });
-    let workers = Workers::start(Box::new(retriever), Some(refresh), Box::new(drafter), store, tx);
+    let workers = Workers::start(Box::new(retriever), Some(refresh), drafter, store, tx);
 
     let mut terminal = ratatui::try_init().context("cannot start the terminal UI (is stdout a terminal?)")?;
     let _ = crossterm::execute!(std::io::stdout(), EnableMouseCapture, EnableBracketedPaste);

@@ -1,0 +1,146 @@
+//! The neural drafter: the burn generator behind the [`Drafter`] port.
+//!
+//! Low retrieval confidence (or no passages) gives an honest clarifying question or handoff,
+//! flagged as abstained, without running the model. Otherwise the prompt is built from the
+//! retrieved evidence, the customer's profile and the recent conversation, and the reply streams
+//! out token by token; the sink can stop it between tokens. Every draft names the passages it
+//! drew on; facts in it that appear in no passage are reported as unsupported.
+
+use super::checkpoint::Checkpoint;
+use super::data::{ABSTAIN_EN, ABSTAIN_ZH};
+use super::generate::{Sampling, generate};
+use super::prompt::{self, Profile, PromptInput, PromptPassage};
+use crate::desk::ports::{DraftRequest, DraftResult, Drafter, Flow, PortError};
+use crate::desk::{Author, DraftTimings, Passage, Source};
+use crate::eval::text_metrics::unsupported_facts;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub struct NeuralDrafter {
+    pub checkpoint: Arc<Checkpoint>,
+    pub min_confidence: f32,
+    pub sampling: Sampling,
+}
+
+impl NeuralDrafter {
+    pub fn new(checkpoint: Arc<Checkpoint>, min_confidence: f32) -> Self {
+        let max_tokens = checkpoint.limits().max_reply;
+        Self { checkpoint, min_confidence, sampling: Sampling { max_tokens, ..Sampling::default() } }
+    }
+
+    pub fn version(&self) -> &str {
+        &self.checkpoint.config.version
+    }
+}
+
+fn is_zh(request: &DraftRequest, latest: &str) -> bool {
+    request.customer.as_ref().is_some_and(|c| c.language.starts_with("zh")) || crate::retrieval::analyzers::has_cjk(latest)
+}
+
+/// The passages a drafter reads: the evidence, else the pane's passages.
+pub fn evidence(request: &DraftRequest) -> &[Passage] {
+    let r = &request.retrieval;
+    if r.evidence.is_empty() { &r.passages } else { &r.evidence }
+}
+
+/// The draft when the knowledge base has no confident answer.
+pub fn abstention(request: &DraftRequest) -> String {
+    let latest = request.messages.iter().rev().find(|m| m.author == Author::Customer).map(|m| m.text.as_str()).unwrap_or("");
+    let zh = is_zh(request, latest);
+    let first = request.customer.as_ref().and_then(|c| c.name.split_whitespace().next()).unwrap_or("");
+    match (zh, first.is_empty()) {
+        (true, false) => format!("{first}您好！{ABSTAIN_ZH}"),
+        (true, true) => format!("您好！{ABSTAIN_ZH}"),
+        (false, false) => format!("Hi {first}, {ABSTAIN_EN}"),
+        (false, true) => format!("Hi there, {ABSTAIN_EN}"),
+    }
+}
+
+/// Is this reply the model's own abstention?
+pub fn is_abstention(text: &str) -> bool {
+    text.contains("give you the right answer") || text.contains("为了给您准确的答复")
+}
+
+/// The passages a draft drew on: those sharing its facts or most of its content words, in prompt
+/// order; at least the first passage used.
+pub fn drawn_on(draft: &str, passages: &[PromptPassage]) -> Vec<Source> {
+    let words = prompt::words(draft);
+    let mut out: Vec<Source> = Vec::new();
+    for p in passages {
+        let shared = prompt::words(&p.text).intersection(&words).count();
+        if shared >= 4 && !out.iter().any(|s| s.slug == p.slug) {
+            out.push(Source { slug: p.slug.clone(), title: p.title.clone() });
+        }
+    }
+    if out.is_empty()
+        && let Some(p) = passages.first()
+    {
+        out.push(Source { slug: p.slug.clone(), title: p.title.clone() });
+    }
+    out
+}
+
+/// The prompt input of a draft request.
+pub fn prompt_input(request: &DraftRequest, max_passages: usize) -> PromptInput {
+    let mut passages: Vec<PromptPassage> = Vec::new();
+    for p in evidence(request) {
+        if passages.len() >= max_passages {
+            break;
+        }
+        if !passages.iter().any(|q| q.text == p.text) {
+            passages.push(PromptPassage { slug: p.slug.clone(), title: p.title.clone(), text: p.text.clone() });
+        }
+    }
+    let profile = request.customer.as_ref().map(Profile::from_customer).unwrap_or_default();
+    let turns = request.messages.iter().filter(|m| !m.internal).map(|m| (m.author, m.text.clone())).collect();
+    PromptInput { passages, profile, turns }
+}
+
+impl Drafter for NeuralDrafter {
+    fn draft(&mut self, request: &DraftRequest, sink: &mut dyn FnMut(&str) -> Flow) -> Result<DraftResult, PortError> {
+        let started = Instant::now();
+        let version = self.checkpoint.config.version.clone();
+        let confident = request.retrieval.confidence >= self.min_confidence && !evidence(request).is_empty();
+        if !confident {
+            let text = abstention(request);
+            let cancelled = sink(&text) == Flow::Stop;
+            let ms = started.elapsed().as_secs_f64() * 1e3;
+            return Ok(DraftResult {
+                text,
+                sources: Vec::new(),
+                model_version: version,
+                timings: DraftTimings { retrieval_ms: 0.0, first_token_ms: ms, total_ms: ms, tokens: 1 },
+                abstained: true,
+                cancelled,
+            });
+        }
+        let limits = self.checkpoint.limits();
+        let input = prompt_input(request, limits.max_passages);
+        let built = prompt::build(&self.checkpoint.tokenizer, &input, &limits);
+        let g = generate(&self.checkpoint.model, &self.checkpoint.tokenizer, &built.ids, &self.sampling, sink);
+        let used: Vec<PromptPassage> = built.passages.iter().map(|&i| input.passages[i].clone()).collect();
+        let abstained = is_abstention(&g.text);
+        let sources = if abstained { Vec::new() } else { drawn_on(&g.text, &used) };
+        Ok(DraftResult {
+            text: g.text.trim().to_owned(),
+            sources,
+            model_version: version,
+            timings: DraftTimings {
+                retrieval_ms: 0.0,
+                first_token_ms: g.first_token_ms,
+                total_ms: started.elapsed().as_secs_f64() * 1e3,
+                tokens: g.ids.len() as u32,
+            },
+            abstained,
+            cancelled: g.cancelled,
+        })
+    }
+}
+
+/// Facts of a draft found in no passage and nowhere in the conversation.
+pub fn unsupported(request: &DraftRequest, draft: &str) -> Vec<String> {
+    let r = &request.retrieval;
+    let mut sources: Vec<&str> = r.passages.iter().chain(&r.evidence).map(|p| p.text.as_str()).collect();
+    sources.extend(request.messages.iter().map(|m| m.text.as_str()));
+    unsupported_facts(draft, &sources)
+}
