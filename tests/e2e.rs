@@ -62,7 +62,7 @@ fn demo_customer_draft_edit_send_in_tmux() {
     tmux.run(&["new-session", "-d", "-s", "dp", "-x", "160", "-y", "48", &cmd]);
 
     // The first demo customer arrives and a draft streams into the editor.
-    let screen = tmux.wait_for("AI draft (extractive)", Duration::from_secs(60));
+    let screen = tmux.wait_for("review before sending", Duration::from_secs(60));
     assert!(screen.contains("Ana Souza"), "{screen}");
     assert!(screen.contains("Hi Ana,"), "the draft greets the customer:\n{screen}");
 
@@ -100,7 +100,7 @@ fn typed_text_survives_a_crash() {
     let tmux = Tmux { socket: format!("deskpilot-crash-{}", std::process::id()) };
     let start = |flags: &str| console_command(data.path(), flags);
     tmux.run(&["new-session", "-d", "-s", "dp", "-x", "160", "-y", "48", &start("--fresh")]);
-    tmux.wait_for("AI draft (extractive)", Duration::from_secs(60));
+    tmux.wait_for("review before sending", Duration::from_secs(60));
     tmux.run(&["send-keys", "-t", "dp", "-l", " XYZZY-typed-before-the-crash"]);
     tmux.wait_for("XYZZY-typed-before-the-crash", Duration::from_secs(10));
     // Autosave writes within a second of typing; then the process dies without any cleanup.

@@ -49,8 +49,7 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
         }
         What::Generation { model, runs, json } => {
             let dir = model.unwrap_or_else(|| settings.config.model_dir());
-            let report =
-                crate::model::bench::run(&dir, &settings.config.kb_dir(), &settings.paths.data_dir, runs)?;
+            let report = crate::model::bench::run(&dir, &settings.config.kb_dir(), &settings.paths.data_dir, runs)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

@@ -61,7 +61,8 @@ fn tokens_per_s(t: &crate::desk::DraftTimings) -> f64 {
 
 pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
     let messages = messages(&args)?;
-    let choice = crate::model::DrafterChoice::from_config(&settings.config, args.model.as_deref(), args.drafter.as_deref());
+    let choice =
+        crate::model::DrafterChoice::from_config(&settings.config, args.model.as_deref(), args.drafter.as_deref());
     let (mut drafter, _) = choice.load()?;
     let dir = super::kb_dir(settings, args.kb.as_ref());
     let (retriever, _) = Retriever::open(&dir, &settings.paths.data_dir, &|_, _| {})?;

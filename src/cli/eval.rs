@@ -89,7 +89,8 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
         let choice =
             crate::model::DrafterChoice::from_config(&settings.config, args.model.as_deref(), args.drafter.as_deref());
         let (mut drafter, _) = choice.load()?;
-        let r = crate::eval::replay_generation(&retriever, drafter.as_mut(), &cases, 5, &|i| bar.set_position(i as u64))?;
+        let r =
+            crate::eval::replay_generation(&retriever, drafter.as_mut(), &cases, 5, &|i| bar.set_position(i as u64))?;
         bar.finish_and_clear();
         Some(r)
     };

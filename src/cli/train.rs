@@ -51,6 +51,9 @@ pub struct Args {
     /// Validate, print sample drafts and save resumable state every N steps.
     #[arg(long, default_value_t = 100)]
     eval_every: usize,
+    /// Also write the training examples to this JSONL file (with --steps 0: only that).
+    #[arg(long, value_name = "FILE")]
+    data_out: Option<PathBuf>,
     /// Stop and save after this many minutes.
     #[arg(long, value_name = "MIN")]
     max_minutes: Option<f64>,
@@ -107,6 +110,7 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
         max_minutes: args.max_minutes,
         val_fraction: 0.05,
         command: std::env::args().collect::<Vec<_>>().join(" "),
+        data_out: args.data_out,
     };
     let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
     let style = indicatif::ProgressStyle::with_template("train [{bar:30}] {pos}/{len} {msg} · eta {eta}")

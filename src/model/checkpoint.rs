@@ -54,8 +54,10 @@ pub struct Provenance {
     pub tokens: u64,
     pub seconds: f64,
     pub seed: u64,
-    pub final_train_loss: f32,
-    pub final_val_loss: f32,
+    /// Mean training loss over the last validation interval (absent before any step).
+    pub final_train_loss: Option<f32>,
+    /// Validation loss at the end (absent without a validation set).
+    pub final_val_loss: Option<f32>,
     /// The checkpoint this one was fine-tuned from, if any.
     pub base: Option<String>,
 }
@@ -116,7 +118,8 @@ pub fn write_config(dir: &Path, config: &CheckpointConfig) -> Result<()> {
 
 pub fn read_config(dir: &Path) -> Result<CheckpointConfig> {
     let path = dir.join("config.json");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("{}: cannot read (is this a model folder?)", path.display()))?;
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("{}: cannot read (is this a model folder?)", path.display()))?;
     let config: CheckpointConfig =
         serde_json::from_str(&text).with_context(|| format!("{}: invalid model config", path.display()))?;
     if config.format != FORMAT {

@@ -20,11 +20,22 @@ pub struct Sampling {
     pub no_repeat_ngram: usize,
     pub max_tokens: usize,
     pub seed: u64,
+    /// Sticky pointer: the share of the copy attention moved to the position right after the
+    /// one just copied, so a quoted span continues instead of jumping (0 turns it off).
+    pub copy_continuation: f32,
 }
 
 impl Default for Sampling {
     fn default() -> Self {
-        Self { temperature: 0.0, top_p: 0.9, repetition_penalty: 1.15, no_repeat_ngram: 4, max_tokens: 120, seed: 0 }
+        Self {
+            temperature: 0.0,
+            top_p: 0.9,
+            repetition_penalty: 1.05,
+            no_repeat_ngram: 4,
+            max_tokens: 120,
+            seed: 0,
+            copy_continuation: 0.5,
+        }
     }
 }
 
@@ -136,7 +147,23 @@ pub fn generate(
     let (memory, mut step) = model.prefill(prompt, &mut cache);
     let mut emitted = 0usize;
     let max_len = model_max_len(model);
+    // Where the last token was copied from: attention mass per prompt position whose next token
+    // is the token just produced.
+    let mut continuation: Vec<f32> = Vec::new();
     loop {
+        if sampling.copy_continuation > 0.0 && !continuation.is_empty() {
+            let lambda = sampling.copy_continuation;
+            // Position j copied token j + 1; continuing the span means attending to j + 1 now.
+            let mut moved = vec![0.0f32; step.copy.len()];
+            for (j, &w) in continuation.iter().enumerate() {
+                if let Some(slot) = moved.get_mut(j + 1) {
+                    *slot = w;
+                }
+            }
+            for (c, m) in step.copy.iter_mut().zip(&moved) {
+                *c = (1.0 - lambda) * *c + lambda * m;
+            }
+        }
         let mut p = step.mixed(&memory);
         control_repetition(&mut p, &out.ids, sampling);
         let next = choose(&p, sampling, &mut rng);
@@ -148,6 +175,7 @@ pub fn generate(
             break;
         }
         out.ids.push(next);
+        continuation = copy_sources(&step.copy, &memory.ids, next);
         let text = tokenizer.decode(&out.ids);
         if !text.ends_with('\u{FFFD}') && text.len() > emitted && text.is_char_boundary(emitted) {
             let piece = &text[emitted..];
@@ -171,6 +199,20 @@ pub fn generate(
     }
     out.total_ms = started.elapsed().as_secs_f64() * 1e3;
     out
+}
+
+/// The copy attention that produced `token`, normalised (empty when it was not copied).
+fn copy_sources(copy: &[f32], prompt: &[u32], token: u32) -> Vec<f32> {
+    let mut w: Vec<f32> =
+        copy.iter().enumerate().map(|(j, &a)| if prompt.get(j + 1) == Some(&token) { a } else { 0.0 }).collect();
+    let total: f32 = w.iter().sum();
+    if total < 0.05 {
+        return Vec::new();
+    }
+    for v in &mut w {
+        *v /= total;
+    }
+    w
 }
 
 fn model_max_len(model: &Drafter) -> usize {

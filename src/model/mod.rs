@@ -72,7 +72,10 @@ impl DrafterChoice {
             "neural" => {
                 let ckpt = std::sync::Arc::new(Checkpoint::load(&self.model_dir)?);
                 let mut d = NeuralDrafter::new(ckpt, self.min_confidence);
-                d.sampling = generate::Sampling { max_tokens: self.sampling.max_tokens.min(d.sampling.max_tokens), ..self.sampling.clone() };
+                d.sampling = generate::Sampling {
+                    max_tokens: self.sampling.max_tokens.min(d.sampling.max_tokens),
+                    ..self.sampling.clone()
+                };
                 let label = d.version().to_owned();
                 Ok((Box::new(d), label))
             }

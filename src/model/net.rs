@@ -67,10 +67,48 @@ impl ModelConfig {
         }
     }
 
+    /// A model whose weights come from `seed` alone: N(0, 0.02) matrices, unit norm gains, zero
+    /// biases, drawn from the project's own generator (burn's initialisers draw from a
+    /// process-wide source that `--seed` cannot pin).
+    pub fn init_seeded(&self, device: &Device, seed: u64) -> Drafter {
+        self.init(device).map(&mut SeededInit { rng: super::rng::Rng::new(seed), std: 0.02 })
+    }
+
     pub fn parameters(&self) -> usize {
         let d = self.d_model;
         let block = 3 * d * d + d * d + 2 * d + d * self.d_ff * 2 + self.d_ff + d;
         self.vocab * d + self.max_len * d + self.n_layers * block + d + 2 * d * self.d_copy + d + 1
+    }
+}
+
+struct SeededInit {
+    rng: super::rng::Rng,
+    std: f32,
+}
+
+impl burn::module::ModuleMapper for SeededInit {
+    fn map_float<const D: usize>(&mut self, param: burn::module::Param<Tensor<D>>) -> burn::module::Param<Tensor<D>> {
+        param.map(|t| {
+            let shape = t.shape();
+            let device = t.device();
+            let grad = t.is_require_grad();
+            let n = shape.num_elements();
+            let values: Vec<f32> = if D == 1 {
+                // Vectors are norm gains (initialised to one) or biases (zero).
+                let gain = t.into_data().try_to_vec::<f32>().unwrap_or_default().iter().all(|v| *v == 1.0);
+                vec![if gain { 1.0 } else { 0.0 }; n]
+            } else {
+                (0..n)
+                    .map(|_| {
+                        // Box-Muller.
+                        let u1 = self.rng.f32().max(1e-7);
+                        let u2 = self.rng.f32();
+                        self.std * (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
+                    })
+                    .collect()
+            };
+            Tensor::<D>::from_data(TensorData::new(values, shape), &device).set_require_grad(grad)
+        })
     }
 }
 
@@ -304,9 +342,9 @@ impl Drafter {
         let hf = self.forward_cached(prompt, cache);
         let t = prompt.len();
         // The last prompt position has no next token to copy.
-        let keys = self.copy_key.forward(hf.clone().slice([0..t.saturating_sub(1).max(1)]));
+        let keys = self.copy_key.forward(hf.clone().narrow(0, 0, t.saturating_sub(1).max(1)));
         let memory = PromptMemory { keys, ids: prompt.to_vec() };
-        let last = hf.slice([t - 1..t]);
+        let last = hf.narrow(0, t - 1, 1);
         let out = self.distribution(last, &memory);
         (memory, out)
     }

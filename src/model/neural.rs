@@ -34,7 +34,8 @@ impl NeuralDrafter {
 }
 
 fn is_zh(request: &DraftRequest, latest: &str) -> bool {
-    request.customer.as_ref().is_some_and(|c| c.language.starts_with("zh")) || crate::retrieval::analyzers::has_cjk(latest)
+    request.customer.as_ref().is_some_and(|c| c.language.starts_with("zh"))
+        || crate::retrieval::analyzers::has_cjk(latest)
 }
 
 /// The passages a drafter reads: the evidence, else the pane's passages.
@@ -45,7 +46,8 @@ pub fn evidence(request: &DraftRequest) -> &[Passage] {
 
 /// The draft when the knowledge base has no confident answer.
 pub fn abstention(request: &DraftRequest) -> String {
-    let latest = request.messages.iter().rev().find(|m| m.author == Author::Customer).map(|m| m.text.as_str()).unwrap_or("");
+    let latest =
+        request.messages.iter().rev().find(|m| m.author == Author::Customer).map(|m| m.text.as_str()).unwrap_or("");
     let zh = is_zh(request, latest);
     let first = request.customer.as_ref().and_then(|c| c.name.split_whitespace().next()).unwrap_or("");
     match (zh, first.is_empty()) {

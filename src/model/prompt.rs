@@ -125,19 +125,15 @@ fn trim_passage(tk: &Tokenizer, text: &str, question: &HashSet<String>, budget: 
             used += n;
         }
     }
-    let kept: String = sentences.iter().zip(&keep).filter(|(_, k)| **k).map(|(s, _)| s.trim()).collect::<Vec<_>>().join(" ");
+    let kept: String =
+        sentences.iter().zip(&keep).filter(|(_, k)| **k).map(|(s, _)| s.trim()).collect::<Vec<_>>().join(" ");
     truncate_ids(tk.encode(&kept), budget, false)
 }
 
 /// Builds the prompt within `limits`.
 pub fn build(tk: &Tokenizer, input: &PromptInput, limits: &Limits) -> Prompt {
-    let question = input
-        .turns
-        .iter()
-        .rev()
-        .find(|(a, _)| *a == Author::Customer)
-        .map(|(_, t)| words(t))
-        .unwrap_or_default();
+    let question =
+        input.turns.iter().rev().find(|(a, _)| *a == Author::Customer).map(|(_, t)| words(t)).unwrap_or_default();
     // Conversation: the most recent turns, newest kept whole first.
     let mut conv: Vec<u32> = Vec::new();
     for (author, text) in input.turns.iter().rev().take(limits.max_turns) {

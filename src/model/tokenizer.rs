@@ -38,7 +38,11 @@ impl std::fmt::Debug for Tokenizer {
 
 /// User text must not spell a special token.
 fn escape(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.contains("<|") { std::borrow::Cow::Owned(text.replace("<|", "< |")) } else { std::borrow::Cow::Borrowed(text) }
+    if text.contains("<|") {
+        std::borrow::Cow::Owned(text.replace("<|", "< |"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
 }
 
 impl Tokenizer {
@@ -65,7 +69,8 @@ impl Tokenizer {
             .with_decoder(Some(ByteLevelDecoder::default()))
             .build()
             .map_err(|e| anyhow!("tokenizer: {e}"))?;
-        tk.train(&mut trainer, texts.map(|t| escape(t.as_ref()).into_owned())).map_err(|e| anyhow!("tokenizer training: {e}"))?;
+        tk.train(&mut trainer, texts.map(|t| escape(t.as_ref()).into_owned()))
+            .map_err(|e| anyhow!("tokenizer training: {e}"))?;
         let inner: Inner = tk.into();
         let me = Self { inner };
         me.check()?;
@@ -127,22 +132,26 @@ mod tests {
     fn corpus() -> Vec<String> {
         let mut v = Vec::new();
         for i in 0..50 {
-            v.push(format!("Returns are accepted within {i} days of delivery. 退货须在收货后30天内申请。 Order HP-{i}00 🚚"));
+            v.push(format!(
+                "Returns are accepted within {i} days of delivery. 退货须在收货后30天内申请。 Order HP-{i}00 🚚"
+            ));
         }
         v
     }
 
     #[test]
     fn round_trips_chinese_emoji_and_specials_text() {
-        let tk = Tokenizer::train(corpus().into_iter(), 400).unwrap();
-        for text in ["Returns within 30 days 🚚", "退货须在收货后30天内申请", "zebra ünïcødé \u{7} tab\tend", "<|end|> is text"] {
+        let tk = Tokenizer::train(corpus().into_iter(), 400).expect("train");
+        for text in
+            ["Returns within 30 days 🚚", "退货须在收货后30天内申请", "zebra ünïcødé \u{7} tab\tend", "<|end|> is text"]
+        {
             let ids = tk.encode(text);
             assert!(ids.iter().all(|&i| i as usize >= SPECIALS.len()), "{text}: a special id came out of plain text");
             let back = tk.decode(&ids);
             assert_eq!(back, text.replace("<|", "< |"));
         }
-        let json = tk.to_json().unwrap();
-        let again = Tokenizer::from_json(&json).unwrap();
+        let json = tk.to_json().expect("json");
+        let again = Tokenizer::from_json(&json).expect("parse");
         assert_eq!(again.encode("退货 🚚 days"), tk.encode("退货 🚚 days"));
         assert_eq!(again.vocab_size(), tk.vocab_size());
     }

@@ -45,6 +45,8 @@ pub struct TrainOptions {
     pub val_fraction: f32,
     /// The command line, recorded in the checkpoint.
     pub command: String,
+    /// Also write the training examples here (JSONL), to read what the model learns from.
+    pub data_out: Option<PathBuf>,
 }
 
 impl Default for TrainOptions {
@@ -66,6 +68,7 @@ impl Default for TrainOptions {
             max_minutes: None,
             val_fraction: 0.05,
             command: String::new(),
+            data_out: None,
         }
     }
 }
@@ -120,6 +123,9 @@ pub struct Manifest {
     pub kb: KbSource,
     pub transcripts: Vec<TranscriptReport>,
     pub synthetic_per_passage: usize,
+    /// How many times each transcript is repeated in the training data.
+    #[serde(default)]
+    pub transcript_repeat: usize,
     pub train_examples: BTreeMap<String, usize>,
     pub validation_examples: BTreeMap<String, usize>,
     pub train_tokens: u64,
@@ -221,13 +227,14 @@ fn schedule(lens: &[usize], budget: usize, seed: u64, epoch: u64) -> Vec<Vec<usi
     batches
 }
 
-fn lr_at(step: usize, total: usize, peak: f64) -> f64 {
+/// Linear warm-up, then cosine decay to a tenth of the peak. `progress` (0..1) is how far the
+/// run is: by steps, or by the clock when a time limit ends it sooner.
+fn lr_at(step: usize, total: usize, progress: f64, peak: f64) -> f64 {
     let warm = (total / 20).clamp(1, 100);
     if step < warm {
         return peak * (step + 1) as f64 / warm as f64;
     }
-    let progress = (step - warm) as f64 / (total - warm).max(1) as f64;
-    peak * (0.1 + 0.9 * 0.5 * (1.0 + (std::f64::consts::PI * progress.min(1.0)).cos()))
+    peak * (0.1 + 0.9 * 0.5 * (1.0 + (std::f64::consts::PI * progress.clamp(0.0, 1.0)).cos()))
 }
 
 fn sha_hex(bytes: &[u8]) -> String {
@@ -257,7 +264,9 @@ pub fn build_data(opts: &TrainOptions, rng: &mut Rng) -> Result<(Vec<Example>, M
             dir: opts.kb.display().to_string(),
             articles,
             passages: chunks.len(),
-            sha256: sha_hex(chunks.iter().map(|c| format!("{}\u{0}{}\u{0}", c.id, c.text)).collect::<String>().as_bytes()),
+            sha256: sha_hex(
+                chunks.iter().map(|c| format!("{}\u{0}{}\u{0}", c.id, c.text)).collect::<String>().as_bytes(),
+            ),
         },
         synthetic_per_passage: opts.per_passage,
         seed: opts.seed,
@@ -265,6 +274,8 @@ pub fn build_data(opts: &TrainOptions, rng: &mut Rng) -> Result<(Vec<Example>, M
     };
     let synth = Synthesizer::new(&chunks, &retriever);
     let mut examples = synth.generate(opts.per_passage, rng);
+    let synthetic = examples.len();
+    let mut transcripts = Vec::new();
     for path in &opts.transcripts {
         let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
         let mut cases = crate::eval::load_cases(path)?;
@@ -273,13 +284,17 @@ pub fn build_data(opts: &TrainOptions, rng: &mut Rng) -> Result<(Vec<Example>, M
         }
         let mut report =
             TranscriptReport { path: path.display().to_string(), sha256: sha_hex(&bytes), ..Default::default() };
-        let from = data::from_cases(&cases, &retriever, &mut report);
-        // Transcripts are real voice: each is seen as often as a passage's synthetic set.
-        let repeat = 2;
-        for _ in 0..repeat {
-            examples.extend(from.iter().cloned());
-        }
+        transcripts.extend(data::from_cases(&cases, &retriever, &mut report));
         manifest.transcripts.push(report);
+    }
+    // Transcripts are the company's real voice: they are repeated until they make up about 40%
+    // of the examples (at most 8 times).
+    if !transcripts.is_empty() {
+        let repeat = ((0.4 * synthetic as f64) / (0.6 * transcripts.len() as f64)).ceil().clamp(1.0, 8.0) as usize;
+        manifest.transcript_repeat = repeat;
+        for _ in 0..repeat {
+            examples.extend(transcripts.iter().cloned());
+        }
     }
     Ok((examples, manifest))
 }
@@ -309,7 +324,9 @@ pub fn loss_svg(history: &[Point]) -> String {
     let max_loss = history.iter().flat_map(|p| [Some(p.train), p.val]).flatten().fold(0.1f32, f32::max);
     let x = |s: usize| pad + (s as f32 / max_step) * (w - 2.0 * pad);
     let y = |l: f32| h - pad - (l / max_loss) * (h - 2.0 * pad);
-    let line = |pts: Vec<(usize, f32)>| pts.iter().map(|(s, l)| format!("{:.1},{:.1}", x(*s), y(*l))).collect::<Vec<_>>().join(" ");
+    let line = |pts: Vec<(usize, f32)>| {
+        pts.iter().map(|(s, l)| format!("{:.1},{:.1}", x(*s), y(*l))).collect::<Vec<_>>().join(" ")
+    };
     let train = line(history.iter().map(|p| (p.step, p.train)).collect());
     let val = line(history.iter().filter_map(|p| p.val.map(|v| (p.step, v))).collect());
     let mut ticks = String::new();
@@ -367,6 +384,34 @@ pub fn train(opts: &TrainOptions, progress: &mut dyn Progress) -> Result<TrainRe
 
     progress.message(&format!("reading {} and building training data", opts.kb.display()));
     let (examples, mut manifest) = build_data(opts, &mut rng)?;
+    if let Some(path) = &opts.data_out {
+        let mut f = std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("{}: cannot create", path.display()))?,
+        );
+        for e in &examples {
+            use std::io::Write;
+            let turns: Vec<_> =
+                e.input.turns.iter().map(|(a, t)| serde_json::json!({"role": a.as_str(), "text": t})).collect();
+            let passages: Vec<_> =
+                e.input.passages.iter().map(|p| serde_json::json!({"slug": p.slug, "text": p.text})).collect();
+            let line = serde_json::json!({"kind": e.kind, "profile": e.input.profile.render(), "passages": passages, "turns": turns, "reply": e.reply});
+            writeln!(f, "{line}")?;
+        }
+        if opts.steps == 0 {
+            progress.message(&format!("wrote {} examples to {}", examples.len(), path.display()));
+            return Ok(TrainReport {
+                out: opts.out.clone(),
+                steps: 0,
+                tokens: 0,
+                seconds: started.elapsed().as_secs_f64(),
+                train_loss: f32::NAN,
+                val_loss: f32::NAN,
+                first_loss: f32::NAN,
+                parameters: 0,
+                history: Vec::new(),
+            });
+        }
+    }
     let (train_set, val_set) = data::split(examples, opts.val_fraction);
     if train_set.is_empty() {
         bail!("no training examples (is the KB empty?)");
@@ -377,6 +422,7 @@ pub fn train(opts: &TrainOptions, progress: &mut dyn Progress) -> Result<TrainRe
     let device = Device::flex();
     device.seed(opts.seed);
     let ad = device.clone().autodiff();
+    ad.seed(opts.seed);
     let (tokenizer, base_config, base_name) = if let Some(from) = &opts.from {
         let cfg = checkpoint::read_config(from)?;
         (Tokenizer::load(&from.join("tokenizer.json"))?, Some(cfg.model), Some(from.display().to_string()))
@@ -418,7 +464,7 @@ pub fn train(opts: &TrainOptions, progress: &mut dyn Progress) -> Result<TrainRe
     } else if let Some(from) = &opts.from {
         checkpoint::load_weights(&config, &from.join("model.bpk"), &ad, true)?
     } else {
-        config.init(&ad)
+        config.init_seeded(&ad, opts.seed)
     };
     let mut optim = AdamWConfig::new()
         .with_weight_decay(0.01)
@@ -449,12 +495,15 @@ pub fn train(opts: &TrainOptions, progress: &mut dyn Progress) -> Result<TrainRe
             epoch_batches = schedule(&lens, opts.batch_tokens, opts.seed, epoch);
             cached_epoch = epoch;
         }
-        let rows: Vec<&Encoded> = epoch_batches[state.step % epoch_batches.len()].iter().map(|&i| &train_enc[i]).collect();
+        let rows: Vec<&Encoded> =
+            epoch_batches[state.step % epoch_batches.len()].iter().map(|&i| &train_enc[i]).collect();
         let batch = make_batch(&rows, &fact);
         let tokens = (batch.batch * batch.len) as u64;
         let losses = model.loss(&batch);
         let grads = GradientsParams::from_grads(losses.loss.backward(), &model);
-        model = optim.step(lr_at(state.step, opts.steps, opts.lr), model, grads);
+        let by_steps = state.step as f64 / opts.steps.max(1) as f64;
+        let by_clock = opts.max_minutes.map_or(0.0, |m| started.elapsed().as_secs_f64() / (m * 60.0));
+        model = optim.step(lr_at(state.step, opts.steps, by_steps.max(by_clock), opts.lr), model, grads);
         state.step += 1;
         state.tokens += tokens;
         window_tokens += tokens;
@@ -465,7 +514,7 @@ pub fn train(opts: &TrainOptions, progress: &mut dyn Progress) -> Result<TrainRe
         let tps = window_tokens as f64 / window_start.elapsed().as_secs_f64().max(1e-3);
         progress.step(state.step, losses.nll, tps);
         let out_of_time = deadline.is_some_and(|d| Instant::now() >= d);
-        if state.step % opts.eval_every == 0 || state.step == opts.steps || out_of_time {
+        if state.step.is_multiple_of(opts.eval_every) || state.step == opts.steps || out_of_time {
             last_train = recent.iter().sum::<f32>() / recent.len().max(1) as f32;
             recent.clear();
             last_val = validation_loss(&model, &val_enc, &fact, opts.batch_tokens);
@@ -514,8 +563,8 @@ pub fn train(opts: &TrainOptions, progress: &mut dyn Progress) -> Result<TrainRe
             tokens: state.tokens,
             seconds: state.seconds,
             seed: opts.seed,
-            final_train_loss: last_train,
-            final_val_loss: last_val,
+            final_train_loss: Some(last_train).filter(|v| v.is_finite()),
+            final_val_loss: Some(last_val).filter(|v| v.is_finite()),
             base: base_name,
         },
     };
