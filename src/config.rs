@@ -41,6 +41,10 @@ pub struct ModelConfig {
     pub temperature: f32,
     pub top_p: f32,
     pub max_tokens: usize,
+    /// Share of the copy attention that follows a quoted span (0 turns it off).
+    pub copy_continuation: f32,
+    /// Sentences kept per passage in the prompt (0: whole passages).
+    pub focus_sentences: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -101,7 +101,16 @@ fn eval_reports_retrieval_metrics_as_json() {
     let out_file = dir.path().join("cases.jsonl");
     let out = deskpilot(
         dir.path(),
-        &["eval", "--set", set.to_str().expect("utf-8"), "--json", "--out", out_file.to_str().expect("utf-8")],
+        &[
+            "eval",
+            "--set",
+            set.to_str().expect("utf-8"),
+            "--json",
+            "--drafter",
+            "extractive",
+            "--out",
+            out_file.to_str().expect("utf-8"),
+        ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
@@ -116,6 +125,11 @@ fn eval_reports_retrieval_metrics_as_json() {
     }
     assert!(g["rouge_l"].as_f64().unwrap_or(0.0) > 0.3, "drafts quote the evidence: {g}");
     assert_eq!(std::fs::read_to_string(&out_file).expect("read").lines().count(), 2);
+    // The shipped generator drafts too (the default drafter), with its version recorded.
+    let out = deskpilot(dir.path(), &["eval", "--set", set.to_str().expect("utf-8"), "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(v["generation"]["drafter"].as_str().unwrap_or("").starts_with("neural-"), "{v}");
 
     std::fs::write(set.join("dev.jsonl"), "{\"id\": \"1\", \"turns\": oops}\n").expect("write");
     let out = deskpilot(dir.path(), &["eval", "--set", set.to_str().expect("utf-8")]);
@@ -139,6 +153,10 @@ fn draft_streams_text_and_json_has_the_documented_shape() {
     }
     assert_eq!(v["sources"][0]["slug"], "shipping-options");
     assert_eq!(v["abstained"], false);
+    assert!(v["model"].as_str().unwrap_or("").starts_with("neural-"), "the shipped generator drafts: {v}");
+    let out = deskpilot(dir.path(), &["draft", "--json", "--drafter", "extractive", "express", "shipping", "time"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["model"], "extractive-1");
     let conv = dir.path().join("c.json");
     std::fs::write(&conv, r#"{"turns": [{"role": "customer", "text": "I bought a heater"}, {"role": "agent", "text": "Which model?"}, {"role": "customer", "text": "the AH-200"}]}"#).expect("write");
     let out = deskpilot(dir.path(), &["draft", "--json", "--conversation", conv.to_str().expect("utf-8")]);

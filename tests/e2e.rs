@@ -64,7 +64,7 @@ fn demo_customer_draft_edit_send_in_tmux() {
     // The first demo customer arrives and a draft streams into the editor.
     let screen = tmux.wait_for("review before sending", Duration::from_secs(60));
     assert!(screen.contains("Ana Souza"), "{screen}");
-    assert!(screen.contains("Hi Ana,"), "the draft greets the customer:\n{screen}");
+    assert!(screen.contains("Ana,"), "the draft greets the customer by name:\n{screen}");
 
     // Edit it, send it.
     tmux.run(&["send-keys", "-t", "dp", "-l", " Thanks for your patience."]);
@@ -82,7 +82,7 @@ fn demo_customer_draft_edit_send_in_tmux() {
         .find(|d| d.draft.final_text.as_deref().is_some_and(|t| t.contains("Thanks for your patience.")))
         .unwrap_or_else(|| panic!("no sent draft in {drafts:#?}"));
     assert_eq!(sent.draft.outcome, Some(DraftOutcome::Edited));
-    assert!(sent.draft.generated.starts_with("Hi Ana,"));
+    assert!(sent.draft.generated.contains("Ana"), "{}", sent.draft.generated);
     assert!(!sent.draft.sources.is_empty(), "the draft names its sources");
     let messages = store.messages(&sent.draft.conversation).expect("messages");
     assert!(messages.iter().any(|m| m.text.contains("Thanks for your patience.")));

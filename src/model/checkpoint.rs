@@ -42,6 +42,7 @@ impl From<&LimitsConfig> for Limits {
             max_turns: l.max_turns,
             max_turn_tokens: l.max_turn_tokens,
             max_reply: l.max_reply,
+            focus_sentences: None,
         }
     }
 }
@@ -138,7 +139,7 @@ pub fn short_hash(path: &Path) -> Result<String> {
 impl Checkpoint {
     /// Loads a model folder onto the CPU (flex) device.
     pub fn load(dir: &Path) -> Result<Self> {
-        Self::load_on(dir, &Device::flex())
+        Self::load_on(dir, &super::device())
     }
 
     pub fn load_on(dir: &Path, device: &Device) -> Result<Self> {

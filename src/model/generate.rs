@@ -34,7 +34,7 @@ impl Default for Sampling {
             no_repeat_ngram: 4,
             max_tokens: 120,
             seed: 0,
-            copy_continuation: 0.5,
+            copy_continuation: 0.8,
         }
     }
 }
@@ -137,6 +137,25 @@ pub fn generate(
     sampling: &Sampling,
     sink: &mut dyn FnMut(&str) -> Flow,
 ) -> Generation {
+    generate_guided(model, tokenizer, prompt, sampling, None, sink)
+}
+
+/// Does this token end a sentence (or a list item, or a title)?
+fn ends_sentence(text: &str) -> bool {
+    text.trim_end_matches(' ').ends_with(['.', '!', '?', ':', '\n', '。', '！', '？', '：', '；'])
+}
+
+/// [`generate`], with the customer's question guiding where quotes start: when the reply begins
+/// a new quote, passage sentences that share words with the question weigh more (the extractive
+/// drafter's sentence choice as a prior on the copy head's).
+pub fn generate_guided(
+    model: &Drafter,
+    tokenizer: &Tokenizer,
+    prompt: &[u32],
+    sampling: &Sampling,
+    question: Option<&str>,
+    sink: &mut dyn FnMut(&str) -> Flow,
+) -> Generation {
     let started = Instant::now();
     let mut rng = Rng::new(sampling.seed);
     let mut out = Generation { prompt_tokens: prompt.len(), ..Default::default() };
@@ -149,8 +168,53 @@ pub fn generate(
     let max_len = model_max_len(model);
     // Where the last token was copied from: attention mass per prompt position whose next token
     // is the token just produced.
+    // Only knowledge passages are quoted at length: spans in the conversation (the customer's own
+    // words) are not continued.
+    let kb_end = memory.ids.iter().position(|&t| t == tok::PROFILE || t == tok::CUSTOMER || t == tok::AGENT).unwrap_or(memory.ids.len());
     let mut continuation: Vec<f32> = Vec::new();
+    // A quote from a passage starts where a sentence starts: position j (which copies token
+    // j + 1) is a start when token j ends a sentence, a list item or the title.
+    let starts: Vec<bool> = (0..memory.ids.len().saturating_sub(1))
+        .map(|j| {
+            if j + 1 >= kb_end || memory.ids[j] == tok::KB {
+                return true;
+            }
+            ends_sentence(&tokenizer.decode(&memory.ids[j..=j]))
+        })
+        .collect();
+    let question_words = question.map(super::prompt::words).unwrap_or_default();
+    let prior: Vec<f32> = (0..starts.len())
+        .map(|j| {
+            if question_words.is_empty() || !starts[j] || j + 1 >= kb_end {
+                return 1.0;
+            }
+            let mut k = j + 1;
+            while k < kb_end && memory.ids[k] as usize >= tok::SPECIALS.len() && k - j < 80 {
+                if ends_sentence(&tokenizer.decode(&memory.ids[k..=k])) {
+                    break;
+                }
+                k += 1;
+            }
+            let sentence = tokenizer.decode(&memory.ids[j + 1..k.min(kb_end)]);
+            1.0 + 2.0 * super::prompt::words(&sentence).intersection(&question_words).count() as f32
+        })
+        .collect();
     loop {
+        if sampling.copy_continuation > 0.0 && continuation.is_empty() {
+            let before: f32 = step.copy.iter().sum();
+            for ((c, s), w) in step.copy.iter_mut().zip(&starts).zip(&prior) {
+                if !s {
+                    *c *= 0.1;
+                }
+                *c *= w;
+            }
+            let after: f32 = step.copy.iter().sum();
+            if after > 0.0 {
+                for c in &mut step.copy {
+                    *c *= before / after;
+                }
+            }
+        }
         if sampling.copy_continuation > 0.0 && !continuation.is_empty() {
             let lambda = sampling.copy_continuation;
             // Position j copied token j + 1; continuing the span means attending to j + 1 now.
@@ -175,7 +239,10 @@ pub fn generate(
             break;
         }
         out.ids.push(next);
-        continuation = copy_sources(&step.copy, &memory.ids, next);
+        // Continue a span only when the token really was quoted (the copy branch gave it more
+        // probability than the vocabulary did).
+        let from_vocab = step.gate * step.vocab.get(next as usize).copied().unwrap_or(0.0);
+        continuation = copy_sources(&step.copy, &memory.ids[..kb_end], next, 1.0 - step.gate, from_vocab);
         let text = tokenizer.decode(&out.ids);
         if !text.ends_with('\u{FFFD}') && text.len() > emitted && text.is_char_boundary(emitted) {
             let piece = &text[emitted..];
@@ -202,11 +269,11 @@ pub fn generate(
 }
 
 /// The copy attention that produced `token`, normalised (empty when it was not copied).
-fn copy_sources(copy: &[f32], prompt: &[u32], token: u32) -> Vec<f32> {
+fn copy_sources(copy: &[f32], prompt: &[u32], token: u32, copy_share: f32, from_vocab: f32) -> Vec<f32> {
     let mut w: Vec<f32> =
         copy.iter().enumerate().map(|(j, &a)| if prompt.get(j + 1) == Some(&token) { a } else { 0.0 }).collect();
     let total: f32 = w.iter().sum();
-    if total < 0.05 {
+    if total < 0.05 || copy_share * total < from_vocab {
         return Vec::new();
     }
     for v in &mut w {

@@ -23,6 +23,19 @@ pub use extractive::ExtractiveDrafter;
 pub use neural::NeuralDrafter;
 
 use crate::config::Config;
+
+/// The device models run on: the CPU (`flex`), or the first CUDA GPU when built with the `cuda`
+/// feature.
+pub fn device() -> burn::tensor::Device {
+    #[cfg(feature = "cuda")]
+    {
+        burn::tensor::Device::cuda(0)
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        burn::tensor::Device::flex()
+    }
+}
 use crate::desk::ports::Drafter;
 use std::path::Path;
 
@@ -33,6 +46,7 @@ pub struct DrafterChoice {
     pub model_dir: std::path::PathBuf,
     pub min_confidence: f32,
     pub sampling: generate::Sampling,
+    pub focus_sentences: Option<usize>,
     /// The model folder was named (flag or config): its absence is an error, not a fallback.
     pub explicit: bool,
 }
@@ -43,12 +57,14 @@ impl DrafterChoice {
         Self {
             kind: kind.unwrap_or(&c.drafter).to_owned(),
             model_dir: model.map(Path::to_path_buf).unwrap_or_else(|| config.model_dir()),
+            focus_sentences: Some(c.focus_sentences).filter(|n| *n > 0),
             explicit: model.is_some() || !c.dir.is_empty() || kind.is_some(),
             min_confidence: config.retrieval.min_confidence,
             sampling: generate::Sampling {
                 temperature: c.temperature,
                 top_p: c.top_p,
                 max_tokens: c.max_tokens,
+                copy_continuation: c.copy_continuation,
                 ..generate::Sampling::default()
             },
         }
@@ -76,6 +92,7 @@ impl DrafterChoice {
                     max_tokens: self.sampling.max_tokens.min(d.sampling.max_tokens),
                     ..self.sampling.clone()
                 };
+                d.focus_sentences = self.focus_sentences;
                 let label = d.version().to_owned();
                 Ok((Box::new(d), label))
             }

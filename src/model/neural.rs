@@ -8,8 +8,8 @@
 
 use super::checkpoint::Checkpoint;
 use super::data::{ABSTAIN_EN, ABSTAIN_ZH};
-use super::generate::{Sampling, generate};
-use super::prompt::{self, Profile, PromptInput, PromptPassage};
+use super::generate::{Sampling, generate_guided};
+use super::prompt::{self, Limits, Profile, PromptInput, PromptPassage};
 use crate::desk::ports::{DraftRequest, DraftResult, Drafter, Flow, PortError};
 use crate::desk::{Author, DraftTimings, Passage, Source};
 use crate::eval::text_metrics::unsupported_facts;
@@ -20,12 +20,19 @@ pub struct NeuralDrafter {
     pub checkpoint: Arc<Checkpoint>,
     pub min_confidence: f32,
     pub sampling: Sampling,
+    /// Passages are cut to their best sentences for the question (see [`Limits`]).
+    pub focus_sentences: Option<usize>,
 }
 
 impl NeuralDrafter {
     pub fn new(checkpoint: Arc<Checkpoint>, min_confidence: f32) -> Self {
         let max_tokens = checkpoint.limits().max_reply;
-        Self { checkpoint, min_confidence, sampling: Sampling { max_tokens, ..Sampling::default() } }
+        Self {
+            checkpoint,
+            min_confidence,
+            sampling: Sampling { max_tokens, ..Sampling::default() },
+            focus_sentences: None,
+        }
     }
 
     pub fn version(&self) -> &str {
@@ -116,10 +123,12 @@ impl Drafter for NeuralDrafter {
                 cancelled,
             });
         }
-        let limits = self.checkpoint.limits();
+        let limits = Limits { focus_sentences: self.focus_sentences, ..self.checkpoint.limits() };
         let input = prompt_input(request, limits.max_passages);
         let built = prompt::build(&self.checkpoint.tokenizer, &input, &limits);
-        let g = generate(&self.checkpoint.model, &self.checkpoint.tokenizer, &built.ids, &self.sampling, sink);
+        let latest = request.messages.iter().rev().find(|m| m.author == Author::Customer).map(|m| m.text.as_str());
+        let tk = &self.checkpoint.tokenizer;
+        let g = generate_guided(&self.checkpoint.model, tk, &built.ids, &self.sampling, latest, sink);
         let used: Vec<PromptPassage> = built.passages.iter().map(|&i| input.passages[i].clone()).collect();
         let abstained = is_abstention(&g.text);
         let sources = if abstained { Vec::new() } else { drawn_on(&g.text, &used) };

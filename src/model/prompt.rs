@@ -17,11 +17,14 @@ pub struct Limits {
     pub max_turns: usize,
     pub max_turn_tokens: usize,
     pub max_reply: usize,
+    /// Keep at most this many sentences of each passage, those sharing most words with the
+    /// question (None: whole passages, trimmed only to fit).
+    pub focus_sentences: Option<usize>,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_prompt: 384, max_passages: 2, max_turns: 4, max_turn_tokens: 64, max_reply: 120 }
+        Self { max_prompt: 384, max_passages: 2, max_turns: 4, max_turn_tokens: 64, max_reply: 120, focus_sentences: None }
     }
 }
 
@@ -101,12 +104,19 @@ fn truncate_ids(mut ids: Vec<u32>, max: usize, keep_end: bool) -> Vec<u32> {
 
 /// Keeps the sentences of `text` that best match `question`, in their own order, within
 /// `budget` tokens.
-fn trim_passage(tk: &Tokenizer, text: &str, question: &HashSet<String>, budget: usize) -> Vec<u32> {
+fn trim_passage(
+    tk: &Tokenizer,
+    text: &str,
+    question: &HashSet<String>,
+    budget: usize,
+    focus: Option<usize>,
+) -> Vec<u32> {
     let full = tk.encode(text);
-    if full.len() <= budget {
+    let sentences: Vec<&str> = text.split_sentence_bounds().filter(|s| !s.trim().is_empty()).collect();
+    let max_sentences = focus.unwrap_or(usize::MAX);
+    if full.len() <= budget && sentences.len() <= max_sentences {
         return full;
     }
-    let sentences: Vec<&str> = text.split_sentence_bounds().filter(|s| !s.trim().is_empty()).collect();
     let mut scored: Vec<(usize, f32, usize)> = sentences
         .iter()
         .enumerate()
@@ -119,7 +129,7 @@ fn trim_passage(tk: &Tokenizer, text: &str, question: &HashSet<String>, budget: 
     scored.sort_by(|a, b| b.1.total_cmp(&a.1));
     let mut keep = vec![false; sentences.len()];
     let mut used = 0;
-    for (i, _, n) in scored {
+    for (i, _, n) in scored.into_iter().take(max_sentences) {
         if used + n <= budget {
             keep[i] = true;
             used += n;
@@ -159,7 +169,8 @@ pub fn build(tk: &Tokenizer, input: &PromptInput, limits: &Limits) -> Prompt {
         if share < head.len() + 16 {
             break;
         }
-        let body = trim_passage(tk, &format!(" {}", p.text.trim()), &question, share - head.len() - 1);
+        let body =
+            trim_passage(tk, &format!(" {}", p.text.trim()), &question, share - head.len() - 1, limits.focus_sentences);
         let mut ids = vec![tok::KB];
         ids.extend(head);
         ids.extend(body);

@@ -419,7 +419,7 @@ pub fn train(opts: &TrainOptions, progress: &mut dyn Progress) -> Result<TrainRe
     manifest.train_examples = data::counts(&train_set);
     manifest.validation_examples = data::counts(&val_set);
 
-    let device = Device::flex();
+    let device = super::device();
     device.seed(opts.seed);
     let ad = device.clone().autodiff();
     ad.seed(opts.seed);
