@@ -170,7 +170,11 @@ pub fn generate_guided(
     // is the token just produced.
     // Only knowledge passages are quoted at length: spans in the conversation (the customer's own
     // words) are not continued.
-    let kb_end = memory.ids.iter().position(|&t| t == tok::PROFILE || t == tok::CUSTOMER || t == tok::AGENT).unwrap_or(memory.ids.len());
+    let kb_end = memory
+        .ids
+        .iter()
+        .position(|&t| t == tok::PROFILE || t == tok::CUSTOMER || t == tok::AGENT)
+        .unwrap_or(memory.ids.len());
     let mut continuation: Vec<f32> = Vec::new();
     // A quote from a passage starts where a sentence starts: position j (which copies token
     // j + 1) is a start when token j ends a sentence, a list item or the title.

@@ -24,7 +24,14 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_prompt: 384, max_passages: 2, max_turns: 4, max_turn_tokens: 64, max_reply: 120, focus_sentences: None }
+        Self {
+            max_prompt: 384,
+            max_passages: 2,
+            max_turns: 4,
+            max_turn_tokens: 64,
+            max_reply: 120,
+            focus_sentences: None,
+        }
     }
 }
 
