@@ -69,7 +69,7 @@ fn a_tiny_models_loss_falls_and_training_resumes() {
         kb,
         out: out.clone(),
         size: "tiny".into(),
-        steps: 40,
+        steps: 60,
         vocab: 400,
         per_passage: 6,
         batch_tokens: 2048,
@@ -78,7 +78,7 @@ fn a_tiny_models_loss_falls_and_training_resumes() {
         ..TrainOptions::default()
     };
     let report = train(&opts, &mut Quiet).expect("train");
-    assert_eq!(report.steps, 40);
+    assert_eq!(report.steps, 60);
     let last = report.history.last().expect("history").train;
     assert!(last < report.first_loss * 0.8, "loss {} -> {last}", report.first_loss);
     for f in ["config.json", "model.bpk", "tokenizer.json", "manifest.json", "loss.svg", "train-state/state.json"] {
@@ -91,9 +91,9 @@ fn a_tiny_models_loss_falls_and_training_resumes() {
     assert!(manifest["train_examples"]["grounded"].as_u64().unwrap_or(0) > 0, "{manifest}");
     assert!(manifest["train_examples"]["abstain"].as_u64().unwrap_or(0) > 0, "{manifest}");
     // Asking for more steps continues from the saved state instead of starting over.
-    let more = TrainOptions { steps: 44, ..opts };
+    let more = TrainOptions { steps: 64, ..opts };
     let report = train(&more, &mut Quiet).expect("resume");
-    assert_eq!(report.steps, 44);
+    assert_eq!(report.steps, 64);
     assert_eq!(report.history.first().map(|p| p.step), Some(20), "history kept across the resume");
 }
 

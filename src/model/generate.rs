@@ -205,16 +205,18 @@ pub fn generate_guided(
         .collect();
     loop {
         if sampling.copy_continuation > 0.0 && continuation.is_empty() {
-            let before: f32 = step.copy.iter().sum();
-            for ((c, s), w) in step.copy.iter_mut().zip(&starts).zip(&prior) {
+            // Reweigh inside the passages only: the profile and the conversation keep their share.
+            let kb = kb_end.saturating_sub(1).min(step.copy.len());
+            let before: f32 = step.copy[..kb].iter().sum();
+            for ((c, s), w) in step.copy[..kb].iter_mut().zip(&starts).zip(&prior) {
                 if !s {
                     *c *= 0.1;
                 }
                 *c *= w;
             }
-            let after: f32 = step.copy.iter().sum();
+            let after: f32 = step.copy[..kb].iter().sum();
             if after > 0.0 {
-                for c in &mut step.copy {
+                for c in &mut step.copy[..kb] {
                     *c *= before / after;
                 }
             }
