@@ -13,40 +13,6 @@ use std::path::{Path, PathBuf};
 
 pub const FORMAT: &str = "deskpilot-model-1";
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct LimitsConfig {
-    pub max_prompt: usize,
-    pub max_passages: usize,
-    pub max_turns: usize,
-    pub max_turn_tokens: usize,
-    pub max_reply: usize,
-}
-
-impl From<Limits> for LimitsConfig {
-    fn from(l: Limits) -> Self {
-        Self {
-            max_prompt: l.max_prompt,
-            max_passages: l.max_passages,
-            max_turns: l.max_turns,
-            max_turn_tokens: l.max_turn_tokens,
-            max_reply: l.max_reply,
-        }
-    }
-}
-
-impl From<&LimitsConfig> for Limits {
-    fn from(l: &LimitsConfig) -> Self {
-        Self {
-            max_prompt: l.max_prompt,
-            max_passages: l.max_passages,
-            max_turns: l.max_turns,
-            max_turn_tokens: l.max_turn_tokens,
-            max_reply: l.max_reply,
-            focus_sentences: None,
-        }
-    }
-}
-
 /// How a checkpoint came to be.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct Provenance {
@@ -69,7 +35,7 @@ pub struct CheckpointConfig {
     /// `neural-` and a short hash of the weights: what drafts record as their model version.
     pub version: String,
     pub model: ModelConfig,
-    pub limits: LimitsConfig,
+    pub limits: Limits,
     pub provenance: Provenance,
 }
 
@@ -158,6 +124,6 @@ impl Checkpoint {
     }
 
     pub fn limits(&self) -> Limits {
-        Limits::from(&self.config.limits)
+        self.config.limits
     }
 }

@@ -85,6 +85,19 @@ pub fn scrub_pii(text: &str) -> (String, bool) {
 // ---------------------------------------------------------------------------------------------
 // Transcripts
 
+/// The first `n` evidence passages of a search (none when it failed).
+fn top_passages(result: anyhow::Result<crate::retrieval::SearchResult>, n: usize) -> Vec<PromptPassage> {
+    match result {
+        Ok(r) => r
+            .passages
+            .into_iter()
+            .take(n)
+            .map(|h| PromptPassage { slug: h.slug, title: h.title, text: h.text })
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
 /// Turns evaluation-format cases (turns + reference reply) into examples, with passages from
 /// `retriever`: cleaned, scrubbed and de-duplicated.
 pub fn from_cases(cases: &[Case], retriever: &Retriever, report: &mut TranscriptReport) -> Vec<Example> {
@@ -115,15 +128,7 @@ pub fn from_cases(cases: &[Case], retriever: &Retriever, report: &mut Transcript
             continue;
         }
         let query = crate::desk::ports::RetrievalQuery { turns: turns.clone(), tags: Vec::new(), k: 4, language: None };
-        let mut passages: Vec<PromptPassage> = match retriever.search(&query) {
-            Ok(r) => r
-                .passages
-                .into_iter()
-                .take(2)
-                .map(|h| PromptPassage { slug: h.slug, title: h.title, text: h.text })
-                .collect(),
-            Err(_) => Vec::new(),
-        };
+        let mut passages = top_passages(retriever.search(&query), 2);
         // Teach grounding: when retrieval missed the gold knowledge, the gold passage leads.
         if let Some(gold) = case.gold_passages.first()
             && !passages.iter().any(|p| case.gold_passages.iter().any(|g| p.text.contains(g.as_str())))
@@ -794,15 +799,7 @@ impl<'a> Synthesizer<'a> {
                 en_voice(q, persona.tier, rng).text
             }
         };
-        let passages = match self.retriever.search_text(&question, 2) {
-            Ok(r) => r
-                .passages
-                .into_iter()
-                .take(2)
-                .map(|h| PromptPassage { slug: h.slug, title: h.title, text: h.text })
-                .collect(),
-            Err(_) => Vec::new(),
-        };
+        let passages = top_passages(self.retriever.search_text(&question, 2), 2);
         let greet = greeting(&persona.name, persona.zh, false, rng);
         let reply = if persona.zh { format!("{greet}{ABSTAIN_ZH}") } else { format!("{greet} {ABSTAIN_EN}") };
         Example {

@@ -9,8 +9,8 @@ use crate::desk::{Author, Customer, Tier};
 use std::collections::HashSet;
 use unicode_segmentation::UnicodeSegmentation;
 
-/// Token budgets of a prompt.
-#[derive(Debug, Clone, Copy)]
+/// Token budgets of a prompt (saved in every checkpoint's `config.json`).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Limits {
     pub max_prompt: usize,
     pub max_passages: usize,
@@ -18,7 +18,8 @@ pub struct Limits {
     pub max_turn_tokens: usize,
     pub max_reply: usize,
     /// Keep at most this many sentences of each passage, those sharing most words with the
-    /// question (None: whole passages, trimmed only to fit).
+    /// question (None: whole passages, trimmed only to fit). A run-time choice, not saved.
+    #[serde(skip)]
     pub focus_sentences: Option<usize>,
 }
 

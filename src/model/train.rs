@@ -1,7 +1,7 @@
 //! Training: data → tokenizer → batches → AdamW on the flex CPU backend, with validation, sample
 //! drafts, a loss curve, resumable state and a half-precision checkpoint at the end.
 
-use super::checkpoint::{self, CheckpointConfig, LimitsConfig, Provenance};
+use super::checkpoint::{self, CheckpointConfig, Provenance};
 use super::data::{self, Example, Kind, Synthesizer, TranscriptReport};
 use super::generate::{Sampling, generate};
 use super::net::{Batch, Drafter, ModelConfig};
@@ -556,7 +556,7 @@ pub fn train(opts: &TrainOptions, progress: &mut dyn Progress) -> Result<TrainRe
         format: checkpoint::FORMAT.into(),
         version: format!("neural-{}", checkpoint::short_hash(&weights)?),
         model: config.clone(),
-        limits: LimitsConfig::from(limits),
+        limits,
         provenance: Provenance {
             command: opts.command.clone(),
             steps: state.step,
