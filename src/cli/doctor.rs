@@ -51,11 +51,21 @@ pub fn run(settings: &Settings, _args: Args) -> Result<ExitCode> {
     writeln!(out, "  schema       v{SCHEMA_VERSION}")?;
 
     writeln!(out, "\nModel")?;
-    writeln!(
-        out,
-        "  drafter      {} (quotes knowledge-base sentences; no neural generator in this version)",
-        crate::model::extractive::MODEL_VERSION
-    )?;
+    let m = &settings.config.model;
+    let model_dir = settings.config.model_dir();
+    writeln!(out, "  drafter      {} (`[model] drafter`)", m.drafter)?;
+    writeln!(out, "  folder       {}", model_dir.display())?;
+    match crate::model::checkpoint::read_config(&model_dir) {
+        Ok(c) => writeln!(
+            out,
+            "  generator    {} ({:.2}M parameters, {} steps, validation loss {})",
+            c.version,
+            c.model.parameters() as f64 / 1e6,
+            c.provenance.steps,
+            c.provenance.final_val_loss.map_or("n/a".to_owned(), |v| format!("{v:.3}"))
+        )?,
+        Err(e) => writeln!(out, "  generator    not usable: {e:#} (drafts fall back to extractive)")?,
+    }
 
     writeln!(out, "\nTerminal")?;
     let term = std::env::var("TERM").unwrap_or_else(|_| "(unset)".into());

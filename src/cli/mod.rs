@@ -30,6 +30,7 @@ Examples:
   deskpilot index --kb ./my-kb              build or refresh the index of another KB
   deskpilot eval --set ../shared/eval/dstc11 --json
   deskpilot bench retrieval                 indexing and query speed on 100k passages
+  deskpilot bench generation                the generator's load, first-token and decode times
 
 Exit codes: 0 success, 1 error, 2 usage error.";
 
@@ -83,7 +84,7 @@ pub enum Command {
     Train(train::Args),
     /// Replay an evaluation set and report retrieval and draft quality.
     Eval(eval::Args),
-    /// Measure speed: retrieval.
+    /// Measure speed: retrieval, generation.
     Bench(bench::Args),
 }
 
