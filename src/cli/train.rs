@@ -7,7 +7,6 @@ use crate::model::train::{Progress, TrainOptions, train};
 use anyhow::Result;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -61,7 +60,6 @@ pub struct Args {
 
 struct Bar {
     bar: indicatif::ProgressBar,
-    started: Instant,
 }
 
 impl Progress for Bar {
@@ -69,7 +67,6 @@ impl Progress for Bar {
         self.bar.set_length(total as u64);
         self.bar.set_position(done as u64);
         self.bar.reset_eta();
-        self.started = Instant::now();
     }
 
     fn step(&mut self, step: usize, loss: f32, tokens_per_s: f64) {
@@ -117,7 +114,7 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
         .progress_chars("=> ");
     bar.set_style(style);
-    let mut progress = Bar { bar, started: Instant::now() };
+    let mut progress = Bar { bar };
     let report = train(&opts, &mut progress)?;
     eprintln!(
         "trained {} steps, {} tokens in {:.1} min ({:.2}M parameters): train loss {:.3}, validation loss {:.3}\n\
@@ -130,6 +127,5 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
         report.val_loss,
         report.out.display()
     );
-    let _ = progress.started;
     Ok(ExitCode::SUCCESS)
 }

@@ -2,7 +2,7 @@
 //! rate, whole-draft time and memory, for a model folder (the shipped one by default).
 
 use super::checkpoint::Checkpoint;
-use super::generate::{Sampling, generate};
+use super::generate::Sampling;
 use super::net::KvCache;
 use super::neural::NeuralDrafter;
 use super::tokenizer as tok;
@@ -131,7 +131,6 @@ pub fn run(model_dir: &Path, kb_dir: &Path, data_dir: &Path, runs: usize) -> Res
         drafts.push(r.timings.total_ms);
         tokens.push(f64::from(r.timings.tokens));
     }
-    let _ = generate; // the drafter path above is the one measured
     let (rss, peak) = rss_mb();
     Ok(GenerationBench {
         model: ckpt.config.version.clone(),

@@ -165,7 +165,7 @@ pub fn generate_guided(
     let mut cache = KvCache::default();
     let (memory, mut step) = model.prefill(prompt, &mut cache);
     let mut emitted = 0usize;
-    let max_len = model_max_len(model);
+    let max_len = model.max_len();
     // Where the last token was copied from: attention mass per prompt position whose next token
     // is the token just produced.
     // Only knowledge passages are quoted at length: spans in the conversation (the customer's own
@@ -286,8 +286,4 @@ fn copy_sources(copy: &[f32], prompt: &[u32], token: u32, copy_share: f32, from_
         *v /= total;
     }
     w
-}
-
-fn model_max_len(model: &Drafter) -> usize {
-    model.max_len()
 }
