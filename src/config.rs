@@ -43,6 +43,9 @@ pub struct ModelConfig {
     pub max_tokens: usize,
     /// Share of the copy attention that follows a quoted span (0 turns it off).
     pub copy_continuation: f32,
+    /// Content plan: the share of the copy attention steered to the sentences that answer the
+    /// question when a quote starts (0 turns it off).
+    pub plan: f32,
     /// Sentences kept per passage in the prompt (0: whole passages).
     pub focus_sentences: usize,
 }

@@ -90,7 +90,7 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
     }
     let verdict = match result.confidence {
         c if c >= 0.7 => "strong match",
-        c if c >= 0.35 => "possible match",
+        c if c >= 0.2 => "possible match",
         _ => "nothing clearly relevant",
     };
     writeln!(out, "confidence {:.2} ({verdict})\n", result.confidence)?;

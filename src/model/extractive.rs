@@ -26,7 +26,7 @@ pub struct ExtractiveDrafter {
 
 impl Default for ExtractiveDrafter {
     fn default() -> Self {
-        Self { min_confidence: 0.35, max_sentences: 3 }
+        Self { min_confidence: 0.2, max_sentences: 3 }
     }
 }
 
@@ -40,6 +40,36 @@ pub(crate) fn content_terms(text: &str, en: &mut TextAnalyzer) -> HashSet<String
     let mut terms: HashSet<String> = analyze(en, text).into_iter().map(|t| t.0).collect();
     terms.extend(text.chars().filter(|c| is_cjk(c.encode_utf8(&mut [0; 4]))).map(String::from));
     terms
+}
+
+/// Can these passages answer the customer's message? One of the first three must share two of
+/// its content words (one when it has only two; two characters for Chinese): retrieval ranks whatever matches best,
+/// even for "who won the game last night", and its confidence cannot always tell. Messages too
+/// short to judge (a follow-up such as "how much?") count as answerable.
+pub fn answerable(message: &str, passages: &[Passage]) -> bool {
+    // How a question is asked ("how long", "how many", "when") says nothing about its topic.
+    const ASKING: &[&str] = &["long", "many", "soon", "take", "takes", "time", "happen", "happens", "work", "works"];
+    let mut en = crate::retrieval::analyzers::english();
+    let mut question: HashSet<String> = analyze(&mut en, message)
+        .into_iter()
+        .filter(|(_, range)| {
+            // Lower-casing can move byte offsets (e.g. 'İ'): such words simply count.
+            let surface = message.get(range.clone()).map(str::to_lowercase).unwrap_or_default();
+            let surface = surface.as_str();
+            !crate::retrieval::query::FILLER.contains(&surface) && !ASKING.contains(&surface)
+        })
+        .map(|t| t.0)
+        .collect();
+    question.extend(message.chars().filter(|c| is_cjk(c.encode_utf8(&mut [0; 4]))).map(String::from));
+    if question.len() < 2 {
+        return true;
+    }
+    let need = if is_cjk(message) || question.len() >= 3 { 2 } else { 1 };
+    passages.iter().take(3).any(|p| {
+        let mut terms = content_terms(&p.text, &mut en);
+        terms.extend(content_terms(&p.title, &mut en));
+        terms.intersection(&question).count() >= need
+    })
 }
 
 /// Signs of frustration: several exclamation marks, shouting, or strong words.
@@ -63,7 +93,7 @@ struct Candidate {
 }
 
 /// Profile-based preference: members' rules matter to members and are noise to everyone else.
-fn profile_bonus(sentence: &str, tier: Option<crate::desk::Tier>) -> f32 {
+pub(crate) fn profile_bonus(sentence: &str, tier: Option<crate::desk::Tier>) -> f32 {
     let about_members = sentence.contains("Harbor+");
     match (tier, about_members) {
         (Some(crate::desk::Tier::Plus), true) => 1.0,
@@ -128,7 +158,7 @@ impl ExtractiveDrafter {
         };
         let r = &request.retrieval;
         let passages: &[Passage] = if r.evidence.is_empty() { &r.passages } else { &r.evidence };
-        let confident = r.confidence >= self.min_confidence && !passages.is_empty();
+        let confident = r.confidence >= self.min_confidence && !passages.is_empty() && answerable(latest, passages);
         if !confident {
             let ask = if zh {
                 "为了给您准确的答复，能否再详细说明一下您的问题？如果与订单有关，请提供订单号。"

@@ -6,7 +6,9 @@
 use super::net::{Drafter, KvCache};
 use super::rng::Rng;
 use super::tokenizer::{self as tok, Tokenizer};
+use crate::desk::Tier;
 use crate::desk::ports::Flow;
+use std::collections::HashSet;
 use std::time::Instant;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +25,9 @@ pub struct Sampling {
     /// Sticky pointer: the share of the copy attention moved to the position right after the
     /// one just copied, so a quoted span continues instead of jumping (0 turns it off).
     pub copy_continuation: f32,
+    /// Content plan: the share of the passages' copy attention, when a quote starts, given to
+    /// the sentences that answer the question (0 turns it off; needs a [`Guide`]).
+    pub plan: f32,
 }
 
 impl Default for Sampling {
@@ -35,6 +40,7 @@ impl Default for Sampling {
             max_tokens: 120,
             seed: 0,
             copy_continuation: 0.8,
+            plan: 0.8,
         }
     }
 }
@@ -145,15 +151,118 @@ fn ends_sentence(text: &str) -> bool {
     text.trim_end_matches(' ').ends_with(['.', '!', '?', ':', '\n', '。', '！', '？', '：', '；'])
 }
 
-/// [`generate`], with the customer's question guiding where quotes start: when the reply begins
-/// a new quote, passage sentences that share words with the question weigh more (the extractive
-/// drafter's sentence choice as a prior on the copy head's).
+/// Does this token end a sentence as quotes count them (not a colon or semicolon)?
+fn ends_quote(text: &str) -> bool {
+    text.trim_end_matches(' ').ends_with(['.', '!', '?', '\n', '。', '！', '？'])
+}
+
+/// What guides content selection: the customer's latest message and their tier.
+#[derive(Debug, Clone, Default)]
+pub struct Guide {
+    pub question: String,
+    pub tier: Option<Tier>,
+}
+
+/// How strongly the content plan steers where a quote starts: a sentence's weight is
+/// `exp(PLAN_SHARPNESS * score)`.
+const PLAN_SHARPNESS: f32 = 1.5;
+
+/// At most this many sentences are quoted because the plan asked for them.
+const PLAN_SENTENCES: usize = 2;
+
+/// The content plan (bottom-up copy attention, after Gehrmann et al. 2018, "Bottom-Up
+/// Abstractive Summarization"): which passage sentences answer the question.
+///
+/// Sentences are scored like the extractive drafter scores them (stemmed words shared with the
+/// question, facts such as numbers and menu paths, the customer's tier, the passage's rank).
+struct Plan {
+    /// Per prompt position `j` (which copies token `j + 1`): the weight of starting a quote
+    /// there; 0 where no sentence starts.
+    weight: Vec<f32>,
+    /// The sentence each position belongs to (`usize::MAX` outside the passages).
+    sentence: Vec<usize>,
+    /// The sentences the reply should quote, best first: `(sentence, start position)`.
+    wanted: Vec<(usize, usize)>,
+}
+
+impl Plan {
+    fn new(tokenizer: &Tokenizer, ids: &[u32], kb_end: usize, guide: Option<&Guide>) -> Self {
+        let n = ids.len().saturating_sub(1);
+        let mut weight = vec![0.0f32; n];
+        let mut sentence = vec![usize::MAX; n];
+        let mut scored: Vec<(f32, usize, usize)> = Vec::new();
+        let mut en = crate::retrieval::analyzers::english();
+        let question = guide.map(|g| (g, super::extractive::content_terms(&g.question, &mut en)));
+        let mut passage = 0usize;
+        let mut in_title = false;
+        let mut j = 0;
+        while j + 1 < kb_end.min(n + 1) {
+            let title = ids[j] == tok::KB;
+            if title {
+                passage += usize::from(j > 0);
+                in_title = true;
+            }
+            // Sentences as the training replies quote them: a label ending in a colon stays
+            // with its text ("More than 14 days after delivery: ..."); the title's colon ends it.
+            let piece = tokenizer.decode(&ids[j..=j]);
+            let ends = if in_title { ends_sentence(&piece) } else { ends_quote(&piece) };
+            if !title && !ends {
+                j += 1;
+                continue;
+            }
+            if !title {
+                in_title = false;
+            }
+            let mut k = j + 1;
+            while k < kb_end && ids[k] as usize >= tok::SPECIALS.len() && k - j < 80 {
+                let piece = tokenizer.decode(&ids[k..=k]);
+                if ends_quote(&piece) || (title && ends_sentence(&piece)) {
+                    break;
+                }
+                k += 1;
+            }
+            let id = scored.len();
+            for s in &mut sentence[j..k.min(n)] {
+                *s = id;
+            }
+            let mut score = 0.0;
+            if let Some((g, terms)) = &question
+                && !title
+            {
+                let text = tokenizer.decode(&ids[j + 1..k.min(kb_end)]);
+                let shared = super::extractive::content_terms(&text, &mut en).intersection(terms).count() as f32;
+                let facts = text.chars().filter(char::is_ascii_digit).count().min(4) as f32 * 0.15
+                    + if text.contains(" > ") { 0.5 } else { 0.0 };
+                let rank = if passage == 0 { 1.0 } else { 0.5 };
+                score = (shared + facts + super::extractive::profile_bonus(&text, g.tier)) * rank;
+            }
+            weight[j] = (PLAN_SHARPNESS * score).exp();
+            scored.push((score, id, j));
+            j = k.max(j + 1);
+        }
+        // Wanted: the best sentence, and the next best when it is at least half as good.
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let best = scored.first().map_or(0.0, |s| s.0);
+        let wanted = scored
+            .iter()
+            .filter(|s| s.0 >= 1.0 && s.0 >= best * 0.5)
+            .take(PLAN_SENTENCES)
+            .map(|s| (s.1, s.2))
+            .collect();
+        Self { weight, sentence, wanted }
+    }
+}
+
+/// [`generate`], with a content plan from the customer's question: when the reply begins a new
+/// quote, the copy head's attention is reweighed toward the passage sentences that answer the
+/// question (see [`Plan`]); a sentence already quoted is not offered again; right after a quote,
+/// a planned sentence not yet quoted is quoted before the reply moves on.
 pub fn generate_guided(
     model: &Drafter,
     tokenizer: &Tokenizer,
     prompt: &[u32],
     sampling: &Sampling,
-    question: Option<&str>,
+    guide: Option<&Guide>,
     sink: &mut dyn FnMut(&str) -> Flow,
 ) -> Generation {
     let started = Instant::now();
@@ -176,48 +285,43 @@ pub fn generate_guided(
         .position(|&t| t == tok::PROFILE || t == tok::CUSTOMER || t == tok::AGENT)
         .unwrap_or(memory.ids.len());
     let mut continuation: Vec<f32> = Vec::new();
-    // A quote from a passage starts where a sentence starts: position j (which copies token
-    // j + 1) is a start when token j ends a sentence, a list item or the title.
-    let starts: Vec<bool> = (0..memory.ids.len().saturating_sub(1))
-        .map(|j| {
-            if j + 1 >= kb_end || memory.ids[j] == tok::KB {
-                return true;
-            }
-            ends_sentence(&tokenizer.decode(&memory.ids[j..=j]))
-        })
-        .collect();
-    let question_words = question.map(super::prompt::words).unwrap_or_default();
-    let prior: Vec<f32> = (0..starts.len())
-        .map(|j| {
-            if question_words.is_empty() || !starts[j] || j + 1 >= kb_end {
-                return 1.0;
-            }
-            let mut k = j + 1;
-            while k < kb_end && memory.ids[k] as usize >= tok::SPECIALS.len() && k - j < 80 {
-                if ends_sentence(&tokenizer.decode(&memory.ids[k..=k])) {
-                    break;
-                }
-                k += 1;
-            }
-            let sentence = tokenizer.decode(&memory.ids[j + 1..k.min(kb_end)]);
-            1.0 + 2.0 * super::prompt::words(&sentence).intersection(&question_words).count() as f32
-        })
-        .collect();
+    let mut plan = Plan::new(tokenizer, &memory.ids, kb_end, guide);
+    let plan_share = if guide.is_some() { sampling.plan } else { 0.0 };
+    // Sentences quoted so far, and whether the reply's last finished sentence was a quote.
+    let mut covered: HashSet<usize> = HashSet::new();
+    let (mut sentence_tokens, mut sentence_copied) = (0usize, 0usize);
+    let mut after_quote = false;
+    // The sentence the plan made the reply quote, while it is being quoted.
+    let mut forced: Option<usize> = None;
     loop {
-        if sampling.copy_continuation > 0.0 && continuation.is_empty() {
-            // Reweigh inside the passages only: the profile and the conversation keep their share.
+        let quoting = continuation.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(j, _)| j + 1);
+        forced = forced.filter(|s| quoting.and_then(|j| plan.sentence.get(j)) == Some(s));
+        if forced.is_some() {
+            // A planned quote runs to the end of its sentence unless the model insists.
+            step.gate = step.gate.min(0.2);
+        }
+        // Only where the reply itself is between sentences (or clauses) can a fresh quote begin.
+        let boundary = out.ids.last().is_none_or(|&t| {
+            let last = tokenizer.decode(&[t]);
+            last.trim().is_empty() || ends_sentence(&last) || last.trim_end().ends_with([',', '，'])
+        });
+        if sampling.copy_continuation > 0.0 && continuation.is_empty() && boundary {
+            // A fresh quote starts where a sentence starts, preferably one of the plan's: inside
+            // the passages only (the profile and the conversation keep their share), the copy
+            // attention is mixed with the plan's distribution.
             let kb = kb_end.saturating_sub(1).min(step.copy.len());
             let before: f32 = step.copy[..kb].iter().sum();
-            for ((c, s), w) in step.copy[..kb].iter_mut().zip(&starts).zip(&prior) {
-                if !s {
+            for (c, w) in step.copy[..kb].iter_mut().zip(&plan.weight) {
+                if *w == 0.0 {
                     *c *= 0.1;
                 }
-                *c *= w;
             }
             let after: f32 = step.copy[..kb].iter().sum();
+            let planned: f32 = plan.weight[..kb].iter().sum();
             if after > 0.0 {
-                for c in &mut step.copy[..kb] {
-                    *c *= before / after;
+                let mix = if planned > 0.0 { plan_share } else { 0.0 };
+                for (c, w) in step.copy[..kb].iter_mut().zip(&plan.weight) {
+                    *c = (1.0 - mix) * *c * before / after + mix * before * w / planned;
                 }
             }
         }
@@ -236,7 +340,45 @@ pub fn generate_guided(
         }
         let mut p = step.mixed(&memory);
         control_repetition(&mut p, &out.ids, sampling);
-        let next = choose(&p, sampling, &mut rng);
+        let mut next = choose(&p, sampling, &mut rng);
+        // Coverage: right after a quote, when the model would start a sentence of its own while
+        // a sentence the plan wants is still unquoted, that sentence is quoted instead.
+        let pending: Vec<(usize, usize)> = plan.wanted.iter().copied().filter(|(s, _)| !covered.contains(s)).collect();
+        let starts_sentence = next == tok::END || !tokenizer.decode(&[next]).trim().is_empty();
+        // The model decides when to quote, the plan what: a quote the model starts on its own
+        // at a boundary goes to a planned sentence too.
+        let kb = kb_end.saturating_sub(1).min(step.copy.len());
+        let quotes_now = {
+            let copied: f32 =
+                (0..kb).filter(|&j| memory.ids.get(j + 1) == Some(&next)).map(|j| step.copy[j]).sum::<f32>();
+            (1.0 - step.gate) * copied > step.gate * step.vocab.get(next as usize).copied().unwrap_or(0.0)
+        };
+        if plan_share > 0.0
+            && continuation.is_empty()
+            && boundary
+            && ((after_quote && starts_sentence) || quotes_now)
+            && !pending.is_empty()
+            && covered.len() < PLAN_SENTENCES
+        {
+            let mut forced_p = vec![0.0f32; p.len()];
+            for &(_, j) in &pending {
+                if let Some(v) = memory.ids.get(j + 1).and_then(|&t| forced_p.get_mut(t as usize)) {
+                    *v += plan.weight[j];
+                }
+            }
+            control_repetition(&mut forced_p, &out.ids, sampling);
+            if forced_p.iter().any(|v| *v > 0.0) {
+                next = choose(&forced_p, sampling, &mut rng);
+                step.gate = 0.0;
+                step.copy.iter_mut().for_each(|c| *c = 0.0);
+                for &(s, j) in &pending {
+                    if memory.ids.get(j + 1) == Some(&next) {
+                        step.copy[j] = plan.weight[j];
+                        forced = Some(s);
+                    }
+                }
+            }
+        }
         if out.ids.is_empty() {
             out.first_token_ms = started.elapsed().as_secs_f64() * 1e3;
         }
@@ -249,6 +391,29 @@ pub fn generate_guided(
         // probability than the vocabulary did).
         let from_vocab = step.gate * step.vocab.get(next as usize).copied().unwrap_or(0.0);
         continuation = copy_sources(&step.copy, &memory.ids[..kb_end], next, 1.0 - step.gate, from_vocab);
+        // A sentence being quoted is not offered as a fresh quote again.
+        if let Some((j, _)) = continuation.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))
+            && let Some(&quoted) = plan.sentence.get(j).filter(|s| **s != usize::MAX)
+        {
+            sentence_copied += 1;
+            if covered.insert(quoted) {
+                for (w, s) in plan.weight.iter_mut().zip(&plan.sentence) {
+                    if *s == quoted && *w > 0.0 {
+                        *w = f32::MIN_POSITIVE;
+                    }
+                }
+            }
+        }
+        let piece = tokenizer.decode(&[next]);
+        sentence_tokens += 1;
+        if !piece.trim().is_empty() {
+            after_quote = false;
+            if ends_sentence(piece.trim_end()) {
+                // The sentence just finished was a quote when most of it was copied.
+                after_quote = sentence_tokens >= 4 && sentence_copied * 5 >= sentence_tokens * 3;
+                (sentence_tokens, sentence_copied) = (0, 0);
+            }
+        }
         let text = tokenizer.decode(&out.ids);
         if !text.ends_with('\u{FFFD}') && text.len() > emitted && text.is_char_boundary(emitted) {
             let piece = &text[emitted..];

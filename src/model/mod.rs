@@ -65,6 +65,7 @@ impl DrafterChoice {
                 top_p: c.top_p,
                 max_tokens: c.max_tokens,
                 copy_continuation: c.copy_continuation,
+                plan: c.plan,
                 ..generate::Sampling::default()
             },
         }

@@ -8,7 +8,8 @@
 
 use super::checkpoint::Checkpoint;
 use super::data::{ABSTAIN_EN, ABSTAIN_ZH};
-use super::generate::{Sampling, generate_guided};
+use super::extractive::answerable;
+use super::generate::{Guide, Sampling, generate_guided};
 use super::prompt::{self, Limits, Profile, PromptInput, PromptPassage};
 use crate::desk::ports::{DraftRequest, DraftResult, Drafter, Flow, PortError};
 use crate::desk::{Author, DraftTimings, Passage, Source};
@@ -109,7 +110,11 @@ impl Drafter for NeuralDrafter {
     fn draft(&mut self, request: &DraftRequest, sink: &mut dyn FnMut(&str) -> Flow) -> Result<DraftResult, PortError> {
         let started = Instant::now();
         let version = self.checkpoint.config.version.clone();
-        let confident = request.retrieval.confidence >= self.min_confidence && !evidence(request).is_empty();
+        let latest =
+            request.messages.iter().rev().find(|m| m.author == Author::Customer).map(|m| m.text.as_str()).unwrap_or("");
+        let confident = request.retrieval.confidence >= self.min_confidence
+            && !evidence(request).is_empty()
+            && answerable(latest, evidence(request));
         if !confident {
             let text = abstention(request);
             let cancelled = sink(&text) == Flow::Stop;
@@ -126,9 +131,9 @@ impl Drafter for NeuralDrafter {
         let limits = Limits { focus_sentences: self.focus_sentences, ..self.checkpoint.limits() };
         let input = prompt_input(request, limits.max_passages);
         let built = prompt::build(&self.checkpoint.tokenizer, &input, &limits);
-        let latest = request.messages.iter().rev().find(|m| m.author == Author::Customer).map(|m| m.text.as_str());
+        let guide = Guide { question: latest.to_owned(), tier: request.customer.as_ref().map(|c| c.tier) };
         let tk = &self.checkpoint.tokenizer;
-        let g = generate_guided(&self.checkpoint.model, tk, &built.ids, &self.sampling, latest, sink);
+        let g = generate_guided(&self.checkpoint.model, tk, &built.ids, &self.sampling, Some(&guide), sink);
         let used: Vec<PromptPassage> = built.passages.iter().map(|&i| input.passages[i].clone()).collect();
         let abstained = is_abstention(&g.text);
         let sources = if abstained { Vec::new() } else { drawn_on(&g.text, &used) };

@@ -29,7 +29,7 @@ impl Default for QueryOptions {
 }
 
 /// Query-side filler: words that say nothing about what the customer needs.
-const FILLER: &[&str] = &[
+pub(crate) const FILLER: &[&str] = &[
     "hi",
     "hello",
     "hey",
@@ -155,11 +155,11 @@ pub fn conversation_terms(
             }
             Author::System => continue,
         };
-        let lower = text.to_lowercase();
         let latest = *author == Author::Customer && customer_seen == 1;
         for (term, range) in analyze(en, text) {
-            let surface = &lower[range];
-            if FILLER.contains(&surface) || term.chars().all(|c| c.is_ascii_digit()) && term.len() < 2 {
+            // Lower-cased per word: lower-casing the whole text can move byte offsets ('İ').
+            let surface = text.get(range).map(str::to_lowercase).unwrap_or_default();
+            if FILLER.contains(&surface.as_str()) || term.chars().all(|c| c.is_ascii_digit()) && term.len() < 2 {
                 continue;
             }
             if latest && !focus.contains(&term) {

@@ -304,8 +304,11 @@ pub fn search(
     for (i, (slug, _)) in articles.iter().take(opts.k.min(3)).enumerate() {
         let found =
             focus_passages(index, &searcher, slug, &terms.focus, &best[i].1, if i == 0 { 4 } else { 1 }, analyzers)?;
-        if let Some(first) = found.first() {
-            best[i] = (best[i].0, first.1.clone());
+        match found.first() {
+            Some(first) => best[i] = (best[i].0, first.1.clone()),
+            // No passage of this article matches the question's own words beyond its title:
+            // its best passage keeps the article's place in the ranking.
+            None => focused.push(best[i].clone()),
         }
         focused.extend(found);
     }

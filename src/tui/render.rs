@@ -234,7 +234,7 @@ fn render_conversation(app: &App, frame: &mut Frame, area: Rect) {
 fn confidence_label(c: f32) -> (&'static str, bool) {
     match c {
         c if c >= 0.7 => ("strong match", true),
-        c if c >= 0.35 => ("possible match", true),
+        c if c >= 0.2 => ("possible match", true),
         _ => ("nothing clearly relevant", false),
     }
 }
