@@ -1,4 +1,5 @@
-//! `deskpilot eval`: replay an evaluation set (a `kb/` folder + JSONL cases) and report quality.
+//! `deskpilot eval`: replay an evaluation set (a `kb/` folder + JSONL cases) and report quality;
+//! or, with `--cases` alone, replay cases against the configured (bundled) knowledge base.
 
 use crate::config::Settings;
 use crate::eval::{load_cases, replay_retrieval};
@@ -14,11 +15,14 @@ use std::time::Instant;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Evaluation set folder: `kb/` plus `dev.jsonl`.
-    #[arg(long, value_name = "DIR")]
-    set: PathBuf,
+    #[arg(long, value_name = "DIR", required_unless_present = "cases")]
+    set: Option<PathBuf>,
     /// Cases file (default: <set>/dev.jsonl).
     #[arg(long, value_name = "FILE")]
     cases: Option<PathBuf>,
+    /// Knowledge-base folder (default: <set>/kb, else the configured or bundled KB).
+    #[arg(long, value_name = "DIR")]
+    kb: Option<PathBuf>,
     /// Which half of the cases: 1 (odd lines, for tuning), 2 (even lines, held out), or all.
     #[arg(long, default_value = "all", value_parser = ["1", "2", "all"])]
     half: String,
@@ -46,10 +50,22 @@ pub struct Args {
 }
 
 pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
-    let kb_dir = args.set.join("kb");
-    let cases_path = args.cases.clone().unwrap_or_else(|| args.set.join("dev.jsonl"));
+    let kb_dir = match (&args.kb, &args.set) {
+        (Some(kb), _) => kb.clone(),
+        (None, Some(set)) => set.join("kb"),
+        (None, None) => super::kb_dir(settings, None),
+    };
+    let (cases_path, set_name) = match (&args.cases, &args.set) {
+        (Some(c), Some(s)) => (c.clone(), s.display().to_string()),
+        (Some(c), None) => (c.clone(), c.display().to_string()),
+        (None, Some(s)) => (s.join("dev.jsonl"), s.display().to_string()),
+        (None, None) => bail!("give --set DIR or --cases FILE"),
+    };
     if !kb_dir.is_dir() {
-        bail!("{}: no kb/ folder in the evaluation set", kb_dir.display());
+        match &args.set {
+            Some(_) if args.kb.is_none() => bail!("{}: no kb/ folder in the evaluation set", kb_dir.display()),
+            _ => bail!("{}: knowledge-base folder not found", kb_dir.display()),
+        }
     }
     let mut cases = load_cases(&cases_path)?;
     cases = match args.half.as_str() {
@@ -118,7 +134,7 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
     let out = &mut std::io::stdout().lock();
     if args.json {
         let obj = json!({
-            "set": args.set.display().to_string(),
+            "set": set_name,
             "cases": cases.len(),
             "articles": kb.articles.len(),
             "passages": chunks.len(),
@@ -131,7 +147,7 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
         writeln!(
             out,
             "{}: {} cases, {} articles, {} passages",
-            args.set.display(),
+            set_name,
             cases.len(),
             kb.articles.len(),
             chunks.len()
@@ -142,7 +158,13 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
             "  hit@1 {:.3}  hit@3 {:.3}  hit@5 {:.3}  hit@10 {:.3}  MRR {:.3}",
             m.hit1, m.hit3, m.hit5, m.hit10, m.mrr
         )?;
-        writeln!(out, "  evidence recall@5 {:.3} ({} cases with gold passages)", m.evidence_recall5, m.evidence_cases)?;
+        if m.evidence_cases > 0 {
+            writeln!(
+                out,
+                "  evidence recall@5 {:.3} ({} cases with gold passages)",
+                m.evidence_recall5, m.evidence_cases
+            )?;
+        }
         writeln!(out, "  confidence calibration error {:.3}", m.calibration_error)?;
         writeln!(
             out,
@@ -151,8 +173,30 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
         )?;
         match &generation {
             Some((g, _)) => {
-                writeln!(out, "generation ({}, {} cases with a reference reply)", g.drafter, g.cases)?;
-                writeln!(out, "  token F1 {:.3}  ROUGE-L {:.3}  BLEU {:.2}", g.token_f1, g.rouge_l, g.bleu)?;
+                writeln!(out, "generation ({})", g.drafter)?;
+                if g.cases > 0 {
+                    writeln!(
+                        out,
+                        "  {} cases with a reference reply: token F1 {:.3}  ROUGE-L {:.3}  BLEU {:.2}",
+                        g.cases, g.token_f1, g.rouge_l, g.bleu
+                    )?;
+                }
+                if g.fact_cases > 0 {
+                    writeln!(
+                        out,
+                        "  facts stated in {:.1}% of {} drafts that must state them",
+                        g.fact_recall * 100.0,
+                        g.fact_cases
+                    )?;
+                }
+                if g.abstain_cases > 0 {
+                    writeln!(
+                        out,
+                        "  abstained on {:.1}% of {} questions the KB cannot answer",
+                        g.abstain_recall * 100.0,
+                        g.abstain_cases
+                    )?;
+                }
                 writeln!(
                     out,
                     "  abstained {:.1}%  unsupported facts {:.1}%  draft p50 {:.2} ms, p99 {:.2} ms",

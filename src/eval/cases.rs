@@ -1,5 +1,9 @@
 //! Evaluation cases: one JSON object per line,
-//! `{"id", "turns": [{"role", "text"}], "gold": [slug], "gold_passages": [text], "reference"?}`.
+//! `{"id", "turns": [{"role", "text"}], "gold": [slug], "gold_passages": [text], "reference"?,
+//! "facts"?: [text], "abstain"?: bool}`.
+//!
+//! `facts` are what a good draft must state (each found in it, ignoring case); `abstain` marks a
+//! question the knowledge base cannot answer, where the right draft is a clarifying question.
 
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
@@ -23,6 +27,10 @@ pub struct Case {
     pub gold_passages: Vec<String>,
     #[serde(default)]
     pub reference: Option<String>,
+    #[serde(default)]
+    pub facts: Vec<String>,
+    #[serde(default)]
+    pub abstain: bool,
 }
 
 /// Reads a JSONL file; a bad line is an error naming the file and line.

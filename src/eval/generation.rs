@@ -1,5 +1,6 @@
-//! Replays cases through retrieval and a drafter and scores the drafts against the human
-//! reference replies.
+//! Replays cases through retrieval and a drafter and scores the drafts: against the human
+//! reference replies (F1, ROUGE-L, BLEU), against the facts a draft must state, and on whether
+//! it abstains where the knowledge base has no answer.
 
 use super::Case;
 use super::text_metrics::{corpus_bleu, rouge_l, token_f1, unsupported_facts};
@@ -13,14 +14,21 @@ use std::time::Instant;
 pub struct GenerationMetrics {
     /// The drafter measured (model version).
     pub drafter: String,
-    /// Cases with a reference reply (the ones scored).
+    /// Cases with a reference reply (the ones F1, ROUGE-L and BLEU score).
     pub cases: usize,
     pub token_f1: f64,
     #[serde(rename = "rouge_l")]
     pub rouge_l: f64,
     /// Corpus BLEU-4, SacreBLEU-compatible (13a tokeniser, exp smoothing), 0-100.
     pub bleu: f64,
+    /// Share of all drafts that abstained.
     pub abstention_rate: f64,
+    /// Cases listing facts a draft must state, and the share whose draft states all of them.
+    pub fact_cases: usize,
+    pub fact_recall: f64,
+    /// Cases the knowledge base cannot answer, and the share where the draft abstained.
+    pub abstain_cases: usize,
+    pub abstain_recall: f64,
     /// Share of drafts stating a number or identifier found in no passage and not in the conversation.
     pub unsupported_rate: f64,
     pub draft_p50_ms: f64,
@@ -36,6 +44,15 @@ pub struct CaseDraft {
     pub token_f1: f64,
     pub rouge_l: f64,
     pub unsupported: Vec<String>,
+    /// Whether the draft states every listed fact (absent when the case lists none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facts_stated: Option<bool>,
+}
+
+/// Does the draft state every fact (ignoring case)?
+pub fn states_facts(draft: &str, facts: &[String]) -> bool {
+    let draft = draft.to_lowercase();
+    facts.iter().all(|f| draft.contains(&f.to_lowercase()))
 }
 
 /// The messages of a case as the domain sees them.
@@ -61,10 +78,13 @@ pub fn replay_generation(
     let mut drafts = Vec::new();
     let mut pairs = Vec::new();
     let mut times = Vec::new();
-    let (mut abstained, mut unsupported) = (0usize, 0usize);
+    let (mut abstained, mut unsupported, mut drafted) = (0usize, 0usize, 0usize);
+    let (mut stated, mut abstained_right) = (0usize, 0usize);
     for (i, case) in cases.iter().enumerate() {
         progress(i + 1);
-        let Some(reference) = case.reference.as_ref() else { continue };
+        if case.reference.is_none() && case.facts.is_empty() && !case.abstain {
+            continue;
+        }
         let messages = case_messages(case);
         let started = Instant::now();
         let query = RetrievalQuery {
@@ -88,13 +108,22 @@ pub fn replay_generation(
         let mut sources: Vec<&str> = r.passages.iter().chain(&r.evidence).map(|p| p.text.as_str()).collect();
         sources.extend(request.messages.iter().map(|m| m.text.as_str()));
         let missing = unsupported_facts(&result.text, &sources);
-        let f1 = token_f1(&result.text, reference);
-        let rl = rouge_l(&result.text, reference);
-        m.token_f1 += f1;
-        m.rouge_l += rl;
+        let (mut f1, mut rl) = (0.0, 0.0);
+        if let Some(reference) = &case.reference {
+            f1 = token_f1(&result.text, reference);
+            rl = rouge_l(&result.text, reference);
+            m.token_f1 += f1;
+            m.rouge_l += rl;
+            pairs.push((result.text.clone(), reference.clone()));
+        }
+        let facts_stated = (!case.facts.is_empty()).then(|| states_facts(&result.text, &case.facts));
+        m.fact_cases += usize::from(facts_stated.is_some());
+        stated += usize::from(facts_stated == Some(true));
+        m.abstain_cases += usize::from(case.abstain);
+        abstained_right += usize::from(case.abstain && result.abstained);
+        drafted += 1;
         abstained += usize::from(result.abstained);
         unsupported += usize::from(!missing.is_empty());
-        pairs.push((result.text.clone(), reference.clone()));
         drafts.push(CaseDraft {
             id: case.id.clone(),
             draft: result.text,
@@ -102,6 +131,7 @@ pub fn replay_generation(
             token_f1: f1,
             rouge_l: rl,
             unsupported: missing,
+            facts_stated,
         });
         m.drafter = result.model_version;
     }
@@ -110,8 +140,11 @@ pub fn replay_generation(
     m.token_f1 /= n;
     m.rouge_l /= n;
     m.bleu = corpus_bleu(&pairs);
-    m.abstention_rate = abstained as f64 / n;
-    m.unsupported_rate = unsupported as f64 / n;
+    let all = drafted.max(1) as f64;
+    m.abstention_rate = abstained as f64 / all;
+    m.unsupported_rate = unsupported as f64 / all;
+    m.fact_recall = stated as f64 / m.fact_cases.max(1) as f64;
+    m.abstain_recall = abstained_right as f64 / m.abstain_cases.max(1) as f64;
     let (p50, p99) = crate::util::p50_p99(&mut times);
     m.draft_p50_ms = p50;
     m.draft_p99_ms = p99;

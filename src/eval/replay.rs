@@ -36,6 +36,8 @@ pub struct RetrievalMetrics {
     #[serde(rename = "hit@10")]
     pub hit10: f64,
     pub mrr: f64,
+    /// Cases naming gold articles (the hit rates' and MRR's denominator).
+    pub gold_cases: usize,
     #[serde(rename = "evidence_recall@5")]
     pub evidence_recall5: f64,
     /// Cases with gold passages (the evidence recall's denominator).
@@ -76,6 +78,7 @@ pub fn replay_retrieval(retriever: &Retriever, cases: &[Case], progress: &dyn Fn
         let evidence = (!case.gold_passages.is_empty()).then(|| {
             result.passages.iter().take(5).any(|h| case.gold_passages.iter().any(|g| contains_evidence(&h.text, g)))
         });
+        m.gold_cases += usize::from(!case.gold.is_empty());
         if let Some(r) = rank {
             m.mrr += 1.0 / r as f64;
             m.hit1 += f64::from(r <= 1);
@@ -100,10 +103,11 @@ pub fn replay_retrieval(retriever: &Retriever, cases: &[Case], progress: &dyn Fn
         });
         progress(i + 1);
     }
-    let n = cases.len().max(1) as f64;
-    for v in [&mut m.hit1, &mut m.hit3, &mut m.hit5, &mut m.hit10, &mut m.mrr, &mut m.calibration_error] {
+    let n = m.gold_cases.max(1) as f64;
+    for v in [&mut m.hit1, &mut m.hit3, &mut m.hit5, &mut m.hit10, &mut m.mrr] {
         *v /= n;
     }
+    m.calibration_error /= cases.len().max(1) as f64;
     m.evidence_recall5 /= m.evidence_cases.max(1) as f64;
     let (p50, p99) = crate::util::p50_p99(&mut times);
     Ok(RetrievalReport { metrics: m, cases: results, query_p50_ms: p50, query_p99_ms: p99 })

@@ -34,6 +34,12 @@ fn is_cjk(text: &str) -> bool {
     crate::retrieval::analyzers::has_cjk(text)
 }
 
+/// A customer's message with the help-centre words for its phrasing ("smashed" -> "damaged"),
+/// as retrieval expands it.
+pub(crate) fn with_synonyms(message: &str) -> String {
+    format!("{message} {}", crate::retrieval::query::synonyms(message))
+}
+
 /// Content terms of a text: stemmed English words without stop words (the retrieval analyzer),
 /// plus each CJK character.
 pub(crate) fn content_terms(text: &str, en: &mut TextAnalyzer) -> HashSet<String> {
@@ -47,29 +53,38 @@ pub(crate) fn content_terms(text: &str, en: &mut TextAnalyzer) -> HashSet<String
 /// even for "who won the game last night", and its confidence cannot always tell. Messages too
 /// short to judge (a follow-up such as "how much?") count as answerable.
 pub fn answerable(message: &str, passages: &[Passage]) -> bool {
-    // How a question is asked ("how long", "how many", "when") says nothing about its topic.
-    const ASKING: &[&str] = &["long", "many", "soon", "take", "takes", "time", "happen", "happens", "work", "works"];
     let mut en = crate::retrieval::analyzers::english();
-    let mut question: HashSet<String> = analyze(&mut en, message)
-        .into_iter()
-        .filter(|(_, range)| {
-            // Lower-casing can move byte offsets (e.g. 'İ'): such words simply count.
-            let surface = message.get(range.clone()).map(str::to_lowercase).unwrap_or_default();
-            let surface = surface.as_str();
-            !crate::retrieval::query::FILLER.contains(&surface) && !ASKING.contains(&surface)
-        })
-        .map(|t| t.0)
-        .collect();
-    question.extend(message.chars().filter(|c| is_cjk(c.encode_utf8(&mut [0; 4]))).map(String::from));
-    if question.len() < 2 {
+    // The customer's own words set the bar; the help-centre words for their phrasing
+    // ("smashed" -> "damaged") only help to reach it.
+    let own = topic_terms(message, &mut en);
+    if own.len() < 2 {
         return true;
     }
-    let need = if is_cjk(message) || question.len() >= 3 { 2 } else { 1 };
+    let mut question = own.clone();
+    question.extend(topic_terms(&crate::retrieval::query::synonyms(message), &mut en));
+    let need = if is_cjk(message) || own.len() >= 3 { 2 } else { 1 };
     passages.iter().take(3).any(|p| {
         let mut terms = content_terms(&p.text, &mut en);
         terms.extend(content_terms(&p.title, &mut en));
         terms.intersection(&question).count() >= need
     })
+}
+
+/// What a message is about: its content terms without filler ("please", "need") and without how
+/// it asks ("how long", "how many", "when"); each CJK character.
+fn topic_terms(message: &str, en: &mut TextAnalyzer) -> HashSet<String> {
+    const ASKING: &[&str] = &["long", "many", "soon", "take", "takes", "time", "happen", "happens", "work", "works"];
+    let mut terms: HashSet<String> = analyze(en, message)
+        .into_iter()
+        .filter(|(_, range)| {
+            // Lower-cased per word: lower-casing the whole text can move byte offsets ('İ').
+            let surface = message.get(range.clone()).map(str::to_lowercase).unwrap_or_default();
+            !crate::retrieval::query::FILLER.contains(&surface.as_str()) && !ASKING.contains(&surface.as_str())
+        })
+        .map(|t| t.0)
+        .collect();
+    terms.extend(message.chars().filter(|c| is_cjk(c.encode_utf8(&mut [0; 4]))).map(String::from));
+    terms
 }
 
 /// Signs of frustration: several exclamation marks, shouting, or strong words.
@@ -83,6 +98,81 @@ pub fn sounds_upset(text: &str) -> bool {
         || text.contains("太差")
         || text.contains("生气")
 }
+
+/// What kind of answer a question asks for, from how it is asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerType {
+    /// "how long", "when", "how soon": a duration or a time.
+    Time,
+    /// "how much", "cost", "fee": an amount of money or a rate.
+    Amount,
+    /// "how many": a count.
+    Count,
+    /// "where", "how do I": a place in the app or a procedure (menu paths).
+    Place,
+}
+
+impl AnswerType {
+    /// The answer type of a customer's question, if its wording shows one.
+    pub fn of(question: &str) -> Option<Self> {
+        let q = format!(
+            " {} ",
+            question.to_lowercase().replace(|c: char| !c.is_alphanumeric() && !is_cjk(&c.to_string()), " ")
+        );
+        let has = |cues: &[&str]| cues.iter().any(|c| q.contains(c));
+        if has(&[
+            " how long ",
+            " when ",
+            " how soon ",
+            " how fast ",
+            " how quickly ",
+            "多久",
+            "几天",
+            "什么时候",
+            "多长时间",
+        ]) {
+            Some(Self::Time)
+        } else if has(&[
+            " how much ",
+            " cost ",
+            " costs ",
+            " price ",
+            " fee ",
+            " charge for ",
+            " apr ",
+            " interest ",
+            "多少钱",
+            "费用",
+        ]) {
+            Some(Self::Amount)
+        } else if has(&[" how many ", "几个", "多少个"]) {
+            Some(Self::Count)
+        } else if has(&[" where ", " how do i ", " how can i ", " how to ", "在哪", "怎么"]) {
+            Some(Self::Place)
+        } else {
+            None
+        }
+    }
+
+    /// Does this sentence hold an answer of this type?
+    pub fn found_in(self, sentence: &str) -> bool {
+        static TIME: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+            regex::Regex::new(r"(?i)\d\s*(?:-\s*\d+\s*)?(?:business\s+)?(?:minute|hour|day|week|month|year)s?\b|\d\s*(?:pm|am)\b|\d+\s*(?:-\s*\d+\s*)?个?(?:分钟|小时|天|工作日|周|月|年)|\b(?:instant|immediately|same business day|at once)\b|即时|立即").expect("regex")
+        });
+        static AMOUNT: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+            regex::Regex::new(r"[$€£¥]\s*\d|\d\s*%|\d+\s*(?:元|美元)|\bfree\b|免费").expect("regex")
+        });
+        match self {
+            Self::Time => TIME.is_match(sentence),
+            Self::Amount => AMOUNT.is_match(sentence),
+            Self::Count => sentence.chars().any(|c| c.is_ascii_digit()),
+            Self::Place => sentence.contains(" > ") || sentence.contains("「"),
+        }
+    }
+}
+
+/// What a sentence holding the kind of answer asked for adds to its score.
+pub const ANSWER_TYPE_BONUS: f32 = 2.0;
 
 /// A sentence with its score.
 struct Candidate {
@@ -105,6 +195,7 @@ pub(crate) fn profile_bonus(sentence: &str, tier: Option<crate::desk::Tier>) -> 
 fn candidates(
     passages: &[Passage],
     question: &HashSet<String>,
+    answer: Option<AnswerType>,
     tier: Option<crate::desk::Tier>,
     en: &mut TextAnalyzer,
 ) -> Vec<Candidate> {
@@ -126,7 +217,8 @@ fn candidates(
                 + if s.contains(" > ") { 0.5 } else { 0.0 };
             // The top passage is the best evidence; later ones must earn their place.
             let rank = [1.0, 0.4, 0.25][pi];
-            let score = (overlap + facts + profile_bonus(s, tier)) * rank;
+            let typed = if answer.is_some_and(|a| a.found_in(s)) { ANSWER_TYPE_BONUS } else { 0.0 };
+            let score = (overlap + facts + typed + profile_bonus(s, tier)) * rank;
             out.push(Candidate { passage: pi, order: si, text: s.to_owned(), score });
         }
     }
@@ -175,9 +267,9 @@ impl ExtractiveDrafter {
         }
 
         let mut en = crate::retrieval::analyzers::english();
-        let question = content_terms(latest, &mut en);
+        let question = content_terms(&with_synonyms(latest), &mut en);
         let tier = request.customer.as_ref().map(|c| c.tier);
-        let mut picked = candidates(passages, &question, tier, &mut en);
+        let mut picked = candidates(passages, &question, AnswerType::of(latest), tier, &mut en);
         picked.sort_by(|a, b| b.score.total_cmp(&a.score));
         picked.truncate(self.max_sentences);
         if picked.iter().all(|c| c.score <= 0.0) {
@@ -373,6 +465,47 @@ mod tests {
             req
         });
         assert!(standard.contains("30 days") && !standard.contains("60 days"), "{standard}");
+    }
+
+    #[test]
+    fn answerable_needs_shared_words_and_knows_customer_phrasing() {
+        let damaged = passage(
+            "damaged-item",
+            "If your order arrived damaged, report it within 14 days of delivery with photos of the item and the box.",
+        );
+        // Shares "arrived" only, which is not enough for three words of its own: "smashed" means
+        // damaged.
+        assert!(answerable("my vase arrived smashed", std::slice::from_ref(&damaged)), "smashed means damaged");
+        assert!(!answerable("who won the football game last night", std::slice::from_ref(&damaged)));
+        assert!(answerable("how long?", std::slice::from_ref(&damaged)), "too short to judge");
+        let refunds = passage("refund-timeline", "Card refunds take 5-7 business days to appear on your statement.");
+        assert!(answerable("when do I get my money back on my card", &[refunds]));
+    }
+
+    #[test]
+    fn the_kind_of_answer_asked_for_is_preferred() {
+        assert_eq!(AnswerType::of("how long does a refund take"), Some(AnswerType::Time));
+        assert_eq!(AnswerType::of("what does express cost?"), Some(AnswerType::Amount));
+        assert_eq!(AnswerType::of("how many points per dollar"), Some(AnswerType::Count));
+        assert_eq!(AnswerType::of("where do I find my invoice"), Some(AnswerType::Place));
+        assert_eq!(AnswerType::of("退款什么时候到账"), Some(AnswerType::Time));
+        assert_eq!(AnswerType::of("my card was declined"), None);
+        assert!(AnswerType::Time.found_in("Closure completes within 30 days of your request."));
+        assert!(AnswerType::Time.found_in("退回银行卡需要 5-7 个工作日。"));
+        assert!(!AnswerType::Time.found_in("Select Close my account."));
+        assert!(AnswerType::Amount.found_in("Express costs $12.99."));
+        assert!(AnswerType::Place.found_in("Download it from Account > Orders > Invoice."));
+        let p = passage(
+            "close-account",
+            "Select Close my account to close your account. Closure and data deletion complete within 30 days.",
+        );
+        let (text, _, _) = ExtractiveDrafter { max_sentences: 1, ..ExtractiveDrafter::default() }.compose(&request(
+            "please close my account, how long does it take",
+            vec![p],
+            0.9,
+            "en",
+        ));
+        assert!(text.contains("30 days"), "{text}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! limit. The sink sees text as soon as it forms whole characters and can stop generation
 //! between any two tokens.
 
+use super::extractive::{ANSWER_TYPE_BONUS, AnswerType};
 use super::net::{Drafter, KvCache};
 use super::rng::Rng;
 use super::tokenizer::{self as tok, Tokenizer};
@@ -146,6 +147,21 @@ pub fn generate(
     generate_guided(model, tokenizer, prompt, sampling, None, sink)
 }
 
+/// Layout of a reply as the agent sees it: no spaces at the start of a line, at most one blank
+/// line in a row. Applied to every prefix while streaming: it never changes what it already
+/// returned for a shorter prefix.
+pub fn tidy(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let line_start = out.is_empty() || out.ends_with('\n');
+        if (c == ' ' && line_start) || (c == '\n' && (out.is_empty() || out.ends_with("\n\n"))) {
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Does this token end a sentence (or a list item, or a title)?
 fn ends_sentence(text: &str) -> bool {
     text.trim_end_matches(' ').ends_with(['.', '!', '?', ':', '\n', '。', '！', '？', '：', '；'])
@@ -168,7 +184,7 @@ pub struct Guide {
 const PLAN_SHARPNESS: f32 = 1.5;
 
 /// At most this many sentences are quoted because the plan asked for them.
-const PLAN_SENTENCES: usize = 2;
+const PLAN_SENTENCES: usize = 3;
 
 /// The content plan (bottom-up copy attention, after Gehrmann et al. 2018, "Bottom-Up
 /// Abstractive Summarization"): which passage sentences answer the question.
@@ -192,7 +208,9 @@ impl Plan {
         let mut sentence = vec![usize::MAX; n];
         let mut scored: Vec<(f32, usize, usize)> = Vec::new();
         let mut en = crate::retrieval::analyzers::english();
-        let question = guide.map(|g| (g, super::extractive::content_terms(&g.question, &mut en)));
+        let question = guide
+            .map(|g| (g, super::extractive::content_terms(&super::extractive::with_synonyms(&g.question), &mut en)));
+        let answer = guide.and_then(|g| AnswerType::of(&g.question));
         let mut passage = 0usize;
         let mut in_title = false;
         let mut j = 0;
@@ -234,7 +252,8 @@ impl Plan {
                 let facts = text.chars().filter(char::is_ascii_digit).count().min(4) as f32 * 0.15
                     + if text.contains(" > ") { 0.5 } else { 0.0 };
                 let rank = if passage == 0 { 1.0 } else { 0.5 };
-                score = (shared + facts + super::extractive::profile_bonus(&text, g.tier)) * rank;
+                let typed = if answer.is_some_and(|a| a.found_in(&text)) { ANSWER_TYPE_BONUS } else { 0.0 };
+                score = (shared + facts + typed + super::extractive::profile_bonus(&text, g.tier)) * rank;
             }
             weight[j] = (PLAN_SHARPNESS * score).exp();
             scored.push((score, id, j));
@@ -301,7 +320,8 @@ pub fn generate_guided(
             step.gate = step.gate.min(0.2);
         }
         // Only where the reply itself is between sentences (or clauses) can a fresh quote begin.
-        let boundary = out.ids.last().is_none_or(|&t| {
+        // The reply's first token is the model's own (a greeting, or "Sure!" in a follow-up).
+        let boundary = out.ids.last().is_some_and(|&t| {
             let last = tokenizer.decode(&[t]);
             last.trim().is_empty() || ends_sentence(&last) || last.trim_end().ends_with([',', '，'])
         });
@@ -390,7 +410,12 @@ pub fn generate_guided(
         // Continue a span only when the token really was quoted (the copy branch gave it more
         // probability than the vocabulary did).
         let from_vocab = step.gate * step.vocab.get(next as usize).copied().unwrap_or(0.0);
+        let was_quoting = !continuation.is_empty();
         continuation = copy_sources(&step.copy, &memory.ids[..kb_end], next, 1.0 - step.gate, from_vocab);
+        if !was_quoting && !continuation.is_empty() {
+            // A quote starts: what counts as the reply's sentence starts with it.
+            (sentence_tokens, sentence_copied) = (0, 0);
+        }
         // A sentence being quoted is not offered as a fresh quote again.
         if let Some((j, _)) = continuation.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))
             && let Some(&quoted) = plan.sentence.get(j).filter(|s| **s != usize::MAX)
@@ -414,7 +439,7 @@ pub fn generate_guided(
                 (sentence_tokens, sentence_copied) = (0, 0);
             }
         }
-        let text = tokenizer.decode(&out.ids);
+        let text = tidy(&tokenizer.decode(&out.ids));
         if !text.ends_with('\u{FFFD}') && text.len() > emitted && text.is_char_boundary(emitted) {
             let piece = &text[emitted..];
             emitted = text.len();
@@ -430,7 +455,7 @@ pub fn generate_guided(
         step = model.step(next, &mut cache, &memory);
     }
     if !out.cancelled {
-        out.text = tokenizer.decode(&out.ids);
+        out.text = tidy(&tokenizer.decode(&out.ids));
         if out.text.len() > emitted && out.text.is_char_boundary(emitted) {
             let _ = sink(&out.text[emitted..]);
         }
@@ -451,4 +476,20 @@ fn copy_sources(copy: &[f32], prompt: &[u32], token: u32, copy_share: f32, from_
         *v /= total;
     }
     w
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tidy;
+
+    #[test]
+    fn tidy_lays_out_replies_and_is_stable_while_streaming() {
+        let raw = "\n Hi there,\n\n\n  Standard shipping takes 3-5 days. \n\n If you need anything else, reply.";
+        let want = "Hi there,\n\nStandard shipping takes 3-5 days. \n\nIf you need anything else, reply.";
+        assert_eq!(tidy(raw), want);
+        // Every prefix's layout is a prefix of the whole reply's: streamed text is never taken back.
+        for (i, _) in raw.char_indices() {
+            assert!(want.starts_with(&tidy(&raw[..i])), "prefix {i}: {:?}", tidy(&raw[..i]));
+        }
+    }
 }

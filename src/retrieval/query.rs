@@ -28,6 +28,60 @@ impl Default for QueryOptions {
     }
 }
 
+/// How customers say it -> how help centres write it: each phrase found in a customer's turn
+/// adds the help-centre words to the query (at [`SYNONYM_WEIGHT`] of the turn's weight).
+/// General customer-service vocabulary, not any one company's.
+const SYNONYMS: &[(&str, &str)] = &[
+    ("smashed", "damaged"),
+    ("cracked", "damaged"),
+    ("shattered", "damaged"),
+    ("dented", "damaged"),
+    ("broken", "damaged"),
+    ("amex", "american express"),
+    ("manager", "supervisor escalate"),
+    ("boss", "supervisor escalate"),
+    ("sunday", "hours week"),
+    ("sundays", "hours week"),
+    ("saturday", "hours week"),
+    ("weekend", "hours week"),
+    ("money back", "refund"),
+    ("installment", "instalment"),
+    ("installments", "instalments"),
+    ("financing", "instalments"),
+    ("package", "parcel"),
+    ("deliver to", "ship"),
+    ("customs", "duties import taxes"),
+    ("charged twice", "duplicate charge"),
+    ("double charged", "duplicate charge"),
+    ("discount code", "promo code"),
+    ("coupon", "promo code"),
+    ("voucher", "promo code"),
+    ("2fa", "two-factor authentication"),
+    ("two factor", "two-factor authentication"),
+    ("guarantee", "warranty"),
+    ("stolen", "missing"),
+    ("lost", "missing"),
+    ("scam", "phishing fraud"),
+    ("hacked", "phishing fraud security"),
+    ("log in", "sign in"),
+    ("login", "sign in"),
+    ("swap", "exchange"),
+];
+
+/// The weight of a synonym's words relative to the customer's own.
+const SYNONYM_WEIGHT: f32 = 0.8;
+
+/// The help-centre words for the customer's phrasing in `text` (lower case, whole words).
+pub(crate) fn synonyms(text: &str) -> String {
+    let lower = format!(" {} ", text.to_lowercase().replace(|c: char| !c.is_alphanumeric(), " "));
+    SYNONYMS
+        .iter()
+        .filter(|(said, _)| lower.contains(&format!(" {said} ")))
+        .map(|(_, written)| *written)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Query-side filler: words that say nothing about what the customer needs.
 pub(crate) const FILLER: &[&str] = &[
     "hi",
@@ -167,6 +221,12 @@ pub fn conversation_terms(
             }
             add(&mut en_terms, term, weight, tw);
         }
+        for (term, _) in analyze(en, &synonyms(text)) {
+            if latest && !focus.contains(&term) {
+                focus.push(term.clone());
+            }
+            add(&mut en_terms, term, weight * SYNONYM_WEIGHT, tw * SYNONYM_WEIGHT);
+        }
         for (term, _) in analyze(pairs, text) {
             add(&mut pair_terms, term, weight, tw);
         }
@@ -224,6 +284,23 @@ mod tests {
         assert!(en.contains(&"heater") && en.contains(&"recal"), "{en:?}");
         assert!(!en.contains(&"hi") && !en.contains(&"thank"), "{en:?}");
         assert_eq!(t.keys[0].term, "ah-200");
+    }
+
+    #[test]
+    fn customer_phrasing_adds_help_centre_words() {
+        let t = text_terms("my vase arrived smashed, can I get my money back?", &QueryOptions::default());
+        let en: Vec<&str> = t.en.iter().map(|q| q.term.as_str()).collect();
+        assert!(en.contains(&"damag") && en.contains(&"refund"), "{en:?}");
+        assert!(t.focus.contains(&"damag".to_owned()), "{:?}", t.focus);
+        // Whole words only: "bossa nova" is not a boss.
+        assert!(synonyms("I like bossa nova").is_empty());
+    }
+
+    #[test]
+    fn text_whose_lower_case_moves_byte_offsets_is_safe() {
+        // 'İ' lower-cases to two characters: offsets into the lower-cased text would be wrong.
+        let t = text_terms("İİİİ where is my parcel ÀÀ tracking", &QueryOptions::default());
+        assert!(t.en.iter().any(|q| q.term == "parcel"), "{:?}", t.en);
     }
 
     #[test]
