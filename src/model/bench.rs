@@ -2,7 +2,7 @@
 //! rate, whole-draft time and memory, for a model folder (the shipped one by default).
 
 use super::checkpoint::Checkpoint;
-use super::generate::Sampling;
+use super::generate::{Guide, Sampling, generate_guided};
 use super::net::KvCache;
 use super::neural::NeuralDrafter;
 use super::tokenizer as tok;
@@ -95,13 +95,16 @@ pub fn run(model_dir: &Path, kb_dir: &Path, data_dir: &Path, runs: usize) -> Res
     let mut ttft = Vec::new();
     let mut rates = Vec::new();
     let decode_steps = 100;
+    // First token as the drafter gets it: prefill plus the content plan over the passages.
+    let guide = Guide { question: QUESTIONS[0].to_owned(), tier: None };
+    let first = Sampling { max_tokens: 1, ..Sampling::default() };
     for _ in 0..runs {
-        let t = Instant::now();
+        let g = generate_guided(&ckpt.model, tk, &prompt, &first, Some(&guide), &mut |_| Flow::Continue);
+        ttft.push(g.first_token_ms);
         let mut cache = KvCache::default();
         let (memory, out) = ckpt.model.prefill(&prompt, &mut cache);
         let p = out.mixed(&memory);
         let mut next = super::generate::choose(&p, &Sampling::default(), &mut super::rng::Rng::new(0));
-        ttft.push(t.elapsed().as_secs_f64() * 1e3);
         let t = Instant::now();
         for _ in 0..decode_steps {
             let out = ckpt.model.step(next.max(tok::SPECIALS.len() as u32), &mut cache, &memory);

@@ -167,6 +167,13 @@ fn ends_sentence(text: &str) -> bool {
     text.trim_end_matches(' ').ends_with(['.', '!', '?', ':', '\n', '。', '！', '？', '：', '；'])
 }
 
+/// Is the full stop at the end of `before` (the text so far) part of a number ("$4.99")? With
+/// `next` unknown (while generating), a full stop right after a digit is taken to be one.
+fn decimal_point(before: &str, next: Option<&str>) -> bool {
+    let Some(head) = before.trim_end_matches(' ').strip_suffix('.') else { return false };
+    head.ends_with(|c: char| c.is_ascii_digit()) && next.is_none_or(|n| n.starts_with(|c: char| c.is_ascii_digit()))
+}
+
 /// Does this token end a sentence as quotes count them (not a colon or semicolon)?
 fn ends_quote(text: &str) -> bool {
     text.trim_end_matches(' ').ends_with(['.', '!', '?', '\n', '。', '！', '？'])
@@ -199,6 +206,8 @@ struct Plan {
     sentence: Vec<usize>,
     /// The sentences the reply should quote, best first: `(sentence, start position)`.
     wanted: Vec<(usize, usize)>,
+    /// The content words of each sentence.
+    words: Vec<HashSet<String>>,
 }
 
 impl Plan {
@@ -207,12 +216,21 @@ impl Plan {
         let mut weight = vec![0.0f32; n];
         let mut sentence = vec![usize::MAX; n];
         let mut scored: Vec<(f32, usize, usize)> = Vec::new();
+        let mut words = Vec::new();
         let mut en = crate::retrieval::analyzers::english();
         let question = guide
             .map(|g| (g, super::extractive::content_terms(&super::extractive::with_synonyms(&g.question), &mut en)));
         let answer = guide.and_then(|g| AnswerType::of(&g.question));
         let mut passage = 0usize;
         let mut in_title = false;
+        let pieces: Vec<String> = ids[..kb_end.min(ids.len())].iter().map(|&t| tokenizer.decode(&[t])).collect();
+        // A sentence ends at token j unless its full stop is a decimal point ("$4.99").
+        let ends_at = |j: usize, quote: bool| {
+            let piece = &pieces[j];
+            let ends = if quote { ends_quote(piece) } else { ends_sentence(piece) };
+            let before = format!("{}{piece}", if j > 0 { pieces[j - 1].as_str() } else { "" });
+            ends && !decimal_point(&before, Some(pieces.get(j + 1).map_or("", String::as_str)))
+        };
         let mut j = 0;
         while j + 1 < kb_end.min(n + 1) {
             let title = ids[j] == tok::KB;
@@ -222,9 +240,7 @@ impl Plan {
             }
             // Sentences as the training replies quote them: a label ending in a colon stays
             // with its text ("More than 14 days after delivery: ..."); the title's colon ends it.
-            let piece = tokenizer.decode(&ids[j..=j]);
-            let ends = if in_title { ends_sentence(&piece) } else { ends_quote(&piece) };
-            if !title && !ends {
+            if !title && !ends_at(j, !in_title) {
                 j += 1;
                 continue;
             }
@@ -233,8 +249,7 @@ impl Plan {
             }
             let mut k = j + 1;
             while k < kb_end && ids[k] as usize >= tok::SPECIALS.len() && k - j < 80 {
-                let piece = tokenizer.decode(&ids[k..=k]);
-                if ends_quote(&piece) || (title && ends_sentence(&piece)) {
+                if ends_at(k, true) || (title && ends_at(k, false)) {
                     break;
                 }
                 k += 1;
@@ -244,10 +259,11 @@ impl Plan {
                 *s = id;
             }
             let mut score = 0.0;
+            let text = tokenizer.decode(&ids[j + 1..k.min(kb_end)]);
+            words.push(super::prompt::words(&text));
             if let Some((g, terms)) = &question
                 && !title
             {
-                let text = tokenizer.decode(&ids[j + 1..k.min(kb_end)]);
                 let shared = super::extractive::content_terms(&text, &mut en).intersection(terms).count() as f32;
                 let facts = text.chars().filter(char::is_ascii_digit).count().min(4) as f32 * 0.15
                     + if text.contains(" > ") { 0.5 } else { 0.0 };
@@ -268,7 +284,7 @@ impl Plan {
             .take(PLAN_SENTENCES)
             .map(|s| (s.1, s.2))
             .collect();
-        Self { weight, sentence, wanted }
+        Self { weight, sentence, wanted, words }
     }
 }
 
@@ -312,6 +328,7 @@ pub fn generate_guided(
     let mut after_quote = false;
     // The sentence the plan made the reply quote, while it is being quoted.
     let mut forced: Option<usize> = None;
+    let mut reply_text = String::new();
     loop {
         let quoting = continuation.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(j, _)| j + 1);
         forced = forced.filter(|s| quoting.and_then(|j| plan.sentence.get(j)) == Some(s));
@@ -323,7 +340,9 @@ pub fn generate_guided(
         // The reply's first token is the model's own (a greeting, or "Sure!" in a follow-up).
         let boundary = out.ids.last().is_some_and(|&t| {
             let last = tokenizer.decode(&[t]);
-            last.trim().is_empty() || ends_sentence(&last) || last.trim_end().ends_with([',', '，'])
+            last.trim().is_empty()
+                || (ends_sentence(&last) && !decimal_point(&reply_text, None))
+                || last.trim_end().ends_with([',', '，'])
         });
         if sampling.copy_continuation > 0.0 && continuation.is_empty() && boundary {
             // A fresh quote starts where a sentence starts, preferably one of the plan's: inside
@@ -363,7 +382,18 @@ pub fn generate_guided(
         let mut next = choose(&p, sampling, &mut rng);
         // Coverage: right after a quote, when the model would start a sentence of its own while
         // a sentence the plan wants is still unquoted, that sentence is quoted instead.
-        let pending: Vec<(usize, usize)> = plan.wanted.iter().copied().filter(|(s, _)| !covered.contains(s)).collect();
+        // A planned sentence whose words the reply already holds (knowledge bases repeat their
+        // key facts) is not quoted again.
+        let said = super::prompt::words(&reply_text);
+        let pending: Vec<(usize, usize)> = plan
+            .wanted
+            .iter()
+            .copied()
+            .filter(|(s, _)| {
+                let w = &plan.words[*s];
+                !covered.contains(s) && w.intersection(&said).count() * 5 < w.len() * 3
+            })
+            .collect();
         let starts_sentence = next == tok::END || !tokenizer.decode(&[next]).trim().is_empty();
         // The model decides when to quote, the plan what: a quote the model starts on its own
         // at a boundary goes to a planned sentence too.
@@ -430,16 +460,17 @@ pub fn generate_guided(
             }
         }
         let piece = tokenizer.decode(&[next]);
+        reply_text = tokenizer.decode(&out.ids);
         sentence_tokens += 1;
         if !piece.trim().is_empty() {
             after_quote = false;
-            if ends_sentence(piece.trim_end()) {
+            if ends_sentence(piece.trim_end()) && !decimal_point(&reply_text, None) {
                 // The sentence just finished was a quote when most of it was copied.
                 after_quote = sentence_tokens >= 4 && sentence_copied * 5 >= sentence_tokens * 3;
                 (sentence_tokens, sentence_copied) = (0, 0);
             }
         }
-        let text = tidy(&tokenizer.decode(&out.ids));
+        let text = tidy(&reply_text);
         if !text.ends_with('\u{FFFD}') && text.len() > emitted && text.is_char_boundary(emitted) {
             let piece = &text[emitted..];
             emitted = text.len();
