@@ -70,6 +70,15 @@ pub fn answerable(message: &str, passages: &[Passage]) -> bool {
     })
 }
 
+/// The customer's last two messages, oldest first: what [`answerable`] judges (a follow-up such
+/// as "how about one in the centre?" leans on the message before it).
+pub fn recent_customer_text(request: &DraftRequest) -> String {
+    let mut recent: Vec<&str> =
+        request.messages.iter().rev().filter(|m| m.author == Author::Customer).take(2).map(|m| m.text.as_str()).collect();
+    recent.reverse();
+    recent.join("\n")
+}
+
 /// What a message is about: its content terms without filler ("please", "need") and without how
 /// it asks ("how long", "how many", "when"); each CJK character.
 fn topic_terms(message: &str, en: &mut TextAnalyzer) -> HashSet<String> {
@@ -250,7 +259,9 @@ impl ExtractiveDrafter {
         };
         let r = &request.retrieval;
         let passages: &[Passage] = if r.evidence.is_empty() { &r.passages } else { &r.evidence };
-        let confident = r.confidence >= self.min_confidence && !passages.is_empty() && answerable(latest, passages);
+        let confident = r.confidence >= self.min_confidence
+            && !passages.is_empty()
+            && answerable(&recent_customer_text(request), passages);
         if !confident {
             let ask = if zh {
                 "为了给您准确的答复，能否再详细说明一下您的问题？如果与订单有关，请提供订单号。"

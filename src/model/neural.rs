@@ -8,7 +8,7 @@
 
 use super::checkpoint::Checkpoint;
 use super::data::{ABSTAIN_EN, ABSTAIN_ZH};
-use super::extractive::answerable;
+use super::extractive::{answerable, recent_customer_text};
 use super::generate::{Guide, Sampling, generate_guided};
 use super::prompt::{self, Limits, Profile, PromptInput, PromptPassage};
 use crate::desk::ports::{DraftRequest, DraftResult, Drafter, Flow, PortError};
@@ -114,7 +114,7 @@ impl Drafter for NeuralDrafter {
             request.messages.iter().rev().find(|m| m.author == Author::Customer).map(|m| m.text.as_str()).unwrap_or("");
         let confident = request.retrieval.confidence >= self.min_confidence
             && !evidence(request).is_empty()
-            && answerable(latest, evidence(request));
+            && answerable(&recent_customer_text(request), evidence(request));
         if !confident {
             let text = abstention(request);
             let cancelled = sink(&text) == Flow::Stop;
