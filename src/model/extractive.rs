@@ -54,18 +54,22 @@ pub(crate) fn content_terms(text: &str, en: &mut TextAnalyzer) -> HashSet<String
 /// short to judge (a follow-up such as "how much?") count as answerable.
 pub fn answerable(message: &str, passages: &[Passage]) -> bool {
     let mut en = crate::retrieval::analyzers::english();
+    let mut zh = crate::retrieval::analyzers::chinese();
     // The customer's own words set the bar; the help-centre words for their phrasing
     // ("smashed" -> "damaged") only help to reach it.
-    let own = topic_terms(message, &mut en);
+    let own = topic_terms(message, &mut en, &mut zh);
     if own.len() < 2 {
         return true;
     }
     let mut question = own.clone();
-    question.extend(topic_terms(&crate::retrieval::query::synonyms(message), &mut en));
-    let need = if is_cjk(message) || own.len() >= 3 { 2 } else { 1 };
+    question.extend(topic_terms(&crate::retrieval::query::synonyms(message), &mut en, &mut zh));
+    let need = if own.len() >= 3 { 2 } else { 1 };
     passages.iter().take(3).any(|p| {
-        let mut terms = content_terms(&p.text, &mut en);
-        terms.extend(content_terms(&p.title, &mut en));
+        let text = format!("{}\n{}", p.title, p.text);
+        let mut terms = content_terms(&text, &mut en);
+        if is_cjk(&text) {
+            terms.extend(analyze(&mut zh, &text).into_iter().map(|t| t.0));
+        }
         terms.intersection(&question).count() >= need
     })
 }
@@ -73,15 +77,21 @@ pub fn answerable(message: &str, passages: &[Passage]) -> bool {
 /// The customer's last two messages, oldest first: what [`answerable`] judges (a follow-up such
 /// as "how about one in the centre?" leans on the message before it).
 pub fn recent_customer_text(request: &DraftRequest) -> String {
-    let mut recent: Vec<&str> =
-        request.messages.iter().rev().filter(|m| m.author == Author::Customer).take(2).map(|m| m.text.as_str()).collect();
+    let mut recent: Vec<&str> = request
+        .messages
+        .iter()
+        .rev()
+        .filter(|m| m.author == Author::Customer)
+        .take(2)
+        .map(|m| m.text.as_str())
+        .collect();
     recent.reverse();
     recent.join("\n")
 }
 
 /// What a message is about: its content terms without filler ("please", "need") and without how
-/// it asks ("how long", "how many", "when"); each CJK character.
-fn topic_terms(message: &str, en: &mut TextAnalyzer) -> HashSet<String> {
+/// it asks ("how long", "how many", "when"); Chinese words (jieba, function words dropped).
+fn topic_terms(message: &str, en: &mut TextAnalyzer, zh: &mut TextAnalyzer) -> HashSet<String> {
     const ASKING: &[&str] = &["long", "many", "soon", "take", "takes", "time", "happen", "happens", "work", "works"];
     let mut terms: HashSet<String> = analyze(en, message)
         .into_iter()
@@ -91,8 +101,16 @@ fn topic_terms(message: &str, en: &mut TextAnalyzer) -> HashSet<String> {
             !crate::retrieval::query::FILLER.contains(&surface.as_str()) && !ASKING.contains(&surface.as_str())
         })
         .map(|t| t.0)
+        .filter(|t| !is_cjk(t))
         .collect();
-    terms.extend(message.chars().filter(|c| is_cjk(c.encode_utf8(&mut [0; 4]))).map(String::from));
+    if is_cjk(message) {
+        // How a Chinese question asks ("多久", "怎么") says nothing about its topic either.
+        const ASKING_ZH: &[&str] =
+            &["多久", "怎么", "怎么办", "什么", "时候", "多少", "几天", "可以", "吗", "呢", "能", "要"];
+        terms.extend(
+            analyze(zh, message).into_iter().map(|t| t.0).filter(|t| is_cjk(t) && !ASKING_ZH.contains(&t.as_str())),
+        );
+    }
     terms
 }
 
@@ -491,6 +509,11 @@ mod tests {
         assert!(answerable("how long?", std::slice::from_ref(&damaged)), "too short to judge");
         let refunds = passage("refund-timeline", "Card refunds take 5-7 business days to appear on your statement.");
         assert!(answerable("when do I get my money back on my card", &[refunds]));
+        // Chinese by words, not characters: "怎么" and "多少" say how, not what.
+        let zh = passage("zh/return-policy", "在商品送达后 30 天内提出退货申请。退货期限从送达之日起计算。");
+        assert!(answerable("退货期限是多久？", std::slice::from_ref(&zh)));
+        assert!(!answerable("北京到上海的火车票多少钱", std::slice::from_ref(&zh)));
+        assert!(!answerable("今天天气怎么样？", &[zh]));
     }
 
     #[test]

@@ -226,11 +226,16 @@ impl Shell {
             WorkerMsg::Chunk { conversation, request, text } => {
                 app.apply(Msg::DraftChunk { conversation, request, text })
             }
-            WorkerMsg::Drafted { conversation, request, result } => {
+            WorkerMsg::Drafted { conversation, request, result, unsupported } => {
                 self.workers.finished(request);
                 match result {
                     Ok(r) if r.cancelled => Vec::new(),
                     Ok(r) => {
+                        if !unsupported.is_empty()
+                            && app.state.selected_view().is_some_and(|c| c.conversation.id == conversation)
+                        {
+                            app.say(format!("Check before sending: {} found in no passage", unsupported.join(", ")));
+                        }
                         let draft = Draft {
                             conversation: conversation.clone(),
                             request,

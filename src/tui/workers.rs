@@ -30,6 +30,8 @@ pub enum WorkerMsg {
         conversation: ConversationId,
         request: RequestId,
         result: Result<DraftResult, String>,
+        /// Facts in the draft found in no passage and no message: the agent is told to check them.
+        unsupported: Vec<String>,
     },
     StoreError(String),
     /// The KB folder changed and was re-indexed.
@@ -140,7 +142,12 @@ impl Workers {
                         if tx.send(chunk).is_err() { Flow::Stop } else { Flow::Continue }
                     };
                     let result = drafter.draft(&job.request, &mut sink).map_err(|e| e.to_string());
-                    if tx.send(WorkerMsg::Drafted { conversation, request, result }).is_err() {
+                    // Numbers and identifiers the draft states that no passage or message holds.
+                    let unsupported = match &result {
+                        Ok(r) if !r.cancelled => crate::model::neural::unsupported(&job.request, &r.text),
+                        _ => Vec::new(),
+                    };
+                    if tx.send(WorkerMsg::Drafted { conversation, request, result, unsupported }).is_err() {
                         break;
                     }
                 }
