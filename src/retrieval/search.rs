@@ -301,16 +301,22 @@ pub fn search(
     // Inside the top articles, the passage that answers the current question wins over the one
     // that merely names the topic most often.
     let mut focused: Vec<(f32, TantivyDocument)> = Vec::new();
+    let mut top_unfocused = None;
     for (i, (slug, _)) in articles.iter().take(opts.k.min(3)).enumerate() {
         let found =
             focus_passages(index, &searcher, slug, &terms.focus, &best[i].1, if i == 0 { 4 } else { 1 }, analyzers)?;
         match found.first() {
             Some(first) => best[i] = (best[i].0, first.1.clone()),
-            // No passage of this article matches the question's own words beyond its title:
-            // its best passage keeps the article's place in the ranking.
-            None => focused.push(best[i].clone()),
+            // No passage of the top article matches the question's own words beyond its title,
+            // but another article's does: the top article's best passage goes second, within the
+            // two a drafter reads (on doc2dial the answer is then more often in the other one).
+            None if i == 0 => top_unfocused = Some(best[0].clone()),
+            None => {}
         }
         focused.extend(found);
+    }
+    if let Some(top) = top_unfocused.filter(|_| !focused.is_empty()) {
+        focused.insert(1, top);
     }
     if !focused.is_empty() {
         // The drafter's passages: the top article's focused passages, then the other articles' best.
