@@ -49,9 +49,9 @@ pub(crate) fn content_terms(text: &str, en: &mut TextAnalyzer) -> HashSet<String
 }
 
 /// Can these passages answer the customer's message? One of the first three must share two of
-/// its content words (one when it has only two; two characters for Chinese): retrieval ranks whatever matches best,
-/// even for "who won the game last night", and its confidence cannot always tell. Messages too
-/// short to judge (a follow-up such as "how much?") count as answerable.
+/// its topic words (one when it has only two; Chinese by words, not characters): retrieval ranks
+/// whatever matches best, even for "who won the game last night", and its confidence cannot
+/// always tell. Messages too short to judge (a follow-up such as "how much?") count as answerable.
 pub fn answerable(message: &str, passages: &[Passage]) -> bool {
     let mut en = crate::retrieval::analyzers::english();
     let mut zh = crate::retrieval::analyzers::chinese();

@@ -275,7 +275,7 @@ impl Plan {
             scored.push((score, id, j));
             j = k.max(j + 1);
         }
-        // Wanted: the best sentence, and the next best when it is at least half as good.
+        // Wanted: the best sentence, and up to two more that are at least half as good.
         scored.sort_by(|a, b| b.0.total_cmp(&a.0));
         let best = scored.first().map_or(0.0, |s| s.0);
         let wanted = scored
@@ -381,9 +381,9 @@ pub fn generate_guided(
         control_repetition(&mut p, &out.ids, sampling);
         let mut next = choose(&p, sampling, &mut rng);
         // Coverage: right after a quote, when the model would start a sentence of its own while
-        // a sentence the plan wants is still unquoted, that sentence is quoted instead.
-        // A planned sentence whose words the reply already holds (knowledge bases repeat their
-        // key facts) is not quoted again.
+        // a sentence the plan wants is still unquoted, that sentence is quoted instead. A planned
+        // sentence whose words the reply already holds (knowledge bases repeat their key facts)
+        // is not quoted again.
         let said = super::prompt::words(&reply_text);
         let pending: Vec<(usize, usize)> = plan
             .wanted
