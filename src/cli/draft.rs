@@ -5,7 +5,6 @@ use crate::desk::ports::{DraftRequest, Flow, RetrievalQuery, Retriever as _};
 use crate::desk::{Message, RequestId};
 use crate::eval::Case;
 use crate::eval::generation::case_messages;
-use crate::eval::text_metrics::unsupported_facts;
 use crate::retrieval::Retriever;
 use anyhow::{Context, Result, bail};
 use serde_json::json;
@@ -97,10 +96,7 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
     if let Some(e) = failed {
         return Err(e.into());
     }
-    let r = &request.retrieval;
-    let mut sources: Vec<&str> = r.passages.iter().chain(&r.evidence).map(|p| p.text.as_str()).collect();
-    sources.extend(request.messages.iter().map(|m| m.text.as_str()));
-    let unsupported = unsupported_facts(&result.text, &sources);
+    let unsupported = crate::model::neural::unsupported(&request, &result.text);
     let t = result.timings;
     let total_ms = retrieval_ms + t.total_ms;
     if json {

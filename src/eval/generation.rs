@@ -3,7 +3,7 @@
 //! it abstains where the knowledge base has no answer.
 
 use super::Case;
-use super::text_metrics::{corpus_bleu, rouge_l, token_f1, unsupported_facts};
+use super::text_metrics::{corpus_bleu, rouge_l, token_f1};
 use crate::desk::ports::{DraftRequest, Drafter, Flow, RetrievalQuery, Retriever};
 use crate::desk::{Author, Message, RequestId};
 use anyhow::Result;
@@ -104,10 +104,7 @@ pub fn replay_generation(
         let result =
             drafter.draft(&request, &mut |_| Flow::Continue).map_err(|e| anyhow::anyhow!("{}: draft: {e}", case.id))?;
         times.push(started.elapsed().as_secs_f64() * 1e3);
-        let r = &request.retrieval;
-        let mut sources: Vec<&str> = r.passages.iter().chain(&r.evidence).map(|p| p.text.as_str()).collect();
-        sources.extend(request.messages.iter().map(|m| m.text.as_str()));
-        let missing = unsupported_facts(&result.text, &sources);
+        let missing = crate::model::neural::unsupported(&request, &result.text);
         let (mut f1, mut rl) = (0.0, 0.0);
         if let Some(reference) = &case.reference {
             f1 = token_f1(&result.text, reference);

@@ -23,7 +23,9 @@ pub struct GenerationBench {
     pub load_ms: f64,
     pub prompt_tokens: usize,
     pub first_token_ms: f64,
-    /// The prefill alone (the network's share of the first token; the rest is the content plan).
+    /// The same first token without the content plan (`generate`, no question to plan for).
+    pub first_token_unplanned_ms: f64,
+    /// The prefill alone (the network's share of the first token).
     pub prefill_ms: f64,
     pub decode_tokens_per_s: f64,
     pub draft_ms: f64,
@@ -96,6 +98,7 @@ pub fn run(model_dir: &Path, kb_dir: &Path, data_dir: &Path, runs: usize) -> Res
 
     let mut ttft = Vec::new();
     let mut prefills = Vec::new();
+    let mut unplanned = Vec::new();
     let mut rates = Vec::new();
     let decode_steps = 100;
     // First token as the drafter gets it: prefill plus the content plan over the passages.
@@ -104,6 +107,8 @@ pub fn run(model_dir: &Path, kb_dir: &Path, data_dir: &Path, runs: usize) -> Res
     for _ in 0..runs {
         let g = generate_guided(&ckpt.model, tk, &prompt, &first, Some(&guide), &mut |_| Flow::Continue);
         ttft.push(g.first_token_ms);
+        let g = super::generate::generate(&ckpt.model, tk, &prompt, &first, &mut |_| Flow::Continue);
+        unplanned.push(g.first_token_ms);
         let t = Instant::now();
         let mut cache = KvCache::default();
         let (memory, out) = ckpt.model.prefill(&prompt, &mut cache);
@@ -147,6 +152,7 @@ pub fn run(model_dir: &Path, kb_dir: &Path, data_dir: &Path, runs: usize) -> Res
         load_ms: median(&mut loads),
         prompt_tokens: prompt.len(),
         first_token_ms: median(&mut ttft),
+        first_token_unplanned_ms: median(&mut unplanned),
         prefill_ms: median(&mut prefills),
         decode_tokens_per_s: median(&mut rates),
         draft_ms: median(&mut drafts),
@@ -162,7 +168,7 @@ impl GenerationBench {
         format!(
             "generation bench: {} ({:.2}M parameters, {:.1} MB weights), median of {} runs\n\
              load                         {:>8.1} ms\n\
-             first token ({} prompt tokens) {:>6.1} ms (prefill {:.1} ms)\n\
+             first token ({} prompt tokens) {:>6.1} ms (no plan {:.1} ms, prefill {:.1} ms)\n\
              decode                       {:>8.0} tokens/s\n\
              whole draft (median {:.0} tokens) {:>4.0} ms\n\
              memory                       {:>8.1} MB resident, {:.1} MB peak\n",
@@ -173,6 +179,7 @@ impl GenerationBench {
             self.load_ms,
             self.prompt_tokens,
             self.first_token_ms,
+            self.first_token_unplanned_ms,
             self.prefill_ms,
             self.decode_tokens_per_s,
             self.draft_tokens,

@@ -142,10 +142,8 @@ pub enum AnswerType {
 impl AnswerType {
     /// The answer type of a customer's question, if its wording shows one.
     pub fn of(question: &str) -> Option<Self> {
-        let q = format!(
-            " {} ",
-            question.to_lowercase().replace(|c: char| !c.is_alphanumeric() && !is_cjk(&c.to_string()), " ")
-        );
+        // CJK ideographs are alphanumeric too: only punctuation and spaces become separators.
+        let q = format!(" {} ", question.to_lowercase().replace(|c: char| !c.is_alphanumeric(), " "));
         let has = |cues: &[&str]| cues.iter().any(|c| q.contains(c));
         if has(&[
             " how long ",

@@ -381,35 +381,33 @@ pub fn generate_guided(
         control_repetition(&mut p, &out.ids, sampling);
         let mut next = choose(&p, sampling, &mut rng);
         // Coverage: right after a quote, when the model would start a sentence of its own while
-        // a sentence the plan wants is still unquoted, that sentence is quoted instead. A planned
-        // sentence whose words the reply already holds (knowledge bases repeat their key facts)
-        // is not quoted again.
-        let said = super::prompt::words(&reply_text);
-        let pending: Vec<(usize, usize)> = plan
-            .wanted
-            .iter()
-            .copied()
-            .filter(|(s, _)| {
-                let w = &plan.words[*s];
-                !covered.contains(s) && w.intersection(&said).count() * 5 < w.len() * 3
-            })
-            .collect();
-        let starts_sentence = next == tok::END || !tokenizer.decode(&[next]).trim().is_empty();
-        // The model decides when to quote, the plan what: a quote the model starts on its own
-        // at a boundary goes to a planned sentence too.
-        let kb = kb_end.saturating_sub(1).min(step.copy.len());
-        let quotes_now = {
-            let copied: f32 =
-                (0..kb).filter(|&j| memory.ids.get(j + 1) == Some(&next)).map(|j| step.copy[j]).sum::<f32>();
-            (1.0 - step.gate) * copied > step.gate * step.vocab.get(next as usize).copied().unwrap_or(0.0)
+        // a sentence the plan wants is still unquoted, that sentence is quoted instead. The model
+        // decides when to quote, the plan what: a quote the model starts on its own at a boundary
+        // goes to a planned sentence too.
+        let may_steer = plan_share > 0.0 && continuation.is_empty() && boundary && covered.len() < PLAN_SENTENCES && {
+            let starts_sentence = next == tok::END || !tokenizer.decode(&[next]).trim().is_empty();
+            let kb = kb_end.saturating_sub(1).min(step.copy.len());
+            let copied: f32 = (0..kb).filter(|&j| memory.ids.get(j + 1) == Some(&next)).map(|j| step.copy[j]).sum();
+            let quotes_now =
+                (1.0 - step.gate) * copied > step.gate * step.vocab.get(next as usize).copied().unwrap_or(0.0);
+            (after_quote && starts_sentence) || quotes_now
         };
-        if plan_share > 0.0
-            && continuation.is_empty()
-            && boundary
-            && ((after_quote && starts_sentence) || quotes_now)
-            && !pending.is_empty()
-            && covered.len() < PLAN_SENTENCES
-        {
+        // A planned sentence whose words the reply already holds (knowledge bases repeat their
+        // key facts) is not quoted again.
+        let pending: Vec<(usize, usize)> = if may_steer {
+            let said = super::prompt::words(&reply_text);
+            plan.wanted
+                .iter()
+                .copied()
+                .filter(|(s, _)| {
+                    let w = &plan.words[*s];
+                    !covered.contains(s) && w.intersection(&said).count() * 5 < w.len() * 3
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if !pending.is_empty() {
             let mut forced_p = vec![0.0f32; p.len()];
             for &(_, j) in &pending {
                 if let Some(v) = memory.ids.get(j + 1).and_then(|&t| forced_p.get_mut(t as usize)) {
