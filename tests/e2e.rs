@@ -40,6 +40,19 @@ impl Drop for Tmux {
     }
 }
 
+/// These tests need tmux (`.ci/run` installs it): without it they fail rather than pass silently.
+fn require_tmux() {
+    let found = Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success());
+    assert!(found, "tmux is required for the terminal end-to-end tests (Debian: apt-get install tmux)");
+}
+
+/// The process id of the console running in the pane (a child of the pane's shell).
+fn console_pid(tmux: &Tmux) -> String {
+    let shell = tmux.run(&["list-panes", "-t", "dp", "-F", "#{pane_pid}"]);
+    let out = Command::new("pgrep").args(["-P", shell.trim(), "deskpilot"]).output().expect("pgrep");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
 /// The shell command a tmux pane runs: the console in an isolated data dir, then a marker with
 /// its exit status (the pane stays open so the test can read it).
 fn console_command(data: &std::path::Path, flags: &str) -> String {
@@ -52,10 +65,7 @@ fn console_command(data: &std::path::Path, flags: &str) -> String {
 
 #[test]
 fn demo_customer_draft_edit_send_in_tmux() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("tmux is not installed: skipping the terminal end-to-end test");
-        return;
-    }
+    require_tmux();
     let data = tempfile::tempdir().expect("tempdir");
     let tmux = Tmux { socket: format!("deskpilot-test-{}", std::process::id()) };
     let cmd = console_command(data.path(), "--fresh");
@@ -93,10 +103,7 @@ fn demo_customer_draft_edit_send_in_tmux() {
 
 #[test]
 fn typed_text_survives_a_crash() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("tmux is not installed: skipping the crash-recovery test");
-        return;
-    }
+    require_tmux();
     let data = tempfile::tempdir().expect("tempdir");
     let tmux = Tmux { socket: format!("deskpilot-crash-{}", std::process::id()) };
     let start = |flags: &str| console_command(data.path(), flags);
@@ -117,6 +124,80 @@ fn typed_text_survives_a_crash() {
     tmux.run(&["new-session", "-d", "-s", "dp", "-x", "160", "-y", "48", &start("")]);
     let screen = tmux.wait_for("XYZZY-typed-before-the-crash", Duration::from_secs(30));
     assert!(screen.contains("Ana Souza"), "{screen}");
+    tmux.run(&["send-keys", "-t", "dp", "C-q"]);
+    tmux.wait_for("EXITED 0", Duration::from_secs(20));
+}
+
+/// SIGTERM and SIGHUP end the console cleanly: typed text saved, and every terminal mode it
+/// turned on (mouse capture, bracketed paste, the alternate screen) turned off again.
+#[test]
+fn signals_restore_the_terminal() {
+    require_tmux();
+    for signal in ["TERM", "HUP"] {
+        let data = tempfile::tempdir().expect("tempdir");
+        let tmux = Tmux { socket: format!("deskpilot-sig{signal}-{}", std::process::id()) };
+        let raw = data.path().join("pane-output.bin");
+        tmux.run(&["new-session", "-d", "-s", "dp", "-x", "160", "-y", "48", &console_command(data.path(), "--fresh")]);
+        tmux.run(&["pipe-pane", "-o", "-t", "dp", &format!("cat >> {}", raw.display())]);
+        tmux.wait_for("review before sending", Duration::from_secs(60));
+        let flags = || tmux.run(&["display", "-p", "-t", "dp", "#{mouse_any_flag} #{alternate_on}"]);
+        assert_eq!(flags().trim(), "1 1", "mouse capture and the alternate screen are on while it runs");
+        tmux.run(&["send-keys", "-t", "dp", "-l", " SIGNAL-TYPED"]);
+        tmux.wait_for("SIGNAL-TYPED", Duration::from_secs(10));
+        let pid = console_pid(&tmux);
+        let killed = Command::new("kill").args([&format!("-{signal}"), &pid]).status().expect("kill");
+        assert!(killed.success());
+        let screen = tmux.wait_for("EXITED", Duration::from_secs(20));
+        assert!(screen.contains("EXITED 0"), "SIG{signal} is a clean exit:\n{screen}");
+        assert_eq!(flags().trim(), "0 0", "SIG{signal}: mouse capture and the alternate screen are off again");
+        let bytes = std::fs::read(&raw).expect("pane output");
+        let text = String::from_utf8_lossy(&bytes);
+        for (on, off) in [("\x1b[?2004h", "\x1b[?2004l"), ("\x1b[?1000h", "\x1b[?1000l")] {
+            let last_on = text.rfind(on).expect("the console turned the mode on");
+            assert!(text[last_on..].contains(off), "SIG{signal}: {off:?} follows the last {on:?}");
+        }
+        let store = deskpilot::store::SqliteStore::open_in(data.path()).expect("store");
+        let saved = store.autosaves().expect("autosaves");
+        assert!(saved.iter().any(|(_, t, _)| t.contains("SIGNAL-TYPED")), "SIG{signal}: typed text saved: {saved:?}");
+    }
+}
+
+/// A model that crashes the drafter (zero attention heads) falls back to the extractive drafter
+/// with a visible message, and Ctrl-Q still quits.
+#[test]
+fn ctrl_q_quits_after_the_drafter_crashes() {
+    require_tmux();
+    let data = tempfile::tempdir().expect("tempdir");
+    let model = data.path().join("broken-model");
+    crate::util::copy_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/model"), &model);
+    let config = std::fs::read_to_string(model.join("config.json")).expect("config");
+    let broken = regex::Regex::new(r#""n_heads":\s*\d+"#).expect("regex").replace(&config, "\"n_heads\": 0");
+    assert_ne!(broken, config);
+    std::fs::write(model.join("config.json"), broken.as_bytes()).expect("write");
+    let tmux = Tmux { socket: format!("deskpilot-broken-{}", std::process::id()) };
+    let flags = format!("--fresh --model {}", model.display());
+    tmux.run(&["new-session", "-d", "-s", "dp", "-x", "160", "-y", "48", &console_command(data.path(), &flags)]);
+    let screen = tmux.wait_for("review before sending", Duration::from_secs(60));
+    assert!(screen.contains("extractive"), "the status bar names the fallback drafter:\n{screen}");
+    tmux.run(&["send-keys", "-t", "dp", "C-q"]);
+    let screen = tmux.wait_for("EXITED", Duration::from_secs(20));
+    assert!(screen.contains("EXITED 0"), "{screen}");
+}
+
+/// A second console on the same data directory is refused with the first one's process id;
+/// the first one's typed text is untouched.
+#[test]
+fn a_second_console_on_one_data_dir_is_refused() {
+    require_tmux();
+    let data = tempfile::tempdir().expect("tempdir");
+    let tmux = Tmux { socket: format!("deskpilot-two-{}", std::process::id()) };
+    tmux.run(&["new-session", "-d", "-s", "dp", "-x", "160", "-y", "48", &console_command(data.path(), "--fresh")]);
+    tmux.wait_for("review before sending", Duration::from_secs(60));
+    let pid = console_pid(&tmux);
+    let second = crate::util::deskpilot(data.path(), &["--fresh"]);
+    assert!(!second.status.success());
+    let err = crate::util::stderr(&second);
+    assert!(err.contains("already using") && err.contains(&pid), "{err}");
     tmux.run(&["send-keys", "-t", "dp", "C-q"]);
     tmux.wait_for("EXITED 0", Duration::from_secs(20));
 }

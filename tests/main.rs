@@ -4,6 +4,7 @@ mod util;
 
 mod cli;
 mod console;
+mod console_loop;
 mod e2e;
 mod kb;
 mod model;

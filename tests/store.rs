@@ -74,7 +74,7 @@ fn round_trip_every_record() {
     drop(s);
 
     let s = SqliteStore::open(&path).expect("reopen");
-    assert_eq!(s.schema_version().expect("version"), 1);
+    assert_eq!(s.schema_version().expect("version"), deskpilot::store::LATEST_SCHEMA);
     assert_eq!(s.customer("cus-1").expect("customer"), Some(customer));
     let convs = s.conversations().expect("conversations");
     assert_eq!(convs.len(), 1);

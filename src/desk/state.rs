@@ -18,6 +18,11 @@ pub enum DraftState {
     Retrieving {
         request: RequestId,
     },
+    /// Retrieval only, no draft to follow: a resumed conversation whose editor already holds
+    /// the agent's text.
+    Refreshing {
+        request: RequestId,
+    },
     Generating {
         request: RequestId,
         partial: String,
@@ -36,15 +41,22 @@ impl DraftState {
     /// The request this state is waiting for, if any.
     pub fn pending_request(&self) -> Option<RequestId> {
         match self {
-            DraftState::Retrieving { request } | DraftState::Generating { request, .. } => Some(*request),
+            DraftState::Retrieving { request }
+            | DraftState::Refreshing { request }
+            | DraftState::Generating { request, .. } => Some(*request),
             _ => None,
         }
+    }
+
+    /// Waiting for knowledge (with or without a draft to follow).
+    pub fn is_retrieving(&self) -> bool {
+        matches!(self, DraftState::Retrieving { .. } | DraftState::Refreshing { .. })
     }
 
     pub fn label(&self) -> &'static str {
         match self {
             DraftState::Idle => "idle",
-            DraftState::Retrieving { .. } => "retrieving",
+            DraftState::Retrieving { .. } | DraftState::Refreshing { .. } => "retrieving",
             DraftState::Generating { .. } => "generating",
             DraftState::Ready { .. } => "ready",
             DraftState::Failed { .. } => "failed",
@@ -119,6 +131,12 @@ impl Default for State {
 }
 
 impl State {
+    /// Continues request ids after `last`, the highest one a store already holds, so ids stay
+    /// unique across runs on one store (drafts and events are keyed by them).
+    pub fn continue_requests_after(&mut self, last: u64) {
+        self.next_request = self.next_request.max(last.saturating_add(1));
+    }
+
     pub fn new_request(&mut self) -> RequestId {
         let id = RequestId(self.next_request);
         self.next_request += 1;

@@ -54,6 +54,16 @@ pub enum Msg {
         request: RequestId,
         error: String,
     },
+    /// The drafter crashed and starts the request again: what it streamed so far is dropped.
+    DraftRestarted {
+        conversation: ConversationId,
+        request: RequestId,
+    },
+    /// A conversation restored after a restart: if the customer is still waiting for a reply,
+    /// retrieve again (and draft, unless the editor already holds the agent's text).
+    Resume {
+        conversation: ConversationId,
+    },
     /// The agent changed the editor's text.
     EditorChanged {
         conversation: ConversationId,
@@ -177,6 +187,11 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::RetrievalDone { conversation, request, retrieval } => {
             let Some(c) = state.get_mut(&conversation) else { return fx };
+            if c.draft == (DraftState::Refreshing { request }) {
+                c.retrieval = Some(retrieval);
+                c.draft = DraftState::Idle;
+                return fx;
+            }
             if c.draft != (DraftState::Retrieving { request }) {
                 return fx; // stale
             }
@@ -219,6 +234,31 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             });
             fx.push(Effect::SaveDraft { draft: draft.clone() });
             c.last_draft = Some(draft);
+        }
+        Msg::DraftRestarted { conversation, request } => {
+            let Some(c) = state.get_mut(&conversation) else { return fx };
+            let DraftState::Generating { request: r, partial } = &mut c.draft else { return fx };
+            if *r == request {
+                partial.clear();
+                if !c.editor_dirty {
+                    c.editor.clear();
+                }
+            }
+        }
+        Msg::Resume { conversation } => {
+            let k = state.top_k;
+            let Some(c) = state.get(&conversation) else { return fx };
+            let open = matches!(c.conversation.status, Status::Open | Status::Pending | Status::Escalated);
+            let last = c.messages.iter().rev().find(|m| !m.internal && m.author != Author::System);
+            if !open || last.is_none_or(|m| m.author != Author::Customer) || c.draft.pending_request().is_some() {
+                return fx;
+            }
+            let request = state.new_request();
+            let Some(c) = state.get_mut(&conversation) else { return fx };
+            start_assist(c, request, k, &mut fx);
+            if !c.editor.trim().is_empty() {
+                c.draft = DraftState::Refreshing { request };
+            }
         }
         Msg::EditorChanged { conversation, text, at } => {
             let Some(c) = state.get_mut(&conversation) else { return fx };

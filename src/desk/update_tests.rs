@@ -236,3 +236,63 @@ fn status_changes_are_persisted() {
     assert_eq!(fx, vec![Effect::PersistStatus { conversation: id("T-1"), status: Status::Escalated, at: 3 }]);
     assert_eq!(s.conversations[0].conversation.status, Status::Escalated);
 }
+
+fn opened_with(id_: &str, messages: Vec<Message>) -> State {
+    let mut s = State::default();
+    update(&mut s, Msg::ConversationOpened { conversation: conv(id_), customer: Some(customer()), messages });
+    s
+}
+
+#[test]
+fn a_resumed_waiting_customer_gets_retrieval_then_a_draft() {
+    let mut s = opened_with("T-1", vec![Message::customer("Where is my parcel?", 1)]);
+    s.continue_requests_after(41);
+    let fx = update(&mut s, Msg::Resume { conversation: id("T-1") });
+    let request = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::Retrieve { request, .. } => Some(*request),
+            _ => None,
+        })
+        .expect("retrieval starts");
+    assert_eq!(request, RequestId(42), "ids continue after the store's highest");
+    let fx = update(&mut s, Msg::RetrievalDone { conversation: id("T-1"), request, retrieval: retrieval() });
+    assert!(matches!(fx.as_slice(), [Effect::Generate { .. }]), "{fx:?}");
+}
+
+#[test]
+fn a_resumed_editor_with_text_only_refreshes_knowledge() {
+    let mut s = opened_with("T-1", vec![Message::customer("Where is my parcel?", 1)]);
+    update(&mut s, Msg::EditorChanged { conversation: id("T-1"), text: "typed before".into(), at: 2 });
+    let fx = update(&mut s, Msg::Resume { conversation: id("T-1") });
+    let Some(Effect::Retrieve { request, .. }) = fx.first().cloned() else { panic!("{fx:?}") };
+    assert_eq!(s.conversations[0].draft, DraftState::Refreshing { request });
+    let fx = update(&mut s, Msg::RetrievalDone { conversation: id("T-1"), request, retrieval: retrieval() });
+    assert!(fx.is_empty(), "no draft over the agent's text: {fx:?}");
+    assert!(s.conversations[0].retrieval.is_some());
+    assert_eq!(s.conversations[0].draft, DraftState::Idle);
+    assert_eq!(s.conversations[0].editor, "typed before");
+}
+
+#[test]
+fn a_resumed_answered_or_resolved_conversation_is_left_alone() {
+    let answered = vec![
+        Message::customer("hi", 1),
+        Message { author: Author::Agent, internal: false, text: "hello".into(), at: 2 },
+    ];
+    let mut s = opened_with("T-1", answered);
+    assert!(update(&mut s, Msg::Resume { conversation: id("T-1") }).is_empty());
+    let mut s = opened_with("T-2", vec![Message::customer("hi", 1)]);
+    update(&mut s, Msg::SetStatus { conversation: id("T-2"), status: Status::Resolved, at: 3 });
+    assert!(update(&mut s, Msg::Resume { conversation: id("T-2") }).is_empty());
+}
+
+#[test]
+fn a_restarted_draft_drops_what_was_streamed() {
+    let mut s = opened(&["T-1"]);
+    let request = until_generating(&mut s, "T-1", "refund?");
+    update(&mut s, Msg::DraftChunk { conversation: id("T-1"), request, text: "garbled half".into() });
+    update(&mut s, Msg::DraftRestarted { conversation: id("T-1"), request });
+    update(&mut s, Msg::DraftChunk { conversation: id("T-1"), request, text: "Clean".into() });
+    assert_eq!(s.conversations[0].editor, "Clean");
+}

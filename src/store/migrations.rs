@@ -75,6 +75,13 @@ const MIGRATIONS: &[&str] = &[
         at_ms INTEGER NOT NULL
     );
     "#,
+    // 2: request ids continue across runs (drafts were keyed by ids that restarted at 1, so a
+    // resumed session's draft could overwrite an earlier run's); these indexes make finding the
+    // highest id cheap. Existing rows are kept as they are.
+    r#"
+    CREATE INDEX drafts_by_request ON drafts(request_id);
+    CREATE INDEX events_by_request ON events(request_id);
+    "#,
 ];
 
 /// The newest schema version this build knows.

@@ -6,6 +6,7 @@
 mod migrations;
 mod repo;
 
+pub use migrations::LATEST as LATEST_SCHEMA;
 pub use repo::{Review, StoredDraft};
 
 use rusqlite::{Connection, OpenFlags};

@@ -204,6 +204,20 @@ impl SqliteStore {
         rows.map_err(|e| self.err(e))
     }
 
+    /// The highest request id any draft or event holds (0 for a new store): a new run continues
+    /// after it, so every draft keeps its own row.
+    pub fn last_request_id(&self) -> Result<u64> {
+        self.conn
+            .query_row(
+                "SELECT MAX(COALESCE((SELECT MAX(request_id) FROM drafts), 0),
+                            COALESCE((SELECT MAX(request_id) FROM events), 0))",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n.max(0) as u64)
+            .map_err(|e| self.err(e))
+    }
+
     /// Inserts a draft, or updates its final text and outcome when the same request is saved again.
     pub fn put_draft(&mut self, d: &Draft) -> Result<i64> {
         let sources = serde_json::to_string(&d.sources).unwrap_or_else(|_| "[]".into());

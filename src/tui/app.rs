@@ -77,6 +77,8 @@ pub struct App {
     pub size: Rect,
     pub wrap: RefCell<WrapCache>,
     pub articles: ArticleSource,
+    /// Frames drawn so far (the event loop counts; an idle console draws none).
+    pub frames: u64,
 }
 
 impl App {
@@ -101,6 +103,7 @@ impl App {
             size: Rect::new(0, 0, 80, 24),
             wrap: RefCell::new(WrapCache::default()),
             articles,
+            frames: 0,
         };
         app.style_editor();
         app
@@ -193,6 +196,18 @@ impl App {
             self.flash = None;
         }
         self.apply(Msg::Tick { now })
+    }
+
+    /// A digest of everything on screen that changes with the clock alone: the waiting times in
+    /// the queue and whether a status message is showing.
+    pub fn time_key(&self, now: Millis) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.flash.is_some().hash(&mut h);
+        for c in &self.state.conversations {
+            c.waiting_since().map(|since| super::render::waited(now, since)).hash(&mut h);
+        }
+        h.finish()
     }
 
     pub fn say(&mut self, text: impl Into<String>) {

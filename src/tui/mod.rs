@@ -3,9 +3,11 @@
 //! a frame tick, only when something changed.
 
 pub mod app;
+pub mod instance;
 pub mod keymap;
 pub mod layout;
 pub mod render;
+pub mod supervise;
 pub mod text;
 pub mod theme;
 pub mod workers;
@@ -18,10 +20,10 @@ use crate::retrieval::Retriever;
 use crate::store::SqliteStore;
 use anyhow::{Context, Result};
 use app::{App, Info};
-use crossterm::event::{
-    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event, EventStream,
-};
+use crossterm::event::{EnableBracketedPaste, EnableMouseCapture, Event, EventStream};
 use futures_util::StreamExt;
+use ratatui::Terminal;
+use ratatui::backend::Backend;
 use std::path::PathBuf;
 use std::time::Duration;
 use workers::{StoreOp, WorkerMsg, Workers};
@@ -56,10 +58,20 @@ fn demo_session(store: &SqliteStore, fresh: bool) -> Result<(u32, Vec<crate::des
     if latest > 0 && unfinished && !fresh { Ok((latest, current)) } else { Ok((latest + 1, Vec::new())) }
 }
 
-/// Runs the console until the agent quits. The terminal is restored on every exit path,
-/// a panic included (ratatui's hook), and queued writes are flushed first.
-pub fn run(settings: &Settings, opts: ConsoleOptions) -> Result<()> {
+/// Everything a console needs, opened and checked before the terminal is taken over.
+pub struct Prepared {
+    pub app: App,
+    pub shell: Shell,
+    pub worker_rx: tokio::sync::mpsc::UnboundedReceiver<WorkerMsg>,
+    /// Held for the console's lifetime: one console per data directory.
+    pub lock: instance::InstanceLock,
+}
+
+/// Opens the store, the KB and the demo channel, restores an unfinished session (its autosaved
+/// text, and retrieval and drafts for customers still waiting), and starts the workers.
+pub fn prepare(settings: &Settings, opts: &ConsoleOptions) -> Result<Prepared> {
     let data = &settings.paths.data_dir;
+    let lock = instance::acquire(data)?;
     let store = SqliteStore::open_in(data)?;
     let scenarios = match &opts.scenarios {
         Some(p) => Scenarios::load(p)?,
@@ -84,34 +96,37 @@ pub fn run(settings: &Settings, opts: ConsoleOptions) -> Result<()> {
         restored_views.push((c.clone(), customer, messages));
     }
     let autosaves = store.autosaves()?;
+    let last_request = store.last_request_id()?;
 
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme = theme::Theme::from_config(&settings.config.ui.theme, no_color);
-    // The generator loads before the terminal is taken over (about 0.1 s); a missing or broken
-    // model falls back to the extractive drafter, logged and labelled in the status bar.
     let choice = crate::model::DrafterChoice::from_config(&settings.config, opts.model_dir.as_deref(), None);
-    let (drafter, label) = match choice.load() {
-        Ok(d) => d,
-        Err(e) => {
-            tracing::warn!("generator unavailable, using the extractive drafter: {e:#}");
-            let fallback = crate::model::DrafterChoice { kind: "extractive".into(), ..choice };
-            fallback.load()?
+    // The generator loads on the drafting thread; until it is ready the status bar says so.
+    let load_drafter: workers::LoadDrafter = Box::new(move |fallback| {
+        if fallback {
+            crate::model::DrafterChoice { kind: "extractive".into(), ..choice.clone() }.load()
+        } else {
+            choice.load()
         }
-    };
-    let info = Info { drafter: label, kb_articles: report.articles, last_retrieval_ms: None };
+    });
+    let info = Info { drafter: "loading…".into(), kb_articles: report.articles, last_retrieval_ms: None };
     let kb_dir = opts.kb_dir.clone();
     let articles: app::ArticleSource = Box::new(move |slug| {
         crate::knowledge::read_article(&kb_dir, slug).map(|a| (a.meta.title, a.body.trim().to_owned()))
     });
     let mut app = App::new(theme, keymap, info, articles);
     app.state.top_k = settings.config.retrieval.top_k;
+    app.state.continue_requests_after(last_request);
 
     let started = now();
     let mut channel = DemoChannel::new(scenarios, started, opts.speed, opts.seed).with_prefix(format!("S{session}-"));
+    let mut waiting = Vec::new();
     for (c, customer, messages) in restored_views {
         let customers = messages.iter().filter(|m| m.author == crate::desk::Author::Customer).count();
         let awaiting = messages.last().is_some_and(|m| m.author == crate::desk::Author::Customer);
         channel.resume(&c.id, customers, awaiting);
+        let last = messages.last().map_or(c.created, |m| m.at);
+        waiting.push((last, c.id.clone()));
         app.apply(Msg::ConversationOpened { conversation: c, customer, messages });
     }
     for (id, text, at) in autosaves {
@@ -120,7 +135,7 @@ pub fn run(settings: &Settings, opts: ConsoleOptions) -> Result<()> {
         }
     }
 
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, worker_rx) = tokio::sync::mpsc::unbounded_channel();
     let (kb, data_dir) = (opts.kb_dir.clone(), data.clone());
     let refresh: workers::KbRefresh = Box::new(move || {
         if !crate::retrieval::kb_changed(&kb, &data_dir) {
@@ -138,32 +153,60 @@ pub fn run(settings: &Settings, opts: ConsoleOptions) -> Result<()> {
         }
         changed.then(|| (Box::new(r) as Box<dyn crate::desk::ports::Retriever>, report.articles))
     });
-    let workers = Workers::start(Box::new(retriever), Some(refresh), drafter, store, tx);
+    let workers = Workers::start(Box::new(retriever), Some(refresh), load_drafter, store, tx)?;
+    let mut shell = Shell { workers, channel: Box::new(channel), started };
+    // Customers still waiting after a restart get their knowledge (and a draft) again, the
+    // most recent conversation first.
+    waiting.sort_by(|a, b| b.cmp(a));
+    for (_, conversation) in waiting {
+        let fx = app.apply(Msg::Resume { conversation });
+        shell.perform(&mut app, fx);
+    }
+    Ok(Prepared { app, shell, worker_rx, lock })
+}
 
+/// Runs the console until the agent quits. The terminal is restored on every exit path (a panic,
+/// an error, SIGTERM or SIGHUP), and queued writes are flushed first.
+pub fn run(settings: &Settings, opts: ConsoleOptions) -> Result<()> {
+    let Prepared { mut app, mut shell, worker_rx, lock } = prepare(settings, &opts)?;
     let mut terminal = ratatui::try_init().context("cannot start the terminal UI (is stdout a terminal?)")?;
+    supervise::install_panic_hook();
     let _ = crossterm::execute!(std::io::stdout(), EnableMouseCapture, EnableBracketedPaste);
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let mut shell = Shell { workers, channel, started };
-    let result = rt.block_on(event_loop(&mut terminal, &mut app, &mut shell, rx));
+    let result = (|| {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        rt.block_on(async {
+            use tokio::signal::unix::{SignalKind, signal};
+            let mut term = signal(SignalKind::terminate())?;
+            let mut hup = signal(SignalKind::hangup())?;
+            let events = EventStream::new();
+            let mut observe = |_: &App, _: &ratatui::DefaultTerminal| {};
+            tokio::select! {
+                r = event_loop(&mut terminal, &mut app, &mut shell, worker_rx, events, &mut observe) => r,
+                _ = term.recv() => { tracing::info!("SIGTERM: saving and quitting"); Ok(()) }
+                _ = hup.recv() => { tracing::info!("SIGHUP: saving and quitting"); Ok(()) }
+            }
+        })
+    })();
     // Pending autosaves and queued writes reach the disk before we leave.
     for (conversation, text) in app.state.autosave.flush() {
         shell.workers.store(StoreOp::Autosave(conversation, text, now()));
     }
     shell.workers.flush();
-    let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture, DisableBracketedPaste);
+    supervise::restore_terminal();
     ratatui::restore();
+    drop(lock);
     result
 }
 
 /// Carries out effects: the boundary between the pure app and the outside world.
 pub struct Shell {
     pub workers: Workers,
-    pub channel: DemoChannel,
+    pub channel: Box<dyn Channel>,
     pub started: i64,
 }
 
 impl Shell {
-    fn perform(&mut self, app: &mut App, effects: Vec<Effect>) {
+    pub fn perform(&mut self, app: &mut App, effects: Vec<Effect>) {
         for effect in effects {
             match effect {
                 Effect::Retrieve { conversation, request, turns, tags, k } => {
@@ -205,7 +248,7 @@ impl Shell {
         }
     }
 
-    fn on_channel(&mut self, app: &mut App, ev: ChannelEvent) {
+    pub fn on_channel(&mut self, app: &mut App, ev: ChannelEvent) {
         if let ChannelEvent::NewConversation { conversation, customer } = &ev {
             self.workers.store(StoreOp::Customer((**customer).clone()));
             self.workers.store(StoreOp::Conversation((**conversation).clone()));
@@ -214,7 +257,7 @@ impl Shell {
         self.perform(app, fx);
     }
 
-    fn on_worker(&mut self, app: &mut App, msg: WorkerMsg) {
+    pub fn on_worker(&mut self, app: &mut App, msg: WorkerMsg) {
         let fx = match msg {
             WorkerMsg::Retrieved { conversation, request, result, ms } => match result {
                 Ok(retrieval) => {
@@ -251,6 +294,16 @@ impl Shell {
                     Err(error) => app.apply(Msg::DraftFailed { conversation, request, error }),
                 }
             }
+            WorkerMsg::Restarted { conversation, request } => app.apply(Msg::DraftRestarted { conversation, request }),
+            WorkerMsg::DrafterReady { label } => {
+                app.info.drafter = label;
+                Vec::new()
+            }
+            WorkerMsg::Fault { worker, message } => {
+                tracing::error!(worker, "{message}");
+                app.say(format!("⚠ {message}"));
+                Vec::new()
+            }
             WorkerMsg::KbReloaded { articles } => {
                 app.info.kb_articles = articles;
                 app.say(format!("Knowledge base changed: re-indexed ({articles} articles)."));
@@ -265,18 +318,31 @@ impl Shell {
     }
 }
 
-async fn event_loop(
-    terminal: &mut ratatui::DefaultTerminal,
+/// The console's event loop over any ratatui backend and any source of terminal events, so tests
+/// drive the real loop on `TestBackend`. `observe` sees the app after every drawn frame. Returns
+/// when the agent quits or the event source ends.
+pub async fn event_loop<B, E>(
+    terminal: &mut Terminal<B>,
     app: &mut App,
     shell: &mut Shell,
     mut worker_rx: tokio::sync::mpsc::UnboundedReceiver<WorkerMsg>,
-) -> Result<()> {
-    let mut events = EventStream::new();
+    mut events: E,
+    observe: &mut dyn FnMut(&App, &Terminal<B>),
+) -> Result<()>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+    E: futures_util::Stream<Item = std::io::Result<Event>> + Unpin,
+{
     let mut tick = tokio::time::interval(Duration::from_millis(100));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut frame = tokio::time::interval(Duration::from_millis(16));
     frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut dirty = true;
     let mut first_frame_logged = false;
+    // What the clock changes on screen (waiting times, an expiring status message): a tick
+    // redraws only when this moved, so an idle console draws nothing.
+    let mut shown_time = app.time_key(now());
     if let Ok(size) = terminal.size() {
         app.size = ratatui::layout::Rect::new(0, 0, size.width, size.height);
     }
@@ -304,22 +370,28 @@ async fn event_loop(
             }
             _ = tick.tick() => {
                 let t = now();
-                for ev in shell.channel.poll(t) {
+                let arrived = shell.channel.poll(t);
+                dirty |= !arrived.is_empty();
+                for ev in arrived {
                     shell.on_channel(app, ev);
                 }
                 let fx = app.tick(t);
                 shell.perform(app, fx);
-                dirty = true;
+                let time = app.time_key(t);
+                dirty |= time != shown_time;
+                shown_time = time;
             }
             _ = frame.tick(), if dirty => {
                 let t = std::time::Instant::now();
                 terminal.draw(|f| render::render(app, f))?;
+                app.frames += 1;
                 if !first_frame_logged {
                     let since_start = crate::util::STARTED.get().map(|s| s.elapsed().as_secs_f64() * 1e3);
                     tracing::info!(since_start_ms = since_start, render_ms = t.elapsed().as_secs_f64() * 1e3, "first frame drawn");
                     first_frame_logged = true;
                 }
                 dirty = false;
+                observe(app, terminal);
             }
         }
     }

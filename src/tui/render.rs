@@ -244,7 +244,7 @@ fn render_knowledge(app: &App, frame: &mut Frame, area: Rect) {
     let view = app.state.selected_view();
     let retrieval = view.and_then(|c| c.retrieval.as_ref());
     let title = match (retrieval, view.map(|c| &c.draft)) {
-        (_, Some(DraftState::Retrieving { .. })) => Line::styled(" Knowledge · searching… ", app.theme.title),
+        (_, Some(d)) if d.is_retrieving() => Line::styled(" Knowledge · searching… ", app.theme.title),
         (Some(r), _) => {
             let (label, good) = confidence_label(r.confidence);
             Line::from(vec![
@@ -339,7 +339,7 @@ fn render_editor(app: &App, frame: &mut Frame, area: Rect) {
         if app.note_mode { app.theme.note } else { app.theme.title },
     )];
     let state = match view.map(|c| &c.draft) {
-        Some(DraftState::Retrieving { .. }) => Some(("· finding knowledge… ".to_owned(), app.theme.dim)),
+        Some(d) if d.is_retrieving() => Some(("· finding knowledge… ".to_owned(), app.theme.dim)),
         Some(DraftState::Generating { .. }) => {
             Some((format!("· drafting ({}) · Esc to stop ", app.info.drafter), app.theme.warn))
         }
