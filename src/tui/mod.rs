@@ -192,6 +192,7 @@ pub fn run(settings: &Settings, opts: ConsoleOptions) -> Result<()> {
         shell.workers.store(StoreOp::Autosave(conversation, text, now()));
     }
     shell.workers.flush();
+    tracing::info!(frames = app.frames, "console closed");
     supervise::restore_terminal();
     ratatui::restore();
     drop(lock);
