@@ -90,6 +90,8 @@ fn a_tiny_models_loss_falls_and_training_resumes() {
     assert_eq!(manifest["kb"]["articles"], 3);
     assert!(manifest["train_examples"]["grounded"].as_u64().unwrap_or(0) > 0, "{manifest}");
     assert!(manifest["train_examples"]["abstain"].as_u64().unwrap_or(0) > 0, "{manifest}");
+    // Every bundled eval set's questions were kept out of the training data.
+    assert!(manifest["eval_questions_excluded"].as_u64().unwrap_or(0) > 300, "{manifest}");
     // Asking for more steps continues from the saved state instead of starting over.
     let more = TrainOptions { steps: 64, ..opts };
     let report = train(&more, &mut Quiet).expect("resume");

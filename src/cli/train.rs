@@ -56,6 +56,10 @@ pub struct Args {
     /// Stop and save after this many minutes.
     #[arg(long, value_name = "MIN")]
     max_minutes: Option<f64>,
+    /// An eval case file (JSONL) whose customer questions must not be trained on, exactly or
+    /// nearly; repeatable. The bundled eval sets in assets/eval/ are always excluded.
+    #[arg(long, value_name = "FILE")]
+    exclude: Vec<PathBuf>,
 }
 
 struct Bar {
@@ -108,6 +112,7 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
         val_fraction: 0.05,
         command: std::env::args().collect::<Vec<_>>().join(" "),
         data_out: args.data_out,
+        exclude: args.exclude,
     };
     let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
     let style = indicatif::ProgressStyle::with_template("train [{bar:30}] {pos}/{len} {msg} · eta {eta}")

@@ -49,10 +49,26 @@ pub struct CaseDraft {
     pub facts_stated: Option<bool>,
 }
 
-/// Does the draft state every fact (ignoring case)?
+/// Does the draft state every fact? Case is ignored, and so is spacing next to Chinese text
+/// ("3-5 个工作日" and "3-5个工作日" state the same fact; Chinese puts no spaces between words).
 pub fn states_facts(draft: &str, facts: &[String]) -> bool {
-    let draft = draft.to_lowercase();
-    facts.iter().all(|f| draft.contains(&f.to_lowercase()))
+    let draft = fact_form(draft);
+    facts.iter().all(|f| draft.contains(&fact_form(f)))
+}
+
+/// Lower case, whitespace runs as one space, no space beside a CJK character.
+fn fact_form(text: &str) -> String {
+    let cjk = |c: char| matches!(c, '\u{3000}'..='\u{9fff}' | '\u{f900}'..='\u{faff}' | '\u{ff00}'..='\u{ffef}');
+    let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
+    let mut out = String::with_capacity(text.len());
+    for (i, w) in words.iter().enumerate() {
+        let joins = i > 0 && (out.chars().last().is_some_and(cjk) || w.chars().next().is_some_and(cjk));
+        if i > 0 && !joins {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    out
 }
 
 /// The messages of a case as the domain sees them.
@@ -146,4 +162,19 @@ pub fn replay_generation(
     m.draft_p50_ms = p50;
     m.draft_p99_ms = p99;
     Ok((m, drafts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::states_facts;
+
+    #[test]
+    fn facts_match_ignoring_case_and_spacing_beside_chinese() {
+        let facts = |f: &[&str]| f.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert!(states_facts("退款会在3-5个工作日内到账", &facts(&["3-5 个工作日"])));
+        assert!(states_facts("退款会在 3-5 个工作日 内到账", &facts(&["3-5个工作日"])));
+        assert!(states_facts("Express costs $12.99.", &facts(&["express COSTS", "$12.99"])));
+        assert!(!states_facts("Express costs $12.99.", &facts(&["$12.99", "1-2 business days"])));
+        assert!(!states_facts("3-5businessdays", &facts(&["3-5 business days"])));
+    }
 }

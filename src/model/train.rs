@@ -47,6 +47,9 @@ pub struct TrainOptions {
     pub command: String,
     /// Also write the training examples here (JSONL), to read what the model learns from.
     pub data_out: Option<PathBuf>,
+    /// More eval case files whose questions must not appear in training (the bundled eval sets
+    /// are always excluded).
+    pub exclude: Vec<PathBuf>,
 }
 
 impl Default for TrainOptions {
@@ -69,6 +72,7 @@ impl Default for TrainOptions {
             val_fraction: 0.05,
             command: String::new(),
             data_out: None,
+            exclude: Vec::new(),
         }
     }
 }
@@ -126,6 +130,12 @@ pub struct Manifest {
     /// How many times each transcript is repeated in the training data.
     #[serde(default)]
     pub transcript_repeat: usize,
+    /// Examples dropped because a customer turn repeated an eval question (exactly or nearly),
+    /// and how many eval questions were checked.
+    #[serde(default)]
+    pub eval_duplicates_removed: usize,
+    #[serde(default)]
+    pub eval_questions_excluded: usize,
     pub train_examples: BTreeMap<String, usize>,
     pub validation_examples: BTreeMap<String, usize>,
     pub train_tokens: u64,
@@ -296,6 +306,16 @@ pub fn build_data(opts: &TrainOptions, rng: &mut Rng) -> Result<(Vec<Example>, M
             examples.extend(transcripts.iter().cloned());
         }
     }
+    // No eval question (bundled sets, and any named with --exclude) is trained on.
+    let mut questions: Vec<String> =
+        data::BUNDLED_EVAL_SETS.iter().flat_map(|(_, text)| data::customer_turns(text)).collect();
+    for path in &opts.exclude {
+        let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+        questions.extend(data::customer_turns(&text));
+    }
+    let eval = data::EvalQuestions::new(questions);
+    manifest.eval_questions_excluded = eval.len();
+    manifest.eval_duplicates_removed = eval.remove_from(&mut examples);
     Ok((examples, manifest))
 }
 

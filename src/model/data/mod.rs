@@ -11,10 +11,12 @@
 //!
 //! [`transcripts`] cleans and scrubs real conversations; [`synth`] writes the synthetic ones.
 
+mod decontaminate;
 mod phrasing;
 mod synth;
 mod transcripts;
 
+pub use decontaminate::{BUNDLED_EVAL_SETS, EvalQuestions, customer_turns};
 pub use synth::{ABSTAIN_EN, ABSTAIN_ZH, Synthesizer};
 pub use transcripts::{TranscriptReport, from_cases, normalise, scrub_pii};
 
