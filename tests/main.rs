@@ -5,6 +5,8 @@ mod util;
 mod cli;
 mod console;
 mod e2e;
+mod fuzz;
+mod hardening;
 mod kb;
 mod model;
 mod retrieval;
