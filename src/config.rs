@@ -431,4 +431,48 @@ mod tests {
         let err = resolve(None, &env).expect_err("bad env");
         assert!(err.to_string().contains("top_k"), "{err}");
     }
+
+    #[test]
+    fn ranges_name_where_the_value_came_from() {
+        let err = resolve(
+            Some((
+                Path::new("/x/c.toml"),
+                "[retrieval]
+min_confidence = 7.5
+",
+            )),
+            &[],
+        )
+        .expect_err("range");
+        assert!(err.to_string().starts_with("/x/c.toml: [retrieval] min_confidence = 7.5"), "{err}");
+        let env = vec![("DESKPILOT_MODEL_TOP_P".to_owned(), "0".to_owned())];
+        let err = resolve(None, &env).expect_err("range");
+        assert!(err.to_string().starts_with("DESKPILOT_MODEL_TOP_P: [model] top_p = 0"), "{err}");
+        let env = vec![("DESKPILOT_MODEL_TEMPERATURE".to_owned(), "1".to_owned())];
+        let (c, _) = resolve(None, &env).expect("an integer is a float");
+        assert!((c.model.temperature - 1.0).abs() < 1e-6);
+        let err = resolve(
+            Some((
+                Path::new("/x/c.toml"),
+                "[log]
+level = \"inof\"
+",
+            )),
+            &[],
+        )
+        .expect_err("level");
+        assert!(err.to_string().contains("unknown log level `inof`"), "{err}");
+    }
+
+    #[test]
+    fn unknown_environment_variables_are_errors_with_the_closest_name() {
+        let env = vec![("DESKPILOT_UI_THEM".to_owned(), "light".to_owned())];
+        let err = resolve(None, &env).expect_err("typo");
+        assert!(
+            err.to_string().contains("DESKPILOT_UI_THEM: no such setting; did you mean DESKPILOT_UI_THEME?"),
+            "{err}"
+        );
+        let env = vec![("DESKPILOT_DATA_DIR".to_owned(), "/tmp".to_owned())];
+        resolve(None, &env).expect("a flag's variable");
+    }
 }

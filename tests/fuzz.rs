@@ -11,9 +11,10 @@
 //! them longer. A crash found becomes a named regression test at the end of this file.
 
 use deskpilot::channel::demo::{DemoChannel, Scenarios};
-use deskpilot::desk::Message;
-use deskpilot::desk::ports::{Channel, ChannelEvent, RetrievalQuery};
+use deskpilot::desk::ports::{Channel, ChannelEvent, DraftRequest, Drafter, Flow, RetrievalQuery, Retriever as _};
+use deskpilot::desk::{Message, RequestId};
 use deskpilot::knowledge::{ChunkOptions, Severity, chunk_article, load_kb};
+use deskpilot::model::extractive::ExtractiveDrafter;
 use deskpilot::retrieval::Retriever;
 use proptest::prelude::*;
 use std::path::Path;
@@ -119,12 +120,21 @@ proptest! {
             let refused = kb.issues.iter().any(|i| &i.path == path && i.severity == Severity::Error);
             prop_assert!(loaded || refused, "{} vanished without an error: {:?}", path.display(), kb.issues);
         }
+        let mut chunks = Vec::new();
         for a in &kb.articles {
             let source = &written[&a.path];
             for c in chunk_article(a, &ChunkOptions::default()) {
                 prop_assert!(c.range.start <= c.range.end && c.range.end <= source.len(), "{:?} outside {} bytes", c.range, source.len());
                 prop_assert!(!c.text.trim().is_empty());
+                chunks.push(c);
             }
+        }
+        // What loads can be indexed and found again by its own title.
+        let r = Retriever::in_ram(&chunks).expect("index");
+        prop_assert_eq!(r.num_passages() as usize, chunks.len());
+        for a in &kb.articles {
+            let result = r.search_text(&a.meta.title, 3).expect("search");
+            prop_assert!(result.hits.len() <= 3 && result.confidence.is_finite());
         }
     }
 }
@@ -207,6 +217,17 @@ proptest! {
                 let result = retriever().search(&query).expect("search");
                 prop_assert!(result.hits.len() <= 5);
                 prop_assert!(result.confidence.is_finite(), "confidence {}", result.confidence);
+                // And drafted from, as `draft --drafter extractive` does.
+                let retrieval = retriever().retrieve(&query).expect("retrieve");
+                let request = DraftRequest {
+                    request: RequestId(1),
+                    conversation: "fuzz".into(),
+                    customer: None,
+                    messages,
+                    retrieval,
+                };
+                let draft = ExtractiveDrafter::default().draft(&request, &mut |_| Flow::Continue).expect("draft");
+                prop_assert!(!draft.text.trim().is_empty(), "an empty extractive draft");
             }
             Err(e) => prop_assert!(e.to_string().starts_with("conv.json: "), "{e}"),
         }
@@ -372,7 +393,7 @@ fn scenarios() -> impl Strategy<Value = String> {
         any::<f32>().prop_map(|f| format!("{f:?}"))
     ]
     .boxed();
-    let tier = prop_oneof![Just("standard"), Just("plus"), Just("gold"), Just("")];
+    let tier = prop_oneof![Just("standard"), Just("plus"), Just("business"), Just("gold"), Just("")];
     let priority = prop_oneof![Just("low"), Just("normal"), Just("high"), Just("urgent"), Just("")];
     let conv =
         ("[a-c]{1,2}", "[a-c]{1,2}", priority, time.clone(), prop::collection::vec((text_piece(), time.clone()), 0..4))

@@ -368,3 +368,20 @@ fn doctor_checks_the_store_the_weights_and_the_shape() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stdout(&o).contains("n_layers"), "{}", stdout(&o));
 }
+
+/// Found by the adversarial pass: a paragraph of 50,000 links took 11 s to check (each link's
+/// line was counted from the start of the body). Lines are now looked up; they stay right.
+#[test]
+fn link_lines_are_right_in_a_long_body() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut body = String::from("---\ntitle: Links\n---\n\nfirst [a](missing-a.md)\n\nsecond\n");
+    body.push_str(&"[b](missing-b.md) ".repeat(20_000));
+    body.push_str("\n\nlast [c](missing-c.md)\n");
+    std::fs::write(dir.path().join("links.md"), body).expect("write");
+    let kb = deskpilot::knowledge::load_kb(dir.path());
+    let line = |dest: &str| kb.issues.iter().find(|i| i.message.contains(dest)).and_then(|i| i.line);
+    assert_eq!(line("missing-a.md"), Some(5));
+    assert_eq!(line("missing-b.md"), Some(8));
+    assert_eq!(line("missing-c.md"), Some(10));
+    assert_eq!(kb.issues.iter().filter(|i| i.message.contains("broken link")).count(), 20_002);
+}
