@@ -3,6 +3,10 @@
 //! Precedence, lowest first: the defaults embedded from `assets/config.toml`, the user's file
 //! (`--config FILE`, else `$XDG_CONFIG_HOME/deskpilot/config.toml` when it exists), then
 //! `DESKPILOT_<SECTION>_<KEY>` environment variables.
+//!
+//! Every value is range-checked once merged, and an error names where the bad value came from
+//! (the file, or the environment variable). A `DESKPILOT_*` variable that names no setting is an
+//! error too, with the closest known name: a typo must not be ignored without a word.
 
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
@@ -67,6 +71,21 @@ pub struct UiConfig {
 #[serde(deny_unknown_fields)]
 pub struct LogConfig {
     pub level: String,
+}
+
+/// Environment variables read elsewhere (command-line flags, benchmarks, tests).
+const OTHER_ENV: [&str; 4] =
+    ["DESKPILOT_CONFIG", "DESKPILOT_DATA_DIR", "DESKPILOT_BENCH_KEEP", "DESKPILOT_TEST_WRITER_DB"];
+
+/// A configuration value that cannot be used, named by where it came from.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{origin}: [{section}] {key} = {value}: {expected}")]
+    Invalid { origin: String, section: String, key: String, value: String, expected: String },
+    #[error("{name}: no such setting{hint} (settings are DESKPILOT_<SECTION>_<KEY>, e.g. DESKPILOT_RETRIEVAL_TOP_K)")]
+    UnknownEnv { name: String, hint: String },
+    #[error("{name}={raw}: [{section}] {key} must be {expected}")]
+    EnvType { name: String, raw: String, section: String, key: String, expected: &'static str },
 }
 
 /// Where things live on this machine.
@@ -135,20 +154,164 @@ pub fn resolve(user: Option<(&Path, &str)>, env: &[(String, String)]) -> Result<
         let user: toml::Table = text.parse().map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         merge(&mut table, user, path)?;
     }
+    // Where each value came from, for error messages.
+    let mut origins: std::collections::HashMap<(String, String), String> = std::collections::HashMap::new();
+    if let Some((path, text)) = user
+        && let Ok(user) = text.parse::<toml::Table>()
+    {
+        for (section, keys) in user.iter().filter(|(s, _)| s.as_str() != "keys") {
+            for key in keys.as_table().map(|t| t.keys().cloned().collect::<Vec<_>>()).unwrap_or_default() {
+                origins.insert((section.clone(), key), path.display().to_string());
+            }
+        }
+    }
     let mut applied = Vec::new();
+    let mut known: Vec<String> = OTHER_ENV.iter().map(|s| (*s).to_owned()).collect();
     for (section, keys) in table.iter_mut().filter(|(s, _)| s.as_str() != "keys") {
         let Some(keys) = keys.as_table_mut() else { continue };
         for (key, value) in keys.iter_mut() {
             let name = format!("DESKPILOT_{}_{}", section.to_uppercase(), key.to_uppercase());
             if let Some((_, raw)) = env.iter().find(|(k, _)| *k == name) {
-                *value = parse_env_value(raw, value);
-                applied.push(name);
+                *value = parse_env_value(raw, value).map_err(|expected| ConfigError::EnvType {
+                    name: name.clone(),
+                    raw: raw.clone(),
+                    section: section.clone(),
+                    key: key.clone(),
+                    expected,
+                })?;
+                origins.insert((section.clone(), key.clone()), name.clone());
+                applied.push(name.clone());
             }
+            known.push(name);
         }
     }
-    let config: Config = toml::Value::Table(table).try_into().map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+    if let Some((name, _)) = env.iter().find(|(k, _)| k.starts_with("DESKPILOT_") && !known.contains(k)) {
+        let hint = closest(name, &known).map(|k| format!("; did you mean {k}?")).unwrap_or_default();
+        return Err(ConfigError::UnknownEnv { name: name.clone(), hint }.into());
+    }
+    let source = user.map_or_else(|| "configuration".to_owned(), |(p, _)| p.display().to_string());
+    let config: Config = toml::Value::Table(table).try_into().map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
+    let origin = |section: &str, key: &str| {
+        origins
+            .get(&(section.to_owned(), key.to_owned()))
+            .cloned()
+            .unwrap_or_else(|| "assets/config.toml (defaults)".to_owned())
+    };
+    config.validate(&origin)?;
     Ok((config, applied))
 }
+
+/// The known name nearest to `name` by edit distance, if it is near enough to be a typo.
+fn closest<'a>(name: &str, known: &'a [String]) -> Option<&'a str> {
+    fn distance(a: &str, b: &str) -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut prev = row[0];
+            row[0] = i + 1;
+            for (j, cb) in b.iter().enumerate() {
+                let cur = row[j + 1];
+                row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+                prev = cur;
+            }
+        }
+        row[b.len()]
+    }
+    known
+        .iter()
+        .map(|k| (distance(name, k), k))
+        .filter(|(d, _)| *d <= 4)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k.as_str())
+}
+
+impl Config {
+    /// Range-checks every value; `origin` names where a (section, key) came from.
+    pub fn validate(&self, origin: &dyn Fn(&str, &str) -> String) -> std::result::Result<(), ConfigError> {
+        let fail = |section: &str, key: &str, value: String, expected: String| ConfigError::Invalid {
+            origin: origin(section, key),
+            section: section.to_owned(),
+            key: key.to_owned(),
+            value,
+            expected,
+        };
+        let fraction = |section: &str, key: &str, v: f32, lo_open: bool| {
+            let ok = v.is_finite() && v <= 1.0 && if lo_open { v > 0.0 } else { v >= 0.0 };
+            let range = if lo_open { "above 0 and at most 1" } else { "from 0 to 1" };
+            if ok { Ok(()) } else { Err(fail(section, key, v.to_string(), format!("must be a number {range}"))) }
+        };
+        let count = |section: &str, key: &str, v: usize, lo: usize, hi: usize| {
+            if (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                Err(fail(section, key, v.to_string(), format!("out of range (must be from {lo} to {hi})")))
+            }
+        };
+        let r = &self.retrieval;
+        count("retrieval", "top_k", r.top_k, 1, crate::retrieval::MAX_K)?;
+        fraction("retrieval", "min_confidence", r.min_confidence, false)?;
+        let m = &self.model;
+        if !["neural", "extractive"].contains(&m.drafter.as_str()) {
+            return Err(fail(
+                "model",
+                "drafter",
+                format!("{:?}", m.drafter),
+                "must be \"neural\" or \"extractive\"".into(),
+            ));
+        }
+        if !(m.temperature.is_finite() && (0.0..=MAX_TEMPERATURE).contains(&m.temperature)) {
+            return Err(fail(
+                "model",
+                "temperature",
+                m.temperature.to_string(),
+                format!("must be a number from 0 (greedy) to {MAX_TEMPERATURE}"),
+            ));
+        }
+        fraction("model", "top_p", m.top_p, true)?;
+        count("model", "max_tokens", m.max_tokens, 1, MAX_TOKENS)?;
+        fraction("model", "copy_continuation", m.copy_continuation, false)?;
+        fraction("model", "plan", m.plan, false)?;
+        count("model", "focus_sentences", m.focus_sentences, 0, 100)?;
+        if !["dark", "light"].iter().any(|t| t.eq_ignore_ascii_case(&self.ui.theme)) {
+            return Err(fail(
+                "ui",
+                "theme",
+                format!("{:?}", self.ui.theme),
+                "unknown theme (\"dark\" or \"light\")".into(),
+            ));
+        }
+        if let Err(why) = check_log_filter(&self.log.level) {
+            return Err(fail(
+                "log",
+                "level",
+                format!("{:?}", self.log.level),
+                format!("{why}; e.g. \"info\", \"debug\" or \"deskpilot=debug\""),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Checks a log filter: comma-separated `level` or `target=level` directives. A bare word must
+/// be a level (tracing would read `inof` as a target, and log nothing useful without a word).
+fn check_log_filter(filter: &str) -> std::result::Result<(), String> {
+    const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+    if filter.trim().is_empty() {
+        return Err("empty log filter".into());
+    }
+    for directive in filter.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let level = directive.rsplit_once('=').map_or(directive, |(_, l)| l);
+        if !LEVELS.iter().any(|l| l.eq_ignore_ascii_case(level.trim())) {
+            return Err(format!("unknown log level `{}` (trace, debug, info, warn, error or off)", level.trim()));
+        }
+    }
+    tracing_subscriber::EnvFilter::try_new(filter).map(|_| ()).map_err(|e| format!("not a log filter ({e})"))
+}
+
+/// The highest sampling temperature accepted (beyond it a draft is noise).
+pub const MAX_TEMPERATURE: f32 = 5.0;
+/// The longest draft accepted, in tokens.
+pub const MAX_TOKENS: usize = 4096;
 
 /// Overlays `user` onto `base`, refusing keys the defaults do not have (typos would otherwise be
 /// silently ignored).
@@ -175,16 +338,24 @@ fn merge(base: &mut toml::Table, user: toml::Table, path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Reads an environment value as the same TOML type as the default it replaces.
-fn parse_env_value(raw: &str, default: &toml::Value) -> toml::Value {
+/// Reads an environment value as the same TOML type as the default it replaces; the error says
+/// what was expected.
+fn parse_env_value(raw: &str, default: &toml::Value) -> std::result::Result<toml::Value, &'static str> {
     if default.is_str() {
-        return toml::Value::String(raw.to_owned());
+        return Ok(toml::Value::String(raw.to_owned()));
     }
-    format!("v = {raw}")
-        .parse::<toml::Table>()
-        .ok()
-        .and_then(|mut t| t.remove("v"))
-        .unwrap_or_else(|| toml::Value::String(raw.to_owned()))
+    let parsed = format!("v = {raw}").parse::<toml::Table>().ok().and_then(|mut t| t.remove("v"));
+    match (default, parsed) {
+        (toml::Value::Integer(_), Some(v @ toml::Value::Integer(_))) => Ok(v),
+        (toml::Value::Integer(_), _) => Err("a whole number"),
+        (toml::Value::Float(_), Some(v @ toml::Value::Float(_))) => Ok(v),
+        (toml::Value::Float(_), Some(toml::Value::Integer(i))) => Ok(toml::Value::Float(i as f64)),
+        (toml::Value::Float(_), _) => Err("a number"),
+        (toml::Value::Boolean(_), Some(v @ toml::Value::Boolean(_))) => Ok(v),
+        (toml::Value::Boolean(_), _) => Err("true or false"),
+        (_, Some(v)) => Ok(v),
+        (_, None) => Err("a TOML value"),
+    }
 }
 
 impl Config {
@@ -259,5 +430,49 @@ mod tests {
         let env = vec![("DESKPILOT_RETRIEVAL_TOP_K".to_owned(), "many".to_owned())];
         let err = resolve(None, &env).expect_err("bad env");
         assert!(err.to_string().contains("top_k"), "{err}");
+    }
+
+    #[test]
+    fn ranges_name_where_the_value_came_from() {
+        let err = resolve(
+            Some((
+                Path::new("/x/c.toml"),
+                "[retrieval]
+min_confidence = 7.5
+",
+            )),
+            &[],
+        )
+        .expect_err("range");
+        assert!(err.to_string().starts_with("/x/c.toml: [retrieval] min_confidence = 7.5"), "{err}");
+        let env = vec![("DESKPILOT_MODEL_TOP_P".to_owned(), "0".to_owned())];
+        let err = resolve(None, &env).expect_err("range");
+        assert!(err.to_string().starts_with("DESKPILOT_MODEL_TOP_P: [model] top_p = 0"), "{err}");
+        let env = vec![("DESKPILOT_MODEL_TEMPERATURE".to_owned(), "1".to_owned())];
+        let (c, _) = resolve(None, &env).expect("an integer is a float");
+        assert!((c.model.temperature - 1.0).abs() < 1e-6);
+        let err = resolve(
+            Some((
+                Path::new("/x/c.toml"),
+                "[log]
+level = \"inof\"
+",
+            )),
+            &[],
+        )
+        .expect_err("level");
+        assert!(err.to_string().contains("unknown log level `inof`"), "{err}");
+    }
+
+    #[test]
+    fn unknown_environment_variables_are_errors_with_the_closest_name() {
+        let env = vec![("DESKPILOT_UI_THEM".to_owned(), "light".to_owned())];
+        let err = resolve(None, &env).expect_err("typo");
+        assert!(
+            err.to_string().contains("DESKPILOT_UI_THEM: no such setting; did you mean DESKPILOT_UI_THEME?"),
+            "{err}"
+        );
+        let env = vec![("DESKPILOT_DATA_DIR".to_owned(), "/tmp".to_owned())];
+        resolve(None, &env).expect("a flag's variable");
     }
 }

@@ -6,6 +6,8 @@ mod cli;
 mod console;
 mod console_loop;
 mod e2e;
+mod fuzz;
+mod hardening;
 mod kb;
 mod model;
 mod retrieval;

@@ -8,13 +8,16 @@ use crate::desk::ports::{Channel, ChannelEvent, PortError};
 use crate::desk::{
     Author, Conversation, ConversationId, Customer, CustomerId, Message, Millis, Priority, Status, Tier,
 };
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::Path;
 
 /// The bundled scenarios.
 pub const BUNDLED: &str = include_str!("../../assets/demo/scenarios.toml");
+
+/// The latest start or longest delay a scenario may give (demo seconds: a day).
+const MAX_DEMO_SECS: f64 = 86_400.0;
 
 /// How long the typing indicator shows before a message (demo seconds).
 const TYPING_SECS: f64 = 2.0;
@@ -93,6 +96,23 @@ impl Scenarios {
             if c.turns.is_empty() {
                 bail!("{source}: conversation {} has no turns", c.id);
             }
+            // Times become timers: NaN, negative or endless ones would never fire or fire at once.
+            if !(c.start.is_finite() && (0.0..=MAX_DEMO_SECS).contains(&c.start)) {
+                bail!("{source}: conversation {}: start = {} must be from 0 to {MAX_DEMO_SECS} seconds", c.id, c.start);
+            }
+            if let Some((i, t)) = c
+                .turns
+                .iter()
+                .enumerate()
+                .find(|(_, t)| !(t.delay.is_finite() && (0.0..=MAX_DEMO_SECS).contains(&t.delay)))
+            {
+                bail!(
+                    "{source}: conversation {}, turn {}: delay = {} must be from 0 to {MAX_DEMO_SECS} seconds",
+                    c.id,
+                    i + 1,
+                    t.delay
+                );
+            }
         }
         Ok(s)
     }
@@ -102,7 +122,7 @@ impl Scenarios {
     }
 
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+        let text = crate::knowledge::read_input(path)?;
         Self::parse(&text, &path.display().to_string())
     }
 

@@ -15,10 +15,10 @@ enum What {
     /// Indexing rate and query latency on a synthetic 100k-passage KB and on the bundled KB.
     Retrieval {
         /// Passages in the synthetic KB.
-        #[arg(long, default_value_t = 100_000)]
+        #[arg(long, default_value_t = 100_000, value_parser = super::ranged(1, 10_000_000))]
         passages: usize,
         /// Queries per kind.
-        #[arg(long, default_value_t = 2000)]
+        #[arg(long, default_value_t = 2000, value_parser = super::ranged(1, 1_000_000))]
         queries: usize,
         #[arg(long)]
         json: bool,
@@ -30,7 +30,7 @@ enum What {
         #[arg(long, value_name = "DIR")]
         model: Option<std::path::PathBuf>,
         /// Repetitions (medians are reported).
-        #[arg(long, default_value_t = 10)]
+        #[arg(long, default_value_t = 10, value_parser = super::ranged(1, 10_000))]
         runs: usize,
         #[arg(long)]
         json: bool,

@@ -1,8 +1,11 @@
-//! `deskpilot doctor`: what Deskpilot sees on this machine.
+//! `deskpilot doctor`: what Deskpilot sees on this machine, each item checked, not just listed:
+//! the database is opened read-only, the index verified, the model's shape and weights checked
+//! against its hash. Exit 1 when a check fails.
 
 use crate::config::Settings;
 use crate::knowledge::load_kb;
-use crate::retrieval::{SCHEMA_VERSION, index_dir_for};
+use crate::retrieval::{SCHEMA_VERSION, check_index, index_dir_for};
+use crate::store::StoreStatus;
 use anyhow::Result;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -17,12 +20,28 @@ fn yes_no(b: bool) -> &'static str {
 pub fn run(settings: &Settings, _args: Args) -> Result<ExitCode> {
     let p = &settings.paths;
     let out = &mut std::io::stdout().lock();
+    let mut problems: Vec<String> = Vec::new();
     writeln!(out, "deskpilot {}", env!("CARGO_PKG_VERSION"))?;
     writeln!(out, "\nPaths")?;
     let cfg_state = if p.config_file_exists { "in use" } else { "not present, defaults in use" };
     writeln!(out, "  config file  {} ({cfg_state})", p.config_file.display())?;
     writeln!(out, "  data dir     {}", p.data_dir.display())?;
-    writeln!(out, "  database     {}", p.data_dir.join(crate::store::DB_FILE).display())?;
+    let db = p.data_dir.join(crate::store::DB_FILE);
+    let db_state = match crate::store::inspect(&db) {
+        Ok(StoreStatus::Missing) => "not created yet (the console creates it)".to_owned(),
+        Ok(StoreStatus::Empty) => {
+            "warning: empty file (0 bytes); the console will start a new store in it (restore a backup if it held data)"
+                .to_owned()
+        }
+        Ok(StoreStatus::Ready { schema_version, conversations }) => {
+            format!("ok (schema v{schema_version}, {conversations} conversations)")
+        }
+        Err(e) => {
+            problems.push(format!("database: {e}"));
+            format!("UNREADABLE: {e}")
+        }
+    };
+    writeln!(out, "  database     {} ({db_state})", db.display())?;
     writeln!(out, "  state dir    {}", p.state_dir.display())?;
     writeln!(out, "  log file     {}", p.log_file.display())?;
     if !settings.env_overrides.is_empty() {
@@ -32,7 +51,11 @@ pub fn run(settings: &Settings, _args: Args) -> Result<ExitCode> {
     let kb_dir = settings.config.kb_dir();
     let kb = load_kb(&kb_dir);
     writeln!(out, "\nKnowledge base")?;
-    writeln!(out, "  folder       {}", kb_dir.display())?;
+    let kb_found = kb_dir.is_dir();
+    if !kb_found {
+        problems.push(format!("{}: knowledge-base folder not found", kb_dir.display()));
+    }
+    writeln!(out, "  folder       {}{}", kb_dir.display(), if kb_found { "" } else { " (NOT FOUND)" })?;
     writeln!(
         out,
         "  articles     {} ({} errors, {} warnings; `deskpilot kb check` for details)",
@@ -41,13 +64,15 @@ pub fn run(settings: &Settings, _args: Args) -> Result<ExitCode> {
         kb.warnings()
     )?;
     let index_dir = index_dir_for(&kb_dir, &p.data_dir);
-    let built = index_dir.join("manifest.json").is_file();
-    writeln!(
-        out,
-        "  index        {} ({})",
-        index_dir.display(),
-        if built { "built" } else { "not built yet: `deskpilot index`" }
-    )?;
+    let index_state = match check_index(&kb_dir, &p.data_dir) {
+        Ok(None) => "not built yet: `deskpilot index`".to_owned(),
+        Ok(Some(n)) => format!("verified, {n} passages"),
+        Err(e) => {
+            problems.push(format!("index: {e}"));
+            format!("DAMAGED: {e}")
+        }
+    };
+    writeln!(out, "  index        {} ({index_state})", index_dir.display())?;
     writeln!(out, "  schema       v{SCHEMA_VERSION}")?;
 
     writeln!(out, "\nModel")?;
@@ -55,16 +80,34 @@ pub fn run(settings: &Settings, _args: Args) -> Result<ExitCode> {
     let model_dir = settings.config.model_dir();
     writeln!(out, "  drafter      {} (`[model] drafter`)", m.drafter)?;
     writeln!(out, "  folder       {}", model_dir.display())?;
+    let installed = model_dir.join("config.json").is_file();
     match crate::model::checkpoint::read_config(&model_dir) {
-        Ok(c) => writeln!(
-            out,
-            "  generator    {} ({:.2}M parameters, {} steps, validation loss {})",
-            c.version,
-            c.model.parameters() as f64 / 1e6,
-            c.provenance.steps,
-            c.provenance.final_val_loss.map_or("n/a".to_owned(), |v| format!("{v:.3}"))
-        )?,
-        Err(e) => writeln!(out, "  generator    not usable: {e:#} (drafts fall back to extractive)")?,
+        Ok(c) => {
+            writeln!(
+                out,
+                "  generator    {} ({:.2}M parameters, {} steps, validation loss {})",
+                c.version,
+                c.model.parameters() as f64 / 1e6,
+                c.provenance.steps,
+                c.provenance.final_val_loss.map_or("n/a".to_owned(), |v| format!("{v:.3}"))
+            )?;
+            let weights = match crate::model::checkpoint::verify_weights(&model_dir, &c) {
+                Ok(crate::model::checkpoint::WeightsCheck::Verified) => "verified against manifest.json".to_owned(),
+                Ok(crate::model::checkpoint::WeightsCheck::Unrecorded) => {
+                    "not verified: manifest.json records no weights_sha256".to_owned()
+                }
+                Err(e) => {
+                    problems.push(format!("model: {e:#}"));
+                    format!("DAMAGED: {e:#}")
+                }
+            };
+            writeln!(out, "  weights      {weights}")?;
+        }
+        Err(e) if !installed => writeln!(out, "  generator    not installed: {e:#} (drafts fall back to extractive)")?,
+        Err(e) => {
+            problems.push(format!("model: {e:#}"));
+            writeln!(out, "  generator    NOT USABLE: {e:#}")?;
+        }
     }
 
     writeln!(out, "\nTerminal")?;
@@ -79,5 +122,12 @@ pub fn run(settings: &Settings, _args: Args) -> Result<ExitCode> {
         Ok((w, h)) => writeln!(out, "  size         {w}x{h}")?,
         Err(_) => writeln!(out, "  size         unknown (not a terminal)")?,
     }
-    Ok(ExitCode::SUCCESS)
+    if problems.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(out, "\n{} problem(s):", problems.len())?;
+    for problem in &problems {
+        writeln!(out, "  - {problem}")?;
+    }
+    Ok(ExitCode::from(1))
 }

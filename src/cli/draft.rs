@@ -3,10 +3,10 @@
 use crate::config::Settings;
 use crate::desk::ports::{DraftRequest, Flow, RetrievalQuery, Retriever as _};
 use crate::desk::{Message, RequestId};
-use crate::eval::Case;
 use crate::eval::generation::case_messages;
+use crate::eval::parse_conversation;
 use crate::retrieval::Retriever;
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use serde_json::json;
 use std::io::Write;
 use std::path::PathBuf;
@@ -38,14 +38,8 @@ pub struct Args {
 fn messages(args: &Args) -> Result<Vec<Message>> {
     match &args.conversation {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
-            let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-            let case: Case = serde_json::from_str(text.trim())
-                .or_else(|_| serde_json::from_str(first))
-                .with_context(|| format!("{}: not a conversation (expected {{\"turns\": [...]}})", path.display()))?;
-            if case.turns.last().is_none_or(|t| t.role != "customer") {
-                bail!("{}: the last turn must be the customer's", path.display());
-            }
+            let text = crate::knowledge::read_input(path)?;
+            let case = parse_conversation(&text, &path.display().to_string())?;
             Ok(case_messages(&case))
         }
         None => Ok(vec![Message::customer(args.message.join(" "), 0)]),
@@ -119,7 +113,11 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
     } else {
         writeln!(out)?;
         let names: Vec<&str> = result.sources.iter().map(|s| s.slug.as_str()).collect();
-        let note = if result.abstained { "abstained: nothing confident in the KB" } else { "grounded" };
+        let note = match (result.abstained, result.text.trim().is_empty()) {
+            (true, _) => "abstained: nothing confident in the KB",
+            (false, true) => "empty draft",
+            (false, false) => "grounded",
+        };
         eprintln!(
             "\n[{} · {note} · confidence {:.2} · sources: {} · {total_ms:.1} ms]",
             result.model_version,

@@ -24,7 +24,7 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
             bar.set_position(done as u64);
         }
     };
-    let (retriever, report) = Retriever::open(&dir, &settings.paths.data_dir, &progress)?;
+    let (retriever, report) = Retriever::open_for_indexing(&dir, &settings.paths.data_dir, &progress)?;
     bar.finish_and_clear();
     let out = &mut std::io::stdout().lock();
     for issue in &report.issues {

@@ -47,7 +47,7 @@ pub struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Console: demo speed (2 = twice as fast).
-    #[arg(long, default_value_t = 1.0, value_name = "X")]
+    #[arg(long, default_value_t = 1.0, value_name = "X", value_parser = finite(0.01, 1000.0))]
     pub speed: f64,
     /// Console: seed for the demo's timing jitter (same seed, same run).
     #[arg(long, default_value_t = 7)]
@@ -145,6 +145,19 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Train(a)) => train::run(&settings, a),
         Some(Command::Eval(a)) => eval::run(&settings, a),
         Some(Command::Bench(a)) => bench::run(&settings, a),
+    }
+}
+
+/// A parser for a whole number flag within `lo..=hi` (clap's error names the flag and range).
+fn ranged(lo: u64, hi: u64) -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(lo..=hi)
+}
+
+/// A parser for a finite number flag within `lo..=hi`.
+fn finite(lo: f64, hi: f64) -> impl Fn(&str) -> std::result::Result<f64, String> + Clone + Send + Sync + 'static {
+    move |s: &str| {
+        let v: f64 = s.trim().parse().map_err(|_| format!("`{s}` is not a number"))?;
+        if v.is_finite() && (lo..=hi).contains(&v) { Ok(v) } else { Err(format!("{s} is not in {lo}..={hi}")) }
     }
 }
 

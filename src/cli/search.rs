@@ -3,7 +3,7 @@
 use crate::config::Settings;
 use crate::retrieval::{Hit, Retriever};
 use crate::util::sanitize_for_terminal;
-use anyhow::{Result, bail};
+use anyhow::Result;
 use serde::Serialize;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -15,7 +15,7 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     kb: Option<PathBuf>,
     /// Number of passages (one per article).
-    #[arg(short, default_value_t = 5)]
+    #[arg(short, default_value_t = 5, value_parser = super::ranged(1, crate::retrieval::MAX_K as u64))]
     k: usize,
     /// Print a JSON array for scripts.
     #[arg(long)]
@@ -58,9 +58,6 @@ fn highlighted(hit: &Hit, color: bool) -> String {
 }
 
 pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
-    if args.k == 0 {
-        bail!("-k must be at least 1");
-    }
     let dir = super::kb_dir(settings, args.kb.as_ref());
     let (retriever, _) = Retriever::open(&dir, &settings.paths.data_dir, &|_, _| {})?;
     let query = args.query.join(" ");

@@ -27,7 +27,7 @@ pub struct Args {
     #[arg(long, default_value = "small", value_parser = ["tiny", "small", "base"])]
     size: String,
     /// Optimizer steps.
-    #[arg(long, default_value_t = 1500)]
+    #[arg(long, default_value_t = 1500, value_parser = super::ranged(0, 10_000_000))]
     steps: usize,
     /// Seed for data synthesis, initialisation and batching.
     #[arg(long, default_value_t = 7)]
@@ -36,25 +36,25 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     from: Option<PathBuf>,
     /// Peak learning rate (default: 2e-3 from scratch, 5e-4 when fine-tuning).
-    #[arg(long)]
+    #[arg(long, value_parser = super::finite(1e-9, 1.0))]
     lr: Option<f64>,
     /// Tokens per batch.
-    #[arg(long, default_value_t = 3072)]
+    #[arg(long, default_value_t = 3072, value_parser = super::ranged(16, 1_000_000))]
     batch_tokens: usize,
     /// Tokenizer vocabulary size (from scratch only).
-    #[arg(long, default_value_t = 6000)]
+    #[arg(long, default_value_t = 6000, value_parser = super::ranged(100, 200_000))]
     vocab: usize,
     /// Synthetic dialogues per KB passage.
-    #[arg(long, default_value_t = 24)]
+    #[arg(long, default_value_t = 24, value_parser = super::ranged(0, 10_000))]
     per_passage: usize,
     /// Validate, print sample drafts and save resumable state every N steps.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = super::ranged(1, 10_000_000))]
     eval_every: usize,
     /// Also write the training examples to this JSONL file (with --steps 0: only that).
     #[arg(long, value_name = "FILE")]
     data_out: Option<PathBuf>,
     /// Stop and save after this many minutes.
-    #[arg(long, value_name = "MIN")]
+    #[arg(long, value_name = "MIN", value_parser = super::finite(0.0, 1e6))]
     max_minutes: Option<f64>,
     /// An eval case file (JSONL) whose customer questions must not be trained on, exactly or
     /// nearly; repeatable. The bundled eval sets in assets/eval/ are always excluded.

@@ -33,9 +33,25 @@ pub struct Case {
     pub abstain: bool,
 }
 
+/// Parses one conversation (`draft --conversation`): a JSON object, or the first line of a
+/// JSONL file. The turns must have known roles and end with the customer's; errors name `source`.
+pub fn parse_conversation(text: &str, source: &str) -> Result<Case> {
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let case: Case = serde_json::from_str(text.trim())
+        .or_else(|_| serde_json::from_str(first))
+        .with_context(|| format!("{source}: not a conversation (expected {{\"turns\": [...]}})"))?;
+    if let Some(t) = case.turns.iter().find(|t| t.role != "customer" && t.role != "agent") {
+        bail!("{source}: unknown role `{}` (expected customer or agent)", t.role);
+    }
+    if case.turns.last().is_none_or(|t| t.role != "customer") {
+        bail!("{source}: the last turn must be the customer's");
+    }
+    Ok(case)
+}
+
 /// Reads a JSONL file; a bad line is an error naming the file and line.
 pub fn load_cases(path: &Path) -> Result<Vec<Case>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let text = crate::knowledge::read_input(path)?;
     let mut cases = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {

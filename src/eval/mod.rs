@@ -6,6 +6,6 @@ pub mod metrics;
 mod replay;
 pub mod text_metrics;
 
-pub use cases::{Case, Turn, load_cases};
+pub use cases::{Case, Turn, load_cases, parse_conversation};
 pub use generation::{CaseDraft, GenerationMetrics, replay_generation};
 pub use replay::{CaseResult, RetrievalMetrics, RetrievalReport, replay_retrieval};

@@ -1,5 +1,12 @@
 //! Loading a KB folder: every `.md` file below it, recursively. A bad file becomes an [`Issue`]
 //! naming the file and line, and never stops the others from loading.
+//!
+//! Only regular files are read: a FIFO, socket or device named `*.md` is skipped with an error
+//! (opening a FIFO would wait for a writer forever; `/dev/zero` never ends), and the size limit
+//! is enforced on the bytes actually read, not on what `stat` claims. Symbolic links are followed
+//! only when they resolve to a regular file inside the KB folder: a link that leaves the folder is
+//! skipped with an error naming its target, so the KB is exactly what lives in its folder (a stray
+//! link to a home directory or `/dev` never reaches a draft). Linked folders are not descended.
 
 use super::{Article, FrontMatter, parse_body};
 use serde::Serialize;
@@ -104,8 +111,13 @@ fn walk(root: &Path, issues: &mut Vec<Issue>) -> Vec<PathBuf> {
             }
             match entry.file_type() {
                 Ok(t) if t.is_dir() => stack.push(path),
+                Ok(t) if t.is_symlink() && path.is_dir() => issues.push(warn(
+                    &path,
+                    None,
+                    "symbolic link to a folder; linked folders are not followed (put the articles in the KB folder)",
+                )),
                 Ok(_) => files.push(path),
-                Err(_) => {}
+                Err(e) => issues.push(error(&path, None, format!("cannot read: {e}"))),
             }
         }
     }
@@ -164,8 +176,11 @@ pub fn load_kb(root: &Path) -> Kb {
         }
         seen.insert(key, path.clone());
         let (_, body_links) = parse_body(&article.body, &article.meta.title);
+        // Newline offsets once, so a paragraph of 50,000 links is not 50,000 scans of the body.
+        let newlines: Vec<usize> =
+            article.body.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i).collect();
         for l in body_links {
-            let line = article.body_line + line_of(&article.body, l.offset) - 1;
+            let line = article.body_line + newlines.partition_point(|&nl| nl < l.offset);
             links.push((kb.articles.len(), path.clone(), line, l.dest));
         }
         kb.articles.push(article);
@@ -189,26 +204,83 @@ pub fn read_article(root: &Path, slug: &str) -> Option<Article> {
     load_article(root, &root.join(format!("{slug}.md")), &mut Vec::new())
 }
 
-fn load_article(root: &Path, path: &Path, issues: &mut Vec<Issue>) -> Option<Article> {
-    match std::fs::metadata(path) {
-        Ok(m) if m.len() > MAX_ARTICLE_BYTES => {
-            issues.push(error(
-                path,
-                None,
-                format!("file is {} bytes, over the {MAX_ARTICLE_BYTES}-byte limit; skipped", m.len()),
-            ));
-            return None;
+/// What kind of file system entry a path is, in words, for "skipped" messages.
+fn kind_of(t: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO (named pipe)";
         }
-        Ok(_) => {}
-        Err(e) => {
-            issues.push(error(path, None, format!("cannot read: {e}")));
-            return None;
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device";
         }
     }
-    let bytes = match std::fs::read(path) {
+    if t.is_dir() { "a folder" } else { "an unusual file" }
+}
+
+/// Checks that `path` may be read as an article: a regular file, or a symbolic link to a regular
+/// file inside `root`. The error is the reason it is skipped.
+fn check_readable(root: &Path, path: &Path) -> Result<(), String> {
+    let lmeta = std::fs::symlink_metadata(path).map_err(|e| format!("cannot read: {e}"))?;
+    if lmeta.file_type().is_symlink() {
+        let target =
+            std::fs::canonicalize(path).map_err(|e| format!("symbolic link that cannot be resolved ({e}); skipped"))?;
+        let inside = std::fs::canonicalize(root).is_ok_and(|r| target.starts_with(&r));
+        if !inside {
+            return Err(format!(
+                "symbolic link to {}, outside the KB folder; links that leave the KB are not followed; skipped",
+                target.display()
+            ));
+        }
+        let meta = std::fs::metadata(&target).map_err(|e| format!("cannot read: {e}"))?;
+        if !meta.is_file() {
+            return Err(format!("symbolic link to {}, {}; skipped", target.display(), kind_of(meta.file_type())));
+        }
+        return Ok(());
+    }
+    if !lmeta.is_file() {
+        return Err(format!("{}, not a regular file; skipped", kind_of(lmeta.file_type())));
+    }
+    Ok(())
+}
+
+/// Reads at most `limit` bytes of a regular file. Opened non-blocking, so a file swapped for a
+/// FIFO after [`check_readable`] cannot hang the load; the limit holds whatever `stat` said.
+pub(crate) fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path).map_err(|e| format!("cannot read: {e}"))?;
+    let meta = file.metadata().map_err(|e| format!("cannot read: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!("{}, not a regular file; skipped", kind_of(meta.file_type())));
+    }
+    if meta.len() > limit {
+        return Err(format!("file is {} bytes, over the {limit}-byte limit; skipped", meta.len()));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!("file grew past the {limit}-byte limit while being read; skipped"));
+    }
+    Ok(bytes)
+}
+
+fn load_article(root: &Path, path: &Path, issues: &mut Vec<Issue>) -> Option<Article> {
+    let read = check_readable(root, path).and_then(|()| read_limited(path, MAX_ARTICLE_BYTES));
+    let bytes = match read {
         Ok(b) => b,
-        Err(e) => {
-            issues.push(error(path, None, format!("cannot read: {e}")));
+        Err(why) => {
+            issues.push(error(path, None, why));
             return None;
         }
     };

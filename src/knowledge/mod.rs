@@ -8,7 +8,22 @@ mod markdown;
 
 pub use article::{Article, Audience, FrontMatter};
 pub use chunk::{ChunkOptions, approx_tokens, chunk_article, chunk_blocks};
-pub use loader::{Issue, Kb, Severity, load_kb, read_article, slug_for};
+pub use loader::{Issue, Kb, MAX_ARTICLE_BYTES, Severity, load_kb, read_article, slug_for};
+
+/// The largest input file (conversation, scenarios, evaluation set) read whole.
+pub const MAX_INPUT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Reads a whole UTF-8 input file of at most [`MAX_INPUT_BYTES`], refusing FIFOs and devices
+/// (which would hang or never end); the error names the file.
+pub fn read_input(path: &std::path::Path) -> anyhow::Result<String> {
+    let bytes =
+        loader::read_limited(path, MAX_INPUT_BYTES).map_err(|why| anyhow::anyhow!("{}: {why}", path.display()))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+        anyhow::anyhow!("{}:{line}: not UTF-8 text (invalid byte at offset {at})", path.display())
+    })
+}
 pub use markdown::{Block, Link, parse_body};
 
 use serde::{Deserialize, Serialize};

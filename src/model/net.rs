@@ -14,6 +14,9 @@ use burn::tensor::TensorData;
 use burn::tensor::activation::{gelu, log_softmax, sigmoid, softmax};
 use serde::{Deserialize, Serialize};
 
+/// The largest model [`ModelConfig::check`] accepts.
+pub const MAX_PARAMETERS: usize = 2_000_000_000;
+
 /// Shape of a model. Stored with every checkpoint as `config.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModelConfig {
@@ -72,6 +75,40 @@ impl ModelConfig {
     /// process-wide source that `--seed` cannot pin).
     pub fn init_seeded(&self, device: &Device, seed: u64) -> Drafter {
         self.init(device).map(&mut SeededInit { rng: super::rng::Rng::new(seed), std: 0.02 })
+    }
+
+    /// Checks the shape is one this code can build: every size positive and within bounds
+    /// (an absurd size would allocate without end), and `d_model` divisible by `n_heads`.
+    /// The error names the field.
+    pub fn check(&self) -> Result<(), String> {
+        let fields = [
+            ("vocab", self.vocab, 1_000_000),
+            ("d_model", self.d_model, 8192),
+            ("n_layers", self.n_layers, 128),
+            ("n_heads", self.n_heads, 256),
+            ("d_ff", self.d_ff, 65_536),
+            ("max_len", self.max_len, 65_536),
+            ("d_copy", self.d_copy, 8192),
+        ];
+        for (name, value, max) in fields {
+            if !(1..=max).contains(&value) {
+                return Err(format!("`{name}` is {value}, must be from 1 to {max}"));
+            }
+        }
+        if !self.d_model.is_multiple_of(self.n_heads) {
+            return Err(format!(
+                "`d_model` {} is not divisible by `n_heads` {} (each head gets d_model / n_heads dimensions)",
+                self.d_model, self.n_heads
+            ));
+        }
+        if self.parameters() > MAX_PARAMETERS {
+            return Err(format!(
+                "{:.1}M parameters, over the {}M this CPU generator accepts",
+                self.parameters() as f64 / 1e6,
+                MAX_PARAMETERS / 1_000_000
+            ));
+        }
+        Ok(())
     }
 
     pub fn parameters(&self) -> usize {

@@ -135,6 +135,13 @@ impl Drafter for NeuralDrafter {
         let tk = &self.checkpoint.tokenizer;
         let g = generate_guided(&self.checkpoint.model, tk, &built.ids, &self.sampling, Some(&guide), sink);
         let used: Vec<PromptPassage> = built.passages.iter().map(|&i| input.passages[i].clone()).collect();
+        if g.text.trim().is_empty() && !g.cancelled {
+            // An empty reply is a broken model, never a grounded draft.
+            return Err(format!(
+                "the generator ({version}) produced an empty draft; its weights may be damaged (`deskpilot doctor` checks them), or draft with `--drafter extractive`"
+            )
+            .into());
+        }
         let abstained = is_abstention(&g.text);
         let sources = if abstained { Vec::new() } else { drawn_on(&g.text, &used) };
         Ok(DraftResult {

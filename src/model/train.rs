@@ -142,6 +142,9 @@ pub struct Manifest {
     pub tokenizer_vocab: usize,
     pub tokenizer_sha256: String,
     pub seed: u64,
+    /// SHA-256 of `model.bpk`, checked on every load (written once the weights are saved).
+    #[serde(default)]
+    pub weights_sha256: String,
 }
 
 /// A summary of a finished run.
@@ -572,9 +575,11 @@ pub fn train(opts: &TrainOptions, progress: &mut dyn Progress) -> Result<TrainRe
     let final_model = model.valid();
     let weights = opts.out.join("model.bpk");
     checkpoint::save_weights(&final_model, &weights, true)?;
+    manifest.weights_sha256 = checkpoint::sha256_file(&weights)?;
+    std::fs::write(opts.out.join("manifest.json"), serde_json::to_string_pretty(&manifest)? + "\n")?;
     let cfg = CheckpointConfig {
         format: checkpoint::FORMAT.into(),
-        version: format!("neural-{}", checkpoint::short_hash(&weights)?),
+        version: format!("neural-{}", &manifest.weights_sha256[..8]),
         model: config.clone(),
         limits,
         provenance: Provenance {

@@ -10,7 +10,7 @@ pub mod query;
 pub(crate) mod schema;
 mod search;
 
-pub use index::{IndexReport, KbIndex, index_dir_for, kb_changed};
+pub use index::{IndexError, IndexReport, KbIndex, WhenBusy, check_index, index_dir_for, kb_changed};
 pub use query::{QTerm, QueryOptions, QueryTerms, conversation_terms};
 pub use schema::SCHEMA_VERSION;
 pub use search::{Boosts, Hit, SearchOptions, SearchResult, calibrate};
@@ -20,6 +20,9 @@ use crate::desk::{Passage, Retrieval};
 use crate::knowledge::{Chunk, ChunkOptions};
 use anyhow::Result;
 use std::path::Path;
+
+/// The most passages one search returns (`search -k`, `[retrieval] top_k`): a pane, not a dump.
+pub const MAX_K: usize = 1000;
 
 /// The retrieval engine over one KB.
 pub struct Retriever {
@@ -42,6 +45,18 @@ impl Retriever {
     /// Opens (building or refreshing as needed) the index of `kb_dir` in `data_dir`.
     pub fn open(kb_dir: &Path, data_dir: &Path, progress: &dyn Fn(usize, usize)) -> Result<(Self, IndexReport)> {
         let (index, report) = KbIndex::open_or_build(kb_dir, data_dir, &ChunkOptions::default(), progress)?;
+        Ok((Self::with_index(index), report))
+    }
+
+    /// [`Self::open`] for `deskpilot index`: waits for another process that is updating the
+    /// index, then refreshes it itself.
+    pub fn open_for_indexing(
+        kb_dir: &Path,
+        data_dir: &Path,
+        progress: &dyn Fn(usize, usize),
+    ) -> Result<(Self, IndexReport)> {
+        let (index, report) =
+            KbIndex::open_or_build_with(kb_dir, data_dir, &ChunkOptions::default(), progress, WhenBusy::Wait)?;
         Ok((Self::with_index(index), report))
     }
 
@@ -92,12 +107,22 @@ impl Retriever {
         Ok(())
     }
 
-    /// Searches with a conversation; `k` comes from the query.
+    /// Searches with a conversation; `k` comes from the query (1 to [`MAX_K`]). A panic inside
+    /// tantivy (a file damaged after the index was opened) becomes an error, and the index is
+    /// marked for a rebuild on its next open.
     pub fn search(&self, query: &RetrievalQuery) -> Result<SearchResult> {
         let mut a = self.analyzers.clone();
         let terms = conversation_terms(&query.turns, &query.tags, &self.query_options, &mut a);
-        let opts = SearchOptions { k: query.k.max(1), ..self.search_options };
-        Ok(search::search(&self.index, &terms, &opts, &mut a)?)
+        let opts = SearchOptions { k: query.k.clamp(1, MAX_K), ..self.search_options };
+        let run = std::panic::AssertUnwindSafe(|| search::search(&self.index, &terms, &opts, &mut a));
+        match std::panic::catch_unwind(run) {
+            Ok(result) => Ok(result?),
+            Err(payload) => {
+                let why = index::panic_text(&*payload);
+                self.index.mark_damaged(&why);
+                anyhow::bail!("the search index is damaged (a search failed: {why}); the next run rebuilds it")
+            }
+        }
     }
 
     /// Searches with free text, as typed on the command line.

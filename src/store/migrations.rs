@@ -107,7 +107,7 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn current_version(conn: &Connection, path: &Path) -> Result<i64> {
+pub(super) fn current_version(conn: &Connection, path: &Path) -> Result<i64> {
     let tables: i64 = conn
         .query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'", [], |r| r.get(0))
         .map_err(|e| classify(path, e))?;

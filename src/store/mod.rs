@@ -2,6 +2,8 @@
 //!
 //! Opening never silently replaces data: a file that is not SQLite, is corrupt, belongs to
 //! something else, or was written by a newer Deskpilot is refused with an error naming the file.
+//! An existing but empty (0-byte) file becomes a new store with a warning: a database that was
+//! there and is now empty usually means it was truncated, and the user should know.
 
 mod migrations;
 mod repo;
@@ -42,6 +44,51 @@ pub enum StoreError {
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// What [`inspect`] found at a database path (without creating or changing anything).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreStatus {
+    /// No file yet: the console creates it.
+    Missing,
+    /// A 0-byte file: the console starts a new store in it.
+    Empty,
+    /// A readable Deskpilot database at this schema version.
+    Ready { schema_version: i64, conversations: i64 },
+}
+
+/// Checks the database at `path` the way [`SqliteStore::open`] would, changing nothing: an
+/// unreadable, corrupt, foreign or newer file is the same error `open` gives.
+pub fn inspect(path: &Path) -> Result<StoreStatus> {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(StoreStatus::Missing),
+        Err(source) => return Err(StoreError::Io { path: path.to_owned(), source }),
+    };
+    if meta.len() == 0 {
+        return Ok(StoreStatus::Empty);
+    }
+    check_header(path)?;
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| classify(path, e))?;
+    let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(|e| classify(path, e))?;
+    if check != "ok" {
+        return Err(StoreError::Corrupt { path: path.to_owned(), detail: format!("integrity check: {check}") });
+    }
+    let version = migrations::current_version(&conn, path)?;
+    if version > migrations::LATEST {
+        return Err(StoreError::UnknownVersion {
+            path: path.to_owned(),
+            found: version,
+            supported: migrations::LATEST,
+        });
+    }
+    let conversations = if version > 0 {
+        conn.query_row("SELECT COUNT(*) FROM conversations", [], |r| r.get(0)).map_err(|e| classify(path, e))?
+    } else {
+        0
+    };
+    Ok(StoreStatus::Ready { schema_version: version, conversations })
+}
 
 /// The SQLite-backed store.
 pub struct SqliteStore {
@@ -131,7 +178,14 @@ fn check_header(path: &Path) -> Result<()> {
             Err(source) => return Err(StoreError::Io { path: path.to_owned(), source }),
         }
     }
-    if read == 0 || (read == 16 && &head == SQLITE_MAGIC) {
+    if read == 0 {
+        tracing::warn!(
+            path = %path.display(),
+            "the database file is empty (0 bytes); starting a new store in it (if it held data, restore it from a backup)"
+        );
+        return Ok(());
+    }
+    if read == 16 && &head == SQLITE_MAGIC {
         Ok(())
     } else {
         Err(StoreError::Corrupt {
