@@ -14,4 +14,4 @@ cd "$(dirname "$0")/.."
 echo "fuzz: ${cases} cases per property, 5 properties"
 start=$(date +%s)
 PROPTEST_CASES="$cases" cargo test --release --test integration -- fuzz:: --test-threads=1
-echo "fuzz: $((cases * 5)) executions, no failure, in $(( $(date +%s) - start )) s"
+echo "fuzz: $((cases * 5)) executions, no failure, in $(( $(date +%s) - start )) s (the build included)"
