@@ -9,4 +9,5 @@ mod e2e;
 mod kb;
 mod model;
 mod retrieval;
+mod review;
 mod store;

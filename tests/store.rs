@@ -191,7 +191,9 @@ fn newer_schema_is_refused() {
     }
     let err = SqliteStore::open(&path).err().expect("must refuse");
     match &err {
-        StoreError::UnknownVersion { found, supported, .. } => assert_eq!((*found, *supported), (99, 1)),
+        StoreError::UnknownVersion { found, supported, .. } => {
+            assert_eq!((*found, *supported), (99, deskpilot::store::LATEST_SCHEMA))
+        }
         other => panic!("{other}"),
     }
     assert!(err.to_string().contains("d.sqlite3"), "{err}");

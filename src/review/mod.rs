@@ -6,6 +6,7 @@ pub mod diff;
 pub mod export;
 pub mod seed;
 pub mod stats;
+pub mod training;
 
 pub use diff::{diff, edit_distance};
 pub use stats::Stats;

@@ -349,6 +349,10 @@ fn render_editor(app: &App, frame: &mut Frame, area: Rect) {
         Some(DraftState::Failed { error, .. }) => Some((format!("· draft failed: {error} "), app.theme.error)),
         _ => None,
     };
+    let state = match view.filter(|c| c.held.is_some()) {
+        Some(_) => Some(("· last reply awaiting a supervisor's approval ".to_owned(), app.theme.warn)),
+        None => state,
+    };
     if let Some((s, style)) = state {
         title.push(Span::styled(s, style));
     }
