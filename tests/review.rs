@@ -324,3 +324,25 @@ fn sent_replies_become_masked_training_cases() {
     assert_eq!(case["turns"][0]["text"], "Refund to [email]?");
     assert_eq!(case["gold"][0], "refund-timeline");
 }
+
+#[test]
+fn supervisors_get_a_review_tab_in_the_agent_console() {
+    use deskpilot::tui::app::{App, Info};
+    let (_dir, store) = review_store();
+    let mut app = App::new(Theme::new(ThemeName::Mono), Keymap::defaults(), Info::default(), Box::new(|_| None));
+    let draw = |app: &App| {
+        let mut t = Terminal::new(TestBackend::new(100, 20)).expect("terminal");
+        t.draw(|f| deskpilot::tui::render::render(app, f)).expect("draw");
+        t.backend().buffer().content().iter().map(|c| c.symbol()).collect::<String>()
+    };
+    app.on_key(KeyCode::F(9).into());
+    assert!(!app.review_open, "agents have no Review tab");
+    app.review = Some(Box::new(console(store)));
+    app.on_key(KeyCode::F(9).into());
+    assert!(app.review_open && draw(&app).contains("Drafts (13/13)"));
+    app.on_key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE));
+    assert!(!app.review_open && !app.quit, "q leaves the tab, not the console");
+    app.on_key(KeyCode::F(9).into());
+    app.on_key(KeyCode::F(9).into());
+    assert!(!app.review_open);
+}

@@ -79,6 +79,9 @@ pub struct App {
     pub articles: ArticleSource,
     /// Frames drawn so far (the event loop counts; an idle console draws none).
     pub frames: u64,
+    /// The Review tab (supervisors only) and whether it is showing.
+    pub review: Option<Box<super::review::ReviewConsole>>,
+    pub review_open: bool,
 }
 
 impl App {
@@ -104,6 +107,8 @@ impl App {
             wrap: RefCell::new(WrapCache::default()),
             articles,
             frames: 0,
+            review: None,
+            review_open: false,
         };
         app.style_editor();
         app
@@ -256,6 +261,10 @@ impl App {
         if key.kind == KeyEventKind::Release {
             return Vec::new();
         }
+        if self.review_open {
+            self.review_key(key);
+            return Vec::new();
+        }
         match self.keymap.action(self.mode(), &key) {
             Some(action) => self.act(action),
             None if self.focus == Focus::Editor && self.overlay.is_none() => {
@@ -266,6 +275,22 @@ impl App {
                 self.editor_changed()
             }
             None => Vec::new(),
+        }
+    }
+
+    /// Keys go to the Review tab while it shows; its toggle key or quitting it comes back.
+    fn review_key(&mut self, key: KeyEvent) {
+        if self.keymap.action("global", &key) == Some(Action::Review) {
+            self.review_open = false;
+            return;
+        }
+        let Some(review) = self.review.as_mut() else { return };
+        if let Err(e) = review.on_key(key, self.now) {
+            review.app.flash = Some(format!("Saving failed: {e:#}"));
+        }
+        if review.app.quit {
+            review.app.quit = false;
+            self.review_open = false;
         }
     }
 
@@ -464,6 +489,10 @@ impl App {
                 return self.insert_passage(action == Action::InsertSentence);
             }
             Action::FocusEditor => self.focus = Focus::Editor,
+            Action::Review => match self.review.is_some() {
+                true => self.review_open = true,
+                false => self.say("The Review tab is for supervisors: set [agent] role = \"supervisor\"."),
+            },
         }
         Vec::new()
     }

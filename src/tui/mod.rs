@@ -120,6 +120,9 @@ pub fn prepare(settings: &Settings, opts: &ConsoleOptions) -> Result<Prepared> {
     app.state.top_k = settings.config.retrieval.top_k;
     app.state.continue_requests_after(last_request);
     app.state.requires_approval = settings.config.agent.requires_approval;
+    if settings.config.agent.role == crate::config::Role::Supervisor {
+        app.review = Some(Box::new(review::open(settings)?));
+    }
     app.state.min_confidence = settings.config.retrieval.min_confidence;
 
     let started = now();

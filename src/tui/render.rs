@@ -12,6 +12,10 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 
 pub fn render(app: &App, frame: &mut Frame) {
+    if let Some(review) = app.review.as_ref().filter(|_| app.review_open) {
+        super::review::render::render(&review.app, frame);
+        return;
+    }
     let area = frame.area();
     let panes = Panes::compute(area, app.focus);
     if let Some(tabs) = panes.tabs {

@@ -176,18 +176,7 @@ where
 
 /// Runs the review console in the terminal.
 pub fn run(settings: &Settings) -> Result<()> {
-    let store = SqliteStore::open_in(&settings.paths.data_dir)?;
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let theme = super::theme::Theme::from_config(&settings.config.ui.theme, no_color);
-    let keymap = super::keymap::Keymap::with_overrides(
-        Some(&settings.config.keys).filter(|k| !k.is_empty()),
-        &settings.paths.config_file.display().to_string(),
-    )?;
-    let kb: PathBuf = settings.config.kb_dir();
-    let articles: Articles = Box::new(move |slug| {
-        crate::knowledge::read_article(&kb, slug).map(|a| (a.meta.title, a.body.trim().to_owned()))
-    });
-    let mut console = ReviewConsole::new(store, &settings.config.agent.name, theme, keymap, articles)?;
+    let mut console = open(settings)?;
     let mut terminal = ratatui::try_init().context("cannot start the terminal UI (is stdout a terminal?)")?;
     super::supervise::install_panic_hook();
     let result = event_loop(&mut terminal, &mut console, || {
@@ -201,6 +190,23 @@ pub fn run(settings: &Settings) -> Result<()> {
     super::supervise::restore_terminal();
     ratatui::restore();
     result
+}
+
+/// The review console on the configured store, theme, keys and KB (also the agent console's
+/// Review tab for supervisors).
+pub fn open(settings: &Settings) -> Result<ReviewConsole> {
+    let store = SqliteStore::open_in(&settings.paths.data_dir)?;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let theme = super::theme::Theme::from_config(&settings.config.ui.theme, no_color);
+    let keymap = super::keymap::Keymap::with_overrides(
+        Some(&settings.config.keys).filter(|k| !k.is_empty()),
+        &settings.paths.config_file.display().to_string(),
+    )?;
+    let kb: PathBuf = settings.config.kb_dir();
+    let articles: Articles = Box::new(move |slug| {
+        crate::knowledge::read_article(&kb, slug).map(|a| (a.meta.title, a.body.trim().to_owned()))
+    });
+    ReviewConsole::new(store, &settings.config.agent.name, theme, keymap, articles)
 }
 
 /// Milliseconds per frame while the list's selection moves down through every row of the
