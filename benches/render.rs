@@ -1,5 +1,6 @@
 //! Frame rendering at 200x50 with a 500-message conversation, a retrieval and a draft: the
-//! console's per-frame cost once wrapped lines are cached (steady state), and a cold frame.
+//! console's per-frame cost once wrapped lines are cached (steady state), and a cold frame; and
+//! the review console's list scrolling through 10,000 drafts.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use deskpilot::desk::ports::ChannelEvent;
@@ -87,5 +88,27 @@ fn frames(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, frames);
+/// The review list over a seeded store of 10,000 drafts: one frame per step while the selection
+/// moves down (wrapping to the top at the end), 160x48. A frame must stay well under 16.7 ms.
+fn review_list(c: &mut Criterion) {
+    use crossterm::event::{KeyCode, KeyEvent};
+    use deskpilot::tui::review::render as review_render;
+    use deskpilot::tui::review::state::ReviewApp;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = deskpilot::store::SqliteStore::open_in(dir.path()).expect("store");
+    deskpilot::review::seed::seed(&mut store, 10_000, 7).expect("seed");
+    let rows = store.review_rows(&Default::default()).expect("rows");
+    let mut app = ReviewApp::new(rows, Theme::new(ThemeName::Dark), Keymap::defaults());
+    app.page = review_render::list_page(48);
+    let mut terminal = Terminal::new(TestBackend::new(160, 48)).expect("terminal");
+    c.bench_function("review_list_160x48_10k_rows_scroll_frame", |b| {
+        b.iter(|| {
+            let key = if app.selected + 1 == app.visible.len() { KeyCode::Home } else { KeyCode::Down };
+            app.on_key(KeyEvent::from(key));
+            terminal.draw(|f| review_render::render(black_box(&app), f)).expect("draw");
+        })
+    });
+}
+
+criterion_group!(benches, frames, review_list);
 criterion_main!(benches);

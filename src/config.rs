@@ -23,6 +23,9 @@ pub struct Config {
     pub model: ModelConfig,
     pub ui: UiConfig,
     pub log: LogConfig,
+    /// Who is at the console: name, role, whether replies need a supervisor's approval.
+    #[serde(default)]
+    pub agent: AgentConfig,
     /// Key-binding overrides per mode (`[keys.editor]` ...), checked when the console starts.
     #[serde(default)]
     pub keys: toml::Table,
@@ -86,6 +89,31 @@ pub enum ConfigError {
     UnknownEnv { name: String, hint: String },
     #[error("{name}={raw}: [{section}] {key} must be {expected}")]
     EnvType { name: String, raw: String, section: String, key: String, expected: &'static str },
+}
+
+/// The person using the console.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    /// Recorded with every draft, message and event (what supervisors see in the review list).
+    pub name: String,
+    /// `agent`, or `supervisor` (adds the Review tab and may approve queued replies).
+    pub role: Role,
+    /// Replies go to the approval queue and reach the customer only once a supervisor approves.
+    pub requires_approval: bool,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        Self { name: "agent".into(), role: Role::Agent, requires_approval: false }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Agent,
+    Supervisor,
 }
 
 /// Where things live on this machine.
@@ -419,6 +447,15 @@ mod tests {
         assert_eq!(c.ui.theme, "light");
         assert!((c.retrieval.min_confidence - 0.5).abs() < 1e-6);
         assert_eq!(applied.len(), 2);
+    }
+
+    #[test]
+    fn agent_section() {
+        let user = "[agent]\nname = \"kim\"\nrole = \"supervisor\"\nrequires_approval = true\n";
+        let (c, _) = resolve(Some((Path::new("u.toml"), user)), &[]).expect("config");
+        assert_eq!((c.agent.name.as_str(), c.agent.role, c.agent.requires_approval), ("kim", Role::Supervisor, true));
+        let err = resolve(Some((Path::new("u.toml"), "[agent]\nrole = \"boss\"\n")), &[]).expect_err("bad role");
+        assert!(err.to_string().contains("boss") && err.to_string().contains("agent.role"), "{err}");
     }
 
     #[test]

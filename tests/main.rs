@@ -11,4 +11,5 @@ mod hardening;
 mod kb;
 mod model;
 mod retrieval;
+mod review;
 mod store;

@@ -35,6 +35,18 @@ enum What {
         #[arg(long)]
         json: bool,
     },
+    /// `review --stats` on a seeded store of 10,000 drafts, and review-list frames while
+    /// scrolling through them.
+    Review {
+        /// Drafts in the seeded store.
+        #[arg(long, default_value_t = 10_000)]
+        drafts: usize,
+        /// Repetitions (medians are reported).
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
@@ -56,6 +68,62 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
                 print!("{}", report.table());
             }
         }
+        What::Review { drafts, runs, json } => {
+            let report = review_bench(drafts, runs)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!(
+                    "review bench: {} drafts\n  seed store          {:>9.1} ms\n  review --stats      {:>9.1} ms p50  {:>9.1} ms p99\n  list frame (scroll) {:>9.3} ms p50  {:>9.3} ms p99  (16.7 ms budget at 60 fps)",
+                    report.drafts,
+                    report.seed_ms,
+                    report.stats_p50_ms,
+                    report.stats_p99_ms,
+                    report.frame_p50_ms,
+                    report.frame_p99_ms
+                );
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, serde::Serialize)]
+struct ReviewBench {
+    drafts: usize,
+    seed_ms: f64,
+    stats_p50_ms: f64,
+    stats_p99_ms: f64,
+    frame_p50_ms: f64,
+    frame_p99_ms: f64,
+}
+
+/// Seeds a throw-away store, then times what `review --stats` does (open, load, compute) and
+/// the review list's frames at 160x48 while the selection moves down through every row.
+fn review_bench(drafts: usize, runs: usize) -> Result<ReviewBench> {
+    use std::time::Instant;
+    let dir = std::env::temp_dir().join(format!("deskpilot-review-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let result = (|| {
+        let t = Instant::now();
+        let mut store = crate::store::SqliteStore::open_in(&dir)?;
+        crate::review::seed::seed(&mut store, drafts, 7)?;
+        let seed_ms = t.elapsed().as_secs_f64() * 1e3;
+        drop(store);
+        let mut stats_ms = Vec::new();
+        for _ in 0..runs.max(1) {
+            let t = Instant::now();
+            let store = crate::store::SqliteStore::open_in(&dir)?;
+            let stats = super::review::stats(&store, &crate::store::DraftFilter::default())?;
+            std::hint::black_box(stats.table());
+            stats_ms.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        let store = crate::store::SqliteStore::open_in(&dir)?;
+        let mut frames = crate::tui::review::bench_frames(&store, 160, 48)?;
+        let (stats_p50_ms, stats_p99_ms) = crate::util::p50_p99(&mut stats_ms);
+        let (frame_p50_ms, frame_p99_ms) = crate::util::p50_p99(&mut frames);
+        Ok(ReviewBench { drafts, seed_ms, stats_p50_ms, stats_p99_ms, frame_p50_ms, frame_p99_ms })
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
 }

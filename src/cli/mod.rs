@@ -7,6 +7,7 @@ mod draft;
 mod eval;
 mod index;
 mod kb;
+mod review;
 mod search;
 mod train;
 
@@ -31,6 +32,9 @@ Examples:
   deskpilot eval --set ../shared/eval/dstc11 --json
   deskpilot bench retrieval                 indexing and query speed on 100k passages
   deskpilot bench generation                the generator's load, first-token and decode times
+  deskpilot review                          supervisor console: drafts vs sent replies, approvals
+  deskpilot review --stats --since 2026-01-01
+  deskpilot review --export csv --agent ana  drafts as CSV, PII masked (--unmasked to keep it)
 
 Exit codes: 0 success, 1 error, 2 usage error.";
 
@@ -84,8 +88,10 @@ pub enum Command {
     Train(train::Args),
     /// Replay an evaluation set and report retrieval and draft quality.
     Eval(eval::Args),
-    /// Measure speed: retrieval, generation.
+    /// Measure speed: retrieval, generation, review.
     Bench(bench::Args),
+    /// Supervisor review: drafts vs sent replies, approval queue; --stats, --export.
+    Review(review::Args),
 }
 
 /// Loads settings and starts file logging (plus warnings on stderr).
@@ -145,6 +151,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Train(a)) => train::run(&settings, a),
         Some(Command::Eval(a)) => eval::run(&settings, a),
         Some(Command::Bench(a)) => bench::run(&settings, a),
+        Some(Command::Review(a)) => review::run(&settings, a),
     }
 }
 

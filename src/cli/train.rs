@@ -16,6 +16,10 @@ pub struct Args {
     /// Transcripts in the evaluation case format (JSONL: turns + reference reply); repeatable.
     #[arg(long, value_name = "FILE")]
     transcripts: Vec<PathBuf>,
+    /// Also learn from the replies agents sent (store in the data directory): each sent,
+    /// unflagged reply with its conversation, PII-masked, is added to the transcripts.
+    #[arg(long)]
+    from_store: bool,
     /// Use half 1 (odd lines) or 2 (even lines) of the transcripts, as `eval --half` (keep the
     /// other half for evaluation).
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=2))]
@@ -94,9 +98,27 @@ impl Progress for Bar {
 pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
     let kb = super::kb_dir(settings, args.kb.as_ref());
     let fine_tune = args.from.is_some();
+    let mut transcripts = args.transcripts;
+    if args.from_store {
+        let store = crate::store::SqliteStore::open_in(&settings.paths.data_dir)?;
+        let (lines, report) = crate::review::training::store_cases(&store)?;
+        let path = settings.paths.data_dir.join("train-from-store.jsonl");
+        std::fs::write(&path, lines.join("\n") + "\n")
+            .map_err(|e| anyhow::anyhow!("{}: cannot write ({e})", path.display()))?;
+        eprintln!(
+            "from the store: {} sent replies ({} flagged and {} unsent skipped) -> {}",
+            report.cases,
+            report.skipped_flagged,
+            report.skipped_unsent,
+            path.display()
+        );
+        if report.cases > 0 {
+            transcripts.push(path);
+        }
+    }
     let opts = TrainOptions {
         kb,
-        transcripts: args.transcripts,
+        transcripts,
         half: args.half,
         out: args.out,
         size: args.size,

@@ -4,6 +4,7 @@
 //! Nothing in here does I/O or imports a UI, async, search, model or database crate, so the rules
 //! of the product are testable in milliseconds. Adapters implement the [`ports`].
 
+pub mod approval;
 pub mod autosave;
 pub mod outcome;
 pub mod ports;

@@ -86,6 +86,9 @@ pub struct ConversationView {
     pub offered: Option<String>,
     /// The most recent generated draft, kept to record what the agent did with it.
     pub last_draft: Option<Draft>,
+    /// A reply waiting for a supervisor's approval (agents with `requires_approval`): the
+    /// customer has not seen it.
+    pub held: Option<Message>,
 }
 
 impl ConversationView {
@@ -102,6 +105,7 @@ impl ConversationView {
             editor_dirty: false,
             offered: None,
             last_draft: None,
+            held: None,
         }
     }
 
@@ -121,12 +125,24 @@ pub struct State {
     /// How many passages to ask retrieval for.
     pub top_k: usize,
     pub autosave: Debouncer,
+    /// Replies go to the approval queue instead of the customer (junior agents).
+    pub requires_approval: bool,
+    /// Below this retrieval confidence the customer's question counts as a knowledge gap.
+    pub min_confidence: f32,
     next_request: u64,
 }
 
 impl Default for State {
     fn default() -> Self {
-        Self { conversations: Vec::new(), selected: None, top_k: 5, autosave: Debouncer::default(), next_request: 1 }
+        Self {
+            conversations: Vec::new(),
+            selected: None,
+            top_k: 5,
+            autosave: Debouncer::default(),
+            requires_approval: false,
+            min_confidence: 0.2,
+            next_request: 1,
+        }
     }
 }
 

@@ -288,11 +288,27 @@ pub struct Draft {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SuggestionEvent {
+    /// A draft was shown to the agent.
     Shown,
+    /// An offered draft replaced the agent's text (older stores; new ones record `Swapped`).
     Inserted,
     Regenerated,
     Sent,
     Discarded,
+    /// Passages were shown in the knowledge pane (detail: their slugs).
+    PassageShown,
+    /// The agent opened a passage's article (detail: the slug).
+    PassageOpened,
+    /// The agent inserted a passage or its best sentence into the reply (detail: the slug).
+    PassageInserted,
+    /// The agent swapped an offered new draft into the editor.
+    Swapped,
+    /// The agent first changed a draft the assistant had put into the editor.
+    Edited,
+    /// No passage answered the customer's question confidently (detail: the question).
+    KbGap,
+    /// A reply went to the approval queue instead of the customer.
+    Queued,
 }
 
 impl SuggestionEvent {
@@ -303,6 +319,13 @@ impl SuggestionEvent {
             SuggestionEvent::Regenerated => "regenerated",
             SuggestionEvent::Sent => "sent",
             SuggestionEvent::Discarded => "discarded",
+            SuggestionEvent::PassageShown => "passage_shown",
+            SuggestionEvent::PassageOpened => "passage_opened",
+            SuggestionEvent::PassageInserted => "passage_inserted",
+            SuggestionEvent::Swapped => "swapped",
+            SuggestionEvent::Edited => "edited",
+            SuggestionEvent::KbGap => "kb_gap",
+            SuggestionEvent::Queued => "queued",
         }
     }
 }

@@ -102,6 +102,14 @@ pub enum Msg {
     Tick {
         now: Millis,
     },
+    /// A supervisor decided on a reply held for approval: `approved` carries the text to send
+    /// (as written or edited); None returns it to the agent with `note`.
+    ApprovalDecided {
+        conversation: ConversationId,
+        approved: Option<String>,
+        note: String,
+        at: Millis,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -150,6 +158,19 @@ pub enum Effect {
     ClearAutosave {
         conversation: ConversationId,
     },
+    /// A feedback event with a detail (the passages' slugs, the question no passage answered).
+    RecordDetail {
+        conversation: ConversationId,
+        request: Option<RequestId>,
+        event: SuggestionEvent,
+        detail: String,
+    },
+    /// Hold a reply for a supervisor's approval; nothing reaches the customer until then.
+    SubmitForApproval {
+        conversation: ConversationId,
+        request: Option<RequestId>,
+        message: Message,
+    },
 }
 
 /// Applies one message to the state and returns what must happen next.
@@ -186,18 +207,23 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             start_assist(c, request, k, &mut fx);
         }
         Msg::RetrievalDone { conversation, request, retrieval } => {
+            let min_confidence = state.min_confidence;
             let Some(c) = state.get_mut(&conversation) else { return fx };
+            if !c.draft.is_retrieving() || c.draft.pending_request() != Some(request) {
+                return fx; // stale
+            }
+            // Feedback goes after the effects that keep the assist loop moving.
+            let mut feedback = Vec::new();
+            retrieval_feedback(c, request, &retrieval, min_confidence, &mut feedback);
             if c.draft == (DraftState::Refreshing { request }) {
                 c.retrieval = Some(retrieval);
                 c.draft = DraftState::Idle;
-                return fx;
+            } else if c.draft == (DraftState::Retrieving { request }) {
+                c.retrieval = Some(retrieval.clone());
+                c.draft = DraftState::Generating { request, partial: String::new() };
+                fx.push(Effect::Generate { conversation, request, retrieval });
             }
-            if c.draft != (DraftState::Retrieving { request }) {
-                return fx; // stale
-            }
-            c.retrieval = Some(retrieval.clone());
-            c.draft = DraftState::Generating { request, partial: String::new() };
-            fx.push(Effect::Generate { conversation, request, retrieval });
+            fx.extend(feedback);
         }
         Msg::RetrievalFailed { conversation, request, error } | Msg::DraftFailed { conversation, request, error } => {
             let Some(c) = state.get_mut(&conversation) else { return fx };
@@ -265,6 +291,14 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             if c.editor == text {
                 return fx;
             }
+            if !c.editor_dirty && c.last_draft.as_ref().is_some_and(|d| d.generated == c.editor) {
+                // The first change to a draft the assistant put into the editor.
+                fx.push(Effect::RecordEvent {
+                    conversation: conversation.clone(),
+                    request: c.last_draft.as_ref().map(|d| d.request),
+                    event: SuggestionEvent::Edited,
+                });
+            }
             c.editor_dirty = true;
             state.autosave.changed(&conversation, &text, at);
             if let Some(c) = state.get_mut(&conversation) {
@@ -279,7 +313,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 fx.push(Effect::RecordEvent {
                     conversation,
                     request: c.last_draft.as_ref().map(|d| d.request),
-                    event: SuggestionEvent::Inserted,
+                    event: SuggestionEvent::Swapped,
                 });
             }
         }
@@ -339,8 +373,43 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 fx.push(Effect::Autosave { conversation, text });
             }
         }
+        Msg::ApprovalDecided { conversation, approved, note, at } => {
+            super::approval::decided(state, conversation, approved, note, at, &mut fx)
+        }
     }
     fx
+}
+
+/// Feedback for a retrieval the conversation waited for: which passages were shown, and the
+/// customer's question when none answered it confidently (a knowledge gap).
+fn retrieval_feedback(
+    c: &ConversationView,
+    request: RequestId,
+    retrieval: &Retrieval,
+    min_confidence: f32,
+    fx: &mut Vec<Effect>,
+) {
+    let conversation = c.conversation.id.clone();
+    if !retrieval.passages.is_empty() {
+        let slugs: Vec<&str> = retrieval.passages.iter().map(|p| p.slug.as_str()).collect();
+        fx.push(Effect::RecordDetail {
+            conversation: conversation.clone(),
+            request: Some(request),
+            event: SuggestionEvent::PassageShown,
+            detail: slugs.join(","),
+        });
+    }
+    if retrieval.confidence < min_confidence {
+        let question = c.messages.iter().rev().find(|m| m.author == Author::Customer && !m.internal);
+        if let Some(q) = question {
+            fx.push(Effect::RecordDetail {
+                conversation,
+                request: Some(request),
+                event: SuggestionEvent::KbGap,
+                detail: q.text.trim().to_owned(),
+            });
+        }
+    }
 }
 
 /// Starts retrieval for the conversation's current turn, cancelling whatever was in flight.
@@ -370,7 +439,15 @@ fn send(state: &mut State, conversation: ConversationId, internal: bool, at: Mil
     if text.is_empty() {
         return;
     }
+    if !internal && c.held.is_some() {
+        return; // one reply at a time waits for approval
+    }
     let message = Message { author: Author::Agent, internal, text: text.clone(), at };
+    if !internal && state.requires_approval {
+        super::approval::submit(state, conversation, message, fx);
+        return;
+    }
+    let Some(c) = state.get_mut(&conversation) else { return };
     c.messages.push(message.clone());
     c.conversation.updated = at;
     c.editor.clear();

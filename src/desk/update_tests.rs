@@ -145,7 +145,7 @@ fn a_draft_never_overwrites_what_the_agent_typed() {
     assert_eq!(c.editor, "Let me check");
     assert_eq!(c.offered.as_deref(), Some("Generated"));
     let fx = update(&mut s, Msg::AcceptOffered { conversation: id("T-1") });
-    assert!(matches!(&fx[0], Effect::RecordEvent { event: SuggestionEvent::Inserted, .. }));
+    assert!(matches!(&fx[0], Effect::RecordEvent { event: SuggestionEvent::Swapped, .. }));
     assert_eq!(s.conversations[0].editor, "Generated");
 }
 

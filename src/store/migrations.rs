@@ -82,6 +82,48 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX drafts_by_request ON drafts(request_id);
     CREATE INDEX events_by_request ON events(request_id);
     "#,
+    // 3: supervisor review. Who wrote each draft and message, when a draft was shown and sent,
+    // its word-level edit distance and grounding warnings; a detail per event (the passage's
+    // slug, the unanswered question); coaching notes the agent sees; the approval queue.
+    r#"
+    ALTER TABLE drafts ADD COLUMN agent TEXT NOT NULL DEFAULT '';
+    ALTER TABLE drafts ADD COLUMN edit_distance REAL;
+    ALTER TABLE drafts ADD COLUMN shown_ms INTEGER;
+    ALTER TABLE drafts ADD COLUMN sent_ms INTEGER;
+    ALTER TABLE drafts ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]';
+    UPDATE drafts SET shown_ms = created_ms;
+    CREATE INDEX drafts_by_created ON drafts(created_ms);
+    ALTER TABLE messages ADD COLUMN agent TEXT NOT NULL DEFAULT '';
+    ALTER TABLE events ADD COLUMN agent TEXT NOT NULL DEFAULT '';
+    ALTER TABLE events ADD COLUMN detail TEXT NOT NULL DEFAULT '';
+    CREATE INDEX events_by_kind ON events(event);
+    CREATE INDEX reviews_by_draft ON reviews(draft_id);
+    CREATE TABLE coaching_notes (
+        id INTEGER PRIMARY KEY,
+        draft_id INTEGER NOT NULL REFERENCES drafts(id),
+        agent TEXT NOT NULL,
+        supervisor TEXT NOT NULL,
+        text TEXT NOT NULL,
+        at_ms INTEGER NOT NULL,
+        seen_ms INTEGER
+    );
+    CREATE INDEX coaching_by_agent ON coaching_notes(agent, seen_ms);
+    CREATE TABLE approvals (
+        id INTEGER PRIMARY KEY,
+        conversation_id TEXT NOT NULL,
+        request_id INTEGER,
+        agent TEXT NOT NULL,
+        text TEXT NOT NULL,
+        submitted_ms INTEGER NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        reviewer TEXT,
+        final_text TEXT,
+        note TEXT NOT NULL DEFAULT '',
+        decided_ms INTEGER,
+        delivered_ms INTEGER
+    );
+    CREATE INDEX approvals_by_state ON approvals(state, id);
+    "#,
 ];
 
 /// The newest schema version this build knows.

@@ -7,9 +7,11 @@
 
 mod migrations;
 mod repo;
+mod review;
 
 pub use migrations::LATEST as LATEST_SCHEMA;
 pub use repo::{Review, StoredDraft};
+pub use review::{Approval, ApprovalState, CoachingNote, DraftFilter, ReviewRow};
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
@@ -94,6 +96,8 @@ pub fn inspect(path: &Path) -> Result<StoreStatus> {
 pub struct SqliteStore {
     conn: Connection,
     path: PathBuf,
+    /// The agent whose drafts, messages and events this connection records (`[agent] name`).
+    agent: String,
 }
 
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
@@ -107,7 +111,7 @@ impl SqliteStore {
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).map_err(|e| classify(path, e))?;
-        let mut store = Self { conn, path: path.to_owned() };
+        let mut store = Self { conn, path: path.to_owned(), agent: String::new() };
         store.configure()?;
         migrations::migrate(&mut store.conn, &store.path)?;
         Ok(store)
@@ -116,6 +120,15 @@ impl SqliteStore {
     /// Opens the store in a data directory.
     pub fn open_in(data_dir: &Path) -> Result<Self> {
         Self::open(&data_dir.join(DB_FILE))
+    }
+
+    /// Records everything written from now on as this agent's (drafts, messages, events).
+    pub fn set_agent(&mut self, agent: &str) {
+        self.agent = agent.to_owned();
+    }
+
+    pub fn agent(&self) -> &str {
+        &self.agent
     }
 
     pub fn path(&self) -> &Path {

@@ -178,8 +178,16 @@ impl SqliteStore {
     pub fn add_message(&mut self, conversation: &ConversationId, m: &Message) -> Result<()> {
         self.conn
             .execute(
-                "INSERT INTO messages (conversation_id, author, internal, text, at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![conversation.0, m.author.as_str(), m.internal, m.text, m.at],
+                "INSERT INTO messages (conversation_id, author, internal, text, at_ms, agent)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    conversation.0,
+                    m.author.as_str(),
+                    m.internal,
+                    m.text,
+                    m.at,
+                    if m.author == Author::Agent { self.agent.as_str() } else { "" }
+                ],
             )
             .map(drop)
             .map_err(|e| self.err(e))
@@ -219,14 +227,19 @@ impl SqliteStore {
     }
 
     /// Inserts a draft, or updates its final text and outcome when the same request is saved again.
+    /// Records the agent, when it was shown, and once sent the send time and the word-level edit
+    /// distance between the draft and the sent text.
     pub fn put_draft(&mut self, d: &Draft) -> Result<i64> {
+        let now = crate::util::now_ms();
         let sources = serde_json::to_string(&d.sources).unwrap_or_else(|_| "[]".into());
         self.conn
             .query_row(
                 "INSERT INTO drafts (conversation_id, request_id, generated, sources, model_version, retrieval_ms,
-                     first_token_ms, total_ms, tokens, final_text, outcome, created_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-                 ON CONFLICT(conversation_id, request_id) DO UPDATE SET final_text = ?10, outcome = ?11
+                     first_token_ms, total_ms, tokens, final_text, outcome, created_ms, agent, shown_ms,
+                     edit_distance, sent_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?12, ?14, ?15)
+                 ON CONFLICT(conversation_id, request_id) DO UPDATE SET final_text = ?10, outcome = ?11,
+                     edit_distance = ?14, sent_ms = ?15
                  RETURNING id",
                 params![
                     d.conversation.0,
@@ -240,7 +253,10 @@ impl SqliteStore {
                     d.timings.tokens,
                     d.final_text,
                     d.outcome.map(DraftOutcome::as_str),
-                    crate::util::now_ms()
+                    now,
+                    self.agent,
+                    d.final_text.as_deref().map(|f| crate::review::diff::edit_distance(&d.generated, f)),
+                    d.final_text.is_some().then_some(now),
                 ],
                 |r| r.get(0),
             )
@@ -266,10 +282,23 @@ impl SqliteStore {
         event: SuggestionEvent,
         at: Millis,
     ) -> Result<()> {
+        self.add_event_detail(conversation, request, event, "", at)
+    }
+
+    /// An event with a detail: the passage's slug, or the question no passage answered.
+    pub fn add_event_detail(
+        &mut self,
+        conversation: &ConversationId,
+        request: Option<RequestId>,
+        event: SuggestionEvent,
+        detail: &str,
+        at: Millis,
+    ) -> Result<()> {
         self.conn
             .execute(
-                "INSERT INTO events (conversation_id, request_id, event, at_ms) VALUES (?1, ?2, ?3, ?4)",
-                params![conversation.0, request.map(|r| r.0 as i64), event.as_str(), at],
+                "INSERT INTO events (conversation_id, request_id, event, at_ms, agent, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![conversation.0, request.map(|r| r.0 as i64), event.as_str(), at, self.agent, detail],
             )
             .map(drop)
             .map_err(|e| self.err(e))

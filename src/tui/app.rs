@@ -79,6 +79,9 @@ pub struct App {
     pub articles: ArticleSource,
     /// Frames drawn so far (the event loop counts; an idle console draws none).
     pub frames: u64,
+    /// The Review tab (supervisors only) and whether it is showing.
+    pub review: Option<Box<super::review::ReviewConsole>>,
+    pub review_open: bool,
 }
 
 impl App {
@@ -104,6 +107,8 @@ impl App {
             wrap: RefCell::new(WrapCache::default()),
             articles,
             frames: 0,
+            review: None,
+            review_open: false,
         };
         app.style_editor();
         app
@@ -256,6 +261,10 @@ impl App {
         if key.kind == KeyEventKind::Release {
             return Vec::new();
         }
+        if self.review_open {
+            self.review_key(key);
+            return Vec::new();
+        }
         match self.keymap.action(self.mode(), &key) {
             Some(action) => self.act(action),
             None if self.focus == Focus::Editor && self.overlay.is_none() => {
@@ -266,6 +275,22 @@ impl App {
                 self.editor_changed()
             }
             None => Vec::new(),
+        }
+    }
+
+    /// Keys go to the Review tab while it shows; its toggle key or quitting it comes back.
+    fn review_key(&mut self, key: KeyEvent) {
+        if self.keymap.action("global", &key) == Some(Action::Review) {
+            self.review_open = false;
+            return;
+        }
+        let Some(review) = self.review.as_mut() else { return };
+        if let Err(e) = review.on_key(key, self.now) {
+            review.app.flash = Some(format!("Saving failed: {e:#}"));
+        }
+        if review.app.quit {
+            review.app.quit = false;
+            self.review_open = false;
         }
     }
 
@@ -376,10 +401,22 @@ impl App {
                 let Some(conversation) = sel else { return Vec::new() };
                 let internal = self.note_mode;
                 let fx = self.apply(Msg::Send { conversation: conversation.clone(), internal, at: now });
+                let queued = fx.iter().any(|e| matches!(e, Effect::SubmitForApproval { .. }));
                 if fx.is_empty() {
-                    self.say("Nothing to send: the editor is empty.");
+                    let held = self.state.selected_view().is_some_and(|c| c.held.is_some());
+                    self.say(if held {
+                        "Your last reply is still waiting for approval."
+                    } else {
+                        "Nothing to send: the editor is empty."
+                    });
                 } else {
-                    self.say(if internal { "Internal note added." } else { "Reply sent." });
+                    self.say(if internal {
+                        "Internal note added."
+                    } else if queued {
+                        "Sent for approval: the customer sees it once a supervisor approves."
+                    } else {
+                        "Reply sent."
+                    });
                     self.note_mode = false;
                     self.scroll.remove(&conversation);
                     self.new_marker.remove(&conversation);
@@ -444,7 +481,7 @@ impl App {
                 self.move_by(delta);
             }
             Action::Open => match self.focus {
-                Focus::Knowledge => self.open_article(),
+                Focus::Knowledge => return self.open_article(),
                 Focus::Queue | Focus::Conversation => self.focus = Focus::Editor,
                 Focus::Editor => {}
             },
@@ -452,6 +489,10 @@ impl App {
                 return self.insert_passage(action == Action::InsertSentence);
             }
             Action::FocusEditor => self.focus = Focus::Editor,
+            Action::Review => match self.review.is_some() {
+                true => self.review_open = true,
+                false => self.say("The Review tab is for supervisors: set [agent] role = \"supervisor\"."),
+            },
         }
         Vec::new()
     }
@@ -479,12 +520,26 @@ impl App {
         r.passages.get(self.knowledge_sel).cloned()
     }
 
-    fn open_article(&mut self) {
-        let Some(p) = self.selected_passage() else { return };
+    fn open_article(&mut self) -> Vec<Effect> {
+        let Some(p) = self.selected_passage() else { return Vec::new() };
         match (self.articles)(&p.slug) {
-            Some((title, text)) => self.overlay = Some(Overlay::Article { slug: p.slug, title, text, scroll: 0 }),
-            None => self.say(format!("Article {} is no longer in the knowledge base.", p.slug)),
+            Some((title, text)) => {
+                let fx = self.passage_event(crate::desk::SuggestionEvent::PassageOpened, &p.slug);
+                self.overlay = Some(Overlay::Article { slug: p.slug, title, text, scroll: 0 });
+                fx
+            }
+            None => {
+                self.say(format!("Article {} is no longer in the knowledge base.", p.slug));
+                Vec::new()
+            }
         }
+    }
+
+    /// A feedback event about a passage of the selected conversation.
+    fn passage_event(&self, event: crate::desk::SuggestionEvent, slug: &str) -> Vec<Effect> {
+        let Some(c) = self.state.selected_view() else { return Vec::new() };
+        let request = c.last_draft.as_ref().map(|d| d.request).or(c.draft.pending_request());
+        vec![Effect::RecordDetail { conversation: c.conversation.id.clone(), request, event, detail: slug.to_owned() }]
     }
 
     fn insert_passage(&mut self, sentence_only: bool) -> Vec<Effect> {
@@ -498,7 +553,9 @@ impl App {
         }
         self.editor.insert_str(text);
         self.say(format!("Inserted from “{}”.", p.title));
-        self.editor_changed()
+        let mut fx = self.passage_event(crate::desk::SuggestionEvent::PassageInserted, &p.slug);
+        fx.extend(self.editor_changed());
+        fx
     }
 }
 

@@ -40,6 +40,8 @@ pub enum Action {
     InsertSentence,
     FocusEditor,
     Close,
+    /// The supervisor's Review tab (role = "supervisor").
+    Review,
 }
 
 impl Action {
@@ -74,6 +76,7 @@ impl Action {
             Action::InsertSentence => "insert the passage's best sentence into the draft",
             Action::FocusEditor => "focus the reply editor",
             Action::Close => "close the overlay",
+            Action::Review => "Review tab: drafts vs sent replies, stats, approval queue (supervisors)",
         }
     }
 }

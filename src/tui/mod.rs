@@ -7,6 +7,7 @@ pub mod instance;
 pub mod keymap;
 pub mod layout;
 pub mod render;
+pub mod review;
 pub mod supervise;
 pub mod text;
 pub mod theme;
@@ -72,7 +73,8 @@ pub struct Prepared {
 pub fn prepare(settings: &Settings, opts: &ConsoleOptions) -> Result<Prepared> {
     let data = &settings.paths.data_dir;
     let lock = instance::acquire(data)?;
-    let store = SqliteStore::open_in(data)?;
+    let mut store = SqliteStore::open_in(data)?;
+    store.set_agent(&settings.config.agent.name);
     let scenarios = match &opts.scenarios {
         Some(p) => Scenarios::load(p)?,
         None => Scenarios::bundled()?,
@@ -117,6 +119,11 @@ pub fn prepare(settings: &Settings, opts: &ConsoleOptions) -> Result<Prepared> {
     let mut app = App::new(theme, keymap, info, articles);
     app.state.top_k = settings.config.retrieval.top_k;
     app.state.continue_requests_after(last_request);
+    app.state.requires_approval = settings.config.agent.requires_approval;
+    if settings.config.agent.role == crate::config::Role::Supervisor {
+        app.review = Some(Box::new(review::open(settings)?));
+    }
+    app.state.min_confidence = settings.config.retrieval.min_confidence;
 
     let started = now();
     let mut channel = DemoChannel::new(scenarios, started, opts.speed, opts.seed).with_prefix(format!("S{session}-"));
@@ -245,6 +252,12 @@ impl Shell {
                     self.workers.store(StoreOp::Autosave(conversation, text, now()))
                 }
                 Effect::ClearAutosave { conversation } => self.workers.store(StoreOp::ClearAutosave(conversation)),
+                Effect::RecordDetail { conversation, request, event, detail } => {
+                    self.workers.store(StoreOp::EventDetail(conversation, request, event, detail, now()));
+                }
+                Effect::SubmitForApproval { conversation, request, message } => {
+                    self.workers.store(StoreOp::SubmitApproval(conversation, request, message.text, message.at));
+                }
             }
         }
     }
@@ -259,7 +272,9 @@ impl Shell {
     }
 
     pub fn on_worker(&mut self, app: &mut App, msg: WorkerMsg) {
+        let mut warnings = None;
         let fx = match msg {
+            WorkerMsg::ReviewUpdates { decided, notes } => review_updates(app, decided, notes),
             WorkerMsg::Retrieved { conversation, request, result, ms } => match result {
                 Ok(retrieval) => {
                     app.info.last_retrieval_ms = Some(ms);
@@ -279,6 +294,10 @@ impl Shell {
                             && app.state.selected_view().is_some_and(|c| c.conversation.id == conversation)
                         {
                             app.say(format!("Check before sending: {} found in no passage", unsupported.join(", ")));
+                        }
+                        if !unsupported.is_empty() {
+                            // Queued behind the draft's own save (the store applies ops in order).
+                            warnings = Some((conversation.clone(), request, unsupported));
                         }
                         let draft = Draft {
                             conversation: conversation.clone(),
@@ -316,7 +335,32 @@ impl Shell {
             }
         };
         self.perform(app, fx);
+        if let Some((conversation, request, unsupported)) = warnings {
+            self.workers.store(StoreOp::Warnings(conversation, request, unsupported));
+        }
     }
+}
+
+/// Supervisors' decisions become reducer messages; coaching notes are shown to the agent.
+fn review_updates(
+    app: &mut App,
+    decided: Vec<crate::store::Approval>,
+    notes: Vec<crate::store::CoachingNote>,
+) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    for a in decided {
+        let approved = (a.state == crate::store::ApprovalState::Approved).then(|| a.final_text.unwrap_or(a.text));
+        app.say(if approved.is_some() {
+            format!("A supervisor approved your reply in {}: sent.", a.conversation)
+        } else {
+            format!("A supervisor returned your reply in {}: {}", a.conversation, a.note)
+        });
+        fx.extend(app.apply(Msg::ApprovalDecided { conversation: a.conversation, approved, note: a.note, at: now() }));
+    }
+    for n in notes {
+        app.say(format!("Coaching from {}: {}", n.supervisor, n.text));
+    }
+    fx
 }
 
 /// The console's event loop over any ratatui backend and any source of terminal events, so tests
@@ -341,6 +385,7 @@ where
     frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut dirty = true;
     let mut first_frame_logged = false;
+    let mut last_review_poll = 0;
     // What the clock changes on screen (waiting times, an expiring status message): a tick
     // redraws only when this moved, so an idle console draws nothing.
     let mut shown_time = app.time_key(now());
@@ -378,6 +423,11 @@ where
                 }
                 let fx = app.tick(t);
                 shell.perform(app, fx);
+                if t - last_review_poll >= 2000 {
+                    // Supervisors' decisions and coaching notes arrive through the store.
+                    shell.workers.store(StoreOp::PollReview);
+                    last_review_poll = t;
+                }
                 let time = app.time_key(t);
                 dirty |= time != shown_time;
                 shown_time = time;

@@ -12,6 +12,10 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 
 pub fn render(app: &App, frame: &mut Frame) {
+    if let Some(review) = app.review.as_ref().filter(|_| app.review_open) {
+        super::review::render::render(&review.app, frame);
+        return;
+    }
     let area = frame.area();
     let panes = Panes::compute(area, app.focus);
     if let Some(tabs) = panes.tabs {
@@ -348,6 +352,10 @@ fn render_editor(app: &App, frame: &mut Frame, area: Rect) {
         }
         Some(DraftState::Failed { error, .. }) => Some((format!("· draft failed: {error} "), app.theme.error)),
         _ => None,
+    };
+    let state = match view.filter(|c| c.held.is_some()) {
+        Some(_) => Some(("· last reply awaiting a supervisor's approval ".to_owned(), app.theme.warn)),
+        None => state,
     };
     if let Some((s, style)) = state {
         title.push(Span::styled(s, style));

@@ -23,6 +23,11 @@ use tokio::sync::mpsc::UnboundedSender;
 
 #[derive(Debug)]
 pub enum WorkerMsg {
+    /// Supervisors decided on queued replies, or left coaching notes for this agent.
+    ReviewUpdates {
+        decided: Vec<crate::store::Approval>,
+        notes: Vec<crate::store::CoachingNote>,
+    },
     Retrieved {
         conversation: ConversationId,
         request: RequestId,
@@ -94,6 +99,14 @@ pub enum StoreOp {
     ClearAutosave(ConversationId),
     /// Checkpoint and answer: the app is about to exit.
     Flush(mpsc::Sender<()>),
+    /// A feedback event with a detail (passage slugs, an unanswered question).
+    EventDetail(ConversationId, Option<RequestId>, SuggestionEvent, String, Millis),
+    /// A reply held for a supervisor's approval.
+    SubmitApproval(ConversationId, Option<RequestId>, String, Millis),
+    /// A draft's grounding warnings.
+    Warnings(ConversationId, RequestId, Vec<String>),
+    /// Fetch supervisors' decisions on this console's queued replies and unseen coaching notes.
+    PollReview,
 }
 
 pub struct Workers {
@@ -343,6 +356,21 @@ fn draft_loop(rx: mpsc::Receiver<DraftJob>, tx: UnboundedSender<WorkerMsg>, mut 
     }
 }
 
+/// Sends decided approvals and unseen coaching notes to the app (each once).
+fn poll_review(store: &mut SqliteStore, tx: &UnboundedSender<WorkerMsg>) -> Result<(), crate::desk::ports::PortError> {
+    let now = crate::util::now_ms();
+    let agent = store.agent().to_owned();
+    let decided = store.take_decided_approvals(&agent, now)?;
+    let notes = store.coaching_notes(&agent, true)?;
+    for n in &notes {
+        store.mark_note_seen(n.id, now)?;
+    }
+    if !decided.is_empty() || !notes.is_empty() {
+        let _ = tx.send(WorkerMsg::ReviewUpdates { decided, notes });
+    }
+    Ok(())
+}
+
 fn store_loop(rx: mpsc::Receiver<StoreOp>, tx: UnboundedSender<WorkerMsg>, mut store: SqliteStore) {
     while let Ok(op) = rx.recv() {
         let outcome = supervised("saving", || match op {
@@ -354,6 +382,14 @@ fn store_loop(rx: mpsc::Receiver<StoreOp>, tx: UnboundedSender<WorkerMsg>, mut s
             StoreOp::Event(id, r, e, at) => store.record_event(&id, r, e, at),
             StoreOp::Autosave(id, text, at) => store.autosave(&id, &text, at),
             StoreOp::ClearAutosave(id) => store.clear_autosave(&id),
+            StoreOp::EventDetail(id, r, e, detail, at) => {
+                store.add_event_detail(&id, r, e, &detail, at).map_err(Into::into)
+            }
+            StoreOp::SubmitApproval(id, r, text, at) => {
+                store.submit_approval(&id, r, &text, at).map(drop).map_err(Into::into)
+            }
+            StoreOp::Warnings(id, r, w) => store.set_draft_warnings(&id, r, &w).map_err(Into::into),
+            StoreOp::PollReview => poll_review(&mut store, &tx),
             StoreOp::Flush(done) => {
                 let r = store.checkpoint().map_err(Into::into);
                 let _ = done.send(());
