@@ -12,6 +12,7 @@ pub mod eval;
 pub mod knowledge;
 pub mod model;
 pub mod retrieval;
+pub mod semantic;
 pub mod store;
 pub mod tui;
 pub mod util;

@@ -8,4 +8,5 @@ mod e2e;
 mod kb;
 mod model;
 mod retrieval;
+mod semantic;
 mod store;
