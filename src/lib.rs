@@ -14,6 +14,7 @@ pub mod model;
 pub mod privacy;
 pub mod retrieval;
 pub mod review;
+pub mod semantic;
 pub mod store;
 pub mod tui;
 pub mod util;

@@ -12,4 +12,5 @@ mod kb;
 mod model;
 mod retrieval;
 mod review;
+mod semantic;
 mod store;

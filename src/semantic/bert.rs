@@ -1,0 +1,153 @@
+//! A BERT encoder in burn (the architecture of all-MiniLM-L6-v2): learned absolute positions, a
+//! token-type embedding, post-LayerNorm blocks with exact (erf) GELU. Inference only: no dropout.
+//!
+//! Field names are burn's; [`super::weights`] maps the Hugging Face tensor names onto them.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::activation::gelu;
+use burn::tensor::module::attention;
+use burn::tensor::ops::AttentionModuleOptions;
+
+/// Shape of the encoder, stored beside the weights as `config.json`.
+#[derive(Config, Debug, PartialEq)]
+pub struct BertConfig {
+    /// WordPiece vocabulary size.
+    pub vocab: usize,
+    /// Hidden width.
+    pub hidden: usize,
+    /// Number of transformer blocks.
+    pub layers: usize,
+    /// Attention heads per block.
+    pub heads: usize,
+    /// Width of the feed-forward layer.
+    pub intermediate: usize,
+    /// Rows of the position table.
+    pub max_positions: usize,
+    /// Rows of the token-type table (only type 0 is used).
+    pub type_vocab: usize,
+    /// LayerNorm epsilon.
+    #[config(default = 1e-12)]
+    pub layer_norm_eps: f64,
+    /// Longest input in tokens, special tokens included; longer ones are truncated.
+    #[config(default = 256)]
+    pub max_tokens: usize,
+}
+
+impl BertConfig {
+    /// A model of this shape with placeholder weights (loading replaces them all).
+    pub fn init(&self, device: &Device) -> Bert {
+        let norm = || LayerNormConfig::new(self.hidden).with_epsilon(self.layer_norm_eps).init(device);
+        let lin = |i: usize, o: usize| LinearConfig::new(i, o).init(device);
+        Bert {
+            embeddings: Embeddings {
+                word: EmbeddingConfig::new(self.vocab, self.hidden).init(device),
+                position: EmbeddingConfig::new(self.max_positions, self.hidden).init(device),
+                token_type: EmbeddingConfig::new(self.type_vocab, self.hidden).init(device),
+                norm: norm(),
+            },
+            layers: (0..self.layers)
+                .map(|_| Layer {
+                    query: lin(self.hidden, self.hidden),
+                    key: lin(self.hidden, self.hidden),
+                    value: lin(self.hidden, self.hidden),
+                    attn_out: lin(self.hidden, self.hidden),
+                    attn_norm: norm(),
+                    up: lin(self.hidden, self.intermediate),
+                    down: lin(self.intermediate, self.hidden),
+                    ffn_norm: norm(),
+                    heads: self.heads,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Word + position + token-type embeddings, then LayerNorm.
+#[derive(Module, Debug)]
+pub struct Embeddings {
+    word: Embedding,
+    position: Embedding,
+    token_type: Embedding,
+    norm: LayerNorm,
+}
+
+impl Embeddings {
+    /// `ids`: `[batch, t]` token ids -> `[batch, t, hidden]`. Positions count from 0, token type 0.
+    fn forward(&self, ids: Tensor<2, Int>) -> Tensor<3> {
+        let [b, t] = ids.dims();
+        let device = ids.device();
+        let positions = Tensor::<1, Int>::arange(0..t as i64, &device).reshape([1, t]).expand([b, t]);
+        let types = Tensor::<2, Int>::zeros([b, t], &device);
+        let x = self.word.forward(ids) + self.position.forward(positions) + self.token_type.forward(types);
+        self.norm.forward(x)
+    }
+}
+
+/// One post-LayerNorm transformer block.
+#[derive(Module, Debug)]
+pub struct Layer {
+    query: Linear,
+    key: Linear,
+    value: Linear,
+    attn_out: Linear,
+    attn_norm: LayerNorm,
+    up: Linear,
+    down: Linear,
+    ffn_norm: LayerNorm,
+    heads: usize,
+}
+
+impl Layer {
+    /// `x`: `[batch, t, hidden]`; `pad`: `[batch, heads, t, t]`, true where the key is padding.
+    /// Returns `[batch, t, hidden]`.
+    fn forward(&self, x: Tensor<3>, pad: Tensor<4, Bool>) -> Tensor<3> {
+        let [b, t, d] = x.dims();
+        let (h, dh) = (self.heads, d / self.heads);
+        let split = |l: &Linear| l.forward(x.clone()).reshape([b, t, h, dh]).swap_dims(1, 2);
+        let (q, k, v) = (split(&self.query), split(&self.key), split(&self.value));
+        let ctx = attention(q, k, v, Some(pad), None, AttentionModuleOptions::default());
+        let ctx = ctx.swap_dims(1, 2).reshape([b, t, d]);
+        let x = self.attn_norm.forward(x + self.attn_out.forward(ctx));
+        let y = self.down.forward(gelu(self.up.forward(x.clone())));
+        self.ffn_norm.forward(x + y)
+    }
+}
+
+/// The encoder: embeddings and a stack of blocks.
+#[derive(Module, Debug)]
+pub struct Bert {
+    embeddings: Embeddings,
+    layers: Vec<Layer>,
+}
+
+impl Bert {
+    /// The device the weights live on.
+    pub fn device(&self) -> Device {
+        self.embeddings.word.weight.val().device()
+    }
+
+    /// Width of the hidden states (and of the sentence vectors).
+    pub fn hidden(&self) -> usize {
+        self.embeddings.word.weight.val().dims()[1]
+    }
+
+    /// `ids`: `[batch, t]`; `mask`: `[batch, t]`, 1.0 on real tokens and 0.0 on padding.
+    /// Returns the mean of the last hidden states over the real tokens, `[batch, hidden]`
+    /// (not normalised).
+    pub fn forward(&self, ids: Tensor<2, Int>, mask: Tensor<2>) -> Tensor<2> {
+        let [b, t] = ids.dims();
+        let heads = self.layers.first().map_or(1, |l| l.heads);
+        let pad = mask.clone().equal_elem(0.0).reshape([b, 1, 1, t]).expand([b, heads, t, t]);
+        let mut x = self.embeddings.forward(ids);
+        for layer in &self.layers {
+            x = layer.forward(x, pad.clone());
+        }
+        let weights = mask.clone().unsqueeze_dim::<3>(2);
+        let summed = (x * weights).sum_dim(1).reshape([b, self.hidden()]);
+        let counts = mask.sum_dim(1).clamp_min(1.0);
+        summed / counts
+    }
+}
