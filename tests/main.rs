@@ -5,6 +5,7 @@ mod util;
 mod cli;
 mod console;
 mod e2e;
+mod hybrid;
 mod kb;
 mod model;
 mod retrieval;
