@@ -62,6 +62,10 @@ pub struct ModelConfig {
 pub struct RetrievalConfig {
     pub top_k: usize,
     pub min_confidence: f32,
+    /// `hybrid`, `lexical` or `dense`.
+    pub mode: String,
+    /// The sentence encoder's folder; empty: the bundled `assets/encoder`.
+    pub encoder: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -398,12 +402,29 @@ impl Config {
 
 impl Config {
     /// The model folder: the configured one, else the bundled model.
+    /// The sentence encoder's folder: the configured one, else the bundled one.
+    pub fn encoder_dir(&self) -> PathBuf {
+        if !self.retrieval.encoder.is_empty() {
+            return PathBuf::from(&self.retrieval.encoder);
+        }
+        bundled_encoder_dir()
+    }
+
     pub fn model_dir(&self) -> PathBuf {
         if !self.model.dir.is_empty() {
             return PathBuf::from(&self.model.dir);
         }
         bundled_model_dir()
     }
+}
+
+/// The bundled sentence encoder: `./assets/encoder` when run from a checkout, else the crate's own.
+pub fn bundled_encoder_dir() -> PathBuf {
+    let local = PathBuf::from("assets/encoder");
+    if local.join("config.json").is_file() {
+        return local;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/encoder")
 }
 
 /// The bundled model: `./assets/model` when run from a checkout, else the crate's own.

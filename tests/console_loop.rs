@@ -70,7 +70,8 @@ impl Fixture {
     /// Settings for a run; `drafter` picks the extractive or the shipped neural drafter.
     fn settings(&self, drafter: &str) -> deskpilot::config::Settings {
         let config = self.dir.path().join(format!("config-{drafter}.toml"));
-        std::fs::write(&config, format!("[model]\ndrafter = \"{drafter}\"\n")).expect("config");
+        std::fs::write(&config, format!("[model]\ndrafter = \"{drafter}\"\n[retrieval]\nmode = \"lexical\"\n"))
+            .expect("config");
         deskpilot::config::load(Some(&config), Some(self.data())).expect("settings")
     }
 

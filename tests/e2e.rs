@@ -57,7 +57,7 @@ fn console_pid(tmux: &Tmux) -> String {
 /// its exit status (the pane stays open so the test can read it).
 fn console_command(data: &std::path::Path, flags: &str) -> String {
     format!(
-        "env DESKPILOT_DATA_DIR={d} XDG_CONFIG_HOME={d}/config XDG_STATE_HOME={d}/state NO_COLOR=1 TERM=xterm-256color {bin} --speed 8 {flags}; echo EXITED $?; sleep 60",
+        "env DESKPILOT_RETRIEVAL_MODE=lexical DESKPILOT_DATA_DIR={d} XDG_CONFIG_HOME={d}/config XDG_STATE_HOME={d}/state NO_COLOR=1 TERM=xterm-256color {bin} --speed 8 {flags}; echo EXITED $?; sleep 60",
         d = data.display(),
         bin = env!("CARGO_BIN_EXE_deskpilot"),
     )

@@ -17,6 +17,9 @@ fn run(data: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
         .env("XDG_CONFIG_HOME", data.join("config"))
         .env("XDG_STATE_HOME", data.join("state"))
         .env("NO_COLOR", "1")
+        // Lexical retrieval: these tests are about bad input, not the encoder (embedding the KB
+        // would only slow them).
+        .env("DESKPILOT_RETRIEVAL_MODE", "lexical")
         .envs(envs.iter().copied())
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdin(Stdio::null())

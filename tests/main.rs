@@ -8,6 +8,7 @@ mod console_loop;
 mod e2e;
 mod fuzz;
 mod hardening;
+mod hybrid;
 mod kb;
 mod model;
 mod retrieval;

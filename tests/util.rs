@@ -29,6 +29,9 @@ pub fn deskpilot(data_dir: &Path, args: &[&str]) -> Output {
         .env("XDG_CONFIG_HOME", data_dir.join("config"))
         .env("XDG_STATE_HOME", data_dir.join("state"))
         .env("NO_COLOR", "1")
+        // Lexical unless a test asks for more (`--retrieval`): embedding the KB in every fresh
+        // data dir would slow the suite for tests that are not about meaning.
+        .env("DESKPILOT_RETRIEVAL_MODE", "lexical")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("run deskpilot")

@@ -22,6 +22,9 @@ enum What {
         queries: usize,
         #[arg(long)]
         json: bool,
+        /// `lexical` skips the encoder figures (default: `[retrieval] mode` in the config).
+        #[arg(long, value_enum)]
+        retrieval: Option<crate::retrieval::RetrievalMode>,
     },
     /// Generator speed: load time, first token for a 384-token prompt, decode rate, whole
     /// drafts, memory.
@@ -51,8 +54,11 @@ enum What {
 
 pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
     match args.what {
-        What::Retrieval { passages, queries, json } => {
-            let report = crate::retrieval::bench::run(&settings.config.kb_dir(), passages, queries)?;
+        What::Retrieval { passages, queries, json, retrieval } => {
+            let choice = crate::retrieval::DenseChoice::from_config(&settings.config, retrieval)?;
+            let encoder =
+                (choice.mode != crate::retrieval::RetrievalMode::Lexical).then_some(choice.encoder_dir.as_path());
+            let report = crate::retrieval::bench::run(&settings.config.kb_dir(), passages, queries, encoder)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

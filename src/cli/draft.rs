@@ -58,7 +58,8 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
         crate::model::DrafterChoice::from_config(&settings.config, args.model.as_deref(), args.drafter.as_deref());
     let (mut drafter, _) = choice.load()?;
     let dir = super::kb_dir(settings, args.kb.as_ref());
-    let (retriever, _) = Retriever::open(&dir, &settings.paths.data_dir, &|_, _| {})?;
+    let dense = crate::retrieval::DenseChoice::from_config(&settings.config, None)?;
+    let (retriever, _) = Retriever::open_with(&dir, &settings.paths.data_dir, &dense, &|_, _| {})?;
     let started = Instant::now();
     let query = RetrievalQuery {
         turns: messages.iter().map(|m| (m.author, m.text.clone())).collect(),

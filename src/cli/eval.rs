@@ -4,7 +4,7 @@
 use crate::config::Settings;
 use crate::eval::{load_cases, replay_retrieval};
 use crate::knowledge::{ChunkOptions, chunk_article, load_kb};
-use crate::retrieval::Retriever;
+use crate::retrieval::{DenseChoice, RetrievalMode, Retriever, index_dir_for, load_for_chunks};
 use anyhow::{Result, bail};
 use serde_json::json;
 use std::io::Write;
@@ -35,6 +35,10 @@ pub struct Args {
     /// Ranking parameters for tuning experiments: key=value,... (see Retriever::tune).
     #[arg(long, hide = true, default_value = "")]
     tune: String,
+    /// How passages are ranked (default: `[retrieval] mode` in the config, `hybrid`). Passage
+    /// vectors are cached by content under the data dir (`eval-vectors/`).
+    #[arg(long, value_enum)]
+    retrieval: Option<RetrievalMode>,
     /// Skip drafting: measure retrieval only.
     #[arg(long)]
     retrieval_only: bool,
@@ -88,6 +92,27 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
     let mut retriever = Retriever::in_ram(&chunks)?;
     retriever.tune(&args.tune)?;
     let index_ms = started.elapsed().as_secs_f64() * 1e3;
+    let choice = DenseChoice::from_config(&settings.config, args.retrieval)?;
+    retriever.mode = choice.mode;
+    let mut embed_ms = 0.0;
+    if choice.mode != RetrievalMode::Lexical {
+        let started = Instant::now();
+        let cache = index_dir_for(&kb_dir, &settings.paths.data_dir.join("eval-vectors"));
+        let bar = super::progress_bar("embedding");
+        match load_for_chunks(&chunks, Some(&cache), &choice.encoder_dir, &|i, n| {
+            bar.set_length(n as u64);
+            bar.set_position(i as u64);
+        }) {
+            Ok((dense, r)) => {
+                tracing::info!(embedded = r.embedded, passages = r.passages, "passage vectors ready");
+                let _ = retriever.dense_slot().set(dense);
+            }
+            Err(e) => tracing::warn!("sentence encoder unavailable, evaluating lexical retrieval: {e:#}"),
+        }
+        bar.finish_and_clear();
+        embed_ms = started.elapsed().as_secs_f64() * 1e3;
+    }
+    let mode = retriever.effective_mode();
 
     let bar = super::progress_bar("eval");
     bar.set_length(cases.len() as u64);
@@ -127,6 +152,7 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
     let m = &report.metrics;
     let timings = json!({
         "index_ms": index_ms,
+        "embed_ms": embed_ms,
         "retrieval_total_ms": total_ms,
         "retrieval_p50_ms": report.query_p50_ms,
         "retrieval_p99_ms": report.query_p99_ms,
@@ -138,6 +164,7 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
             "cases": cases.len(),
             "articles": kb.articles.len(),
             "passages": chunks.len(),
+            "mode": mode,
             "retrieval": m,
             "generation": generation.as_ref().map(|(g, _)| g),
             "timings": timings,
@@ -152,7 +179,7 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
             kb.articles.len(),
             chunks.len()
         )?;
-        writeln!(out, "retrieval (article level)")?;
+        writeln!(out, "retrieval ({mode}, article level)")?;
         writeln!(
             out,
             "  hit@1 {:.3}  hit@3 {:.3}  hit@5 {:.3}  hit@10 {:.3}  MRR {:.3}",

@@ -1,7 +1,7 @@
 //! `deskpilot index`: build or refresh the index of a KB.
 
 use crate::config::Settings;
-use crate::retrieval::Retriever;
+use crate::retrieval::{DenseChoice, RetrievalMode, Retriever, load_for_kb};
 use anyhow::Result;
 use std::io::Write;
 use std::path::PathBuf;
@@ -26,6 +26,28 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
     };
     let (retriever, report) = Retriever::open_for_indexing(&dir, &settings.paths.data_dir, &progress)?;
     bar.finish_and_clear();
+    // Passage and sentence vectors for dense retrieval, beside the index (changed passages only).
+    let choice = DenseChoice::from_config(&settings.config, None)?;
+    let vectors = if choice.mode == RetrievalMode::Lexical {
+        None
+    } else {
+        let bar = super::progress_bar("embedding");
+        let started = std::time::Instant::now();
+        let n = retriever.num_passages() as usize;
+        let r = load_for_kb(&dir, &settings.paths.data_dir, &choice.encoder_dir, &report, n, &|done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        });
+        bar.finish_and_clear();
+        match r {
+            Ok((_, r)) => Some((r, started.elapsed().as_secs_f64() * 1e3)),
+            Err(e) => {
+                tracing::warn!("sentence encoder unavailable, no passage vectors: {e:#}");
+                eprintln!("warning: sentence encoder unavailable ({e:#}); retrieval will be lexical");
+                None
+            }
+        }
+    };
     let out = &mut std::io::stdout().lock();
     for issue in &report.issues {
         writeln!(out, "{issue}")?;
@@ -45,5 +67,12 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
         report.elapsed_ms,
         report.index_dir.display()
     )?;
+    if let Some((v, ms)) = vectors {
+        writeln!(
+            out,
+            "vectors: {} passages ({} embedded), {} sentences ({} embedded) in {ms:.0} ms",
+            v.passages, v.embedded, v.sentences, v.sentences_embedded
+        )?;
+    }
     Ok(ExitCode::SUCCESS)
 }

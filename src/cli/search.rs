@@ -1,7 +1,7 @@
 //! `deskpilot search`: the passages the console would show for a customer message.
 
 use crate::config::Settings;
-use crate::retrieval::{Hit, Retriever};
+use crate::retrieval::{DenseChoice, Hit, RetrievalMode, Retriever};
 use crate::util::sanitize_for_terminal;
 use anyhow::Result;
 use serde::Serialize;
@@ -20,6 +20,9 @@ pub struct Args {
     /// Print a JSON array for scripts.
     #[arg(long)]
     json: bool,
+    /// How passages are ranked (default: `[retrieval] mode` in the config, `hybrid`).
+    #[arg(long, value_enum)]
+    retrieval: Option<RetrievalMode>,
     /// The customer's message.
     #[arg(required = true, value_name = "QUERY")]
     query: Vec<String>,
@@ -34,6 +37,13 @@ struct JsonHit<'a> {
     score: f32,
     confidence: f32,
     highlights: Vec<[usize; 2]>,
+    /// The mode that ranked this hit (lexical when the encoder is unavailable or the question
+    /// is Chinese).
+    mode: RetrievalMode,
+    /// BM25 article score (absent when BM25 did not rank the article).
+    lexical_score: Option<f32>,
+    /// Cosine of the article's best passage with the question (absent in lexical mode).
+    dense_score: Option<f32>,
 }
 
 /// Text with its highlight ranges in bold yellow.
@@ -59,15 +69,18 @@ fn highlighted(hit: &Hit, color: bool) -> String {
 
 pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
     let dir = super::kb_dir(settings, args.kb.as_ref());
-    let (retriever, _) = Retriever::open(&dir, &settings.paths.data_dir, &|_, _| {})?;
+    let choice = DenseChoice::from_config(&settings.config, args.retrieval)?;
+    let (retriever, _) = Retriever::open_with(&dir, &settings.paths.data_dir, &choice, &|_, _| {})?;
     let query = args.query.join(" ");
     let result = retriever.search_text(&query, args.k)?;
+    let mode = if result.components.is_empty() { RetrievalMode::Lexical } else { retriever.effective_mode() };
     let out = &mut std::io::stdout().lock();
     if args.json {
         let hits: Vec<JsonHit<'_>> = result
             .hits
             .iter()
-            .map(|h| JsonHit {
+            .enumerate()
+            .map(|(i, h)| JsonHit {
                 slug: &h.slug,
                 title: &h.title,
                 section: h.section.join(" > "),
@@ -75,6 +88,12 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
                 score: h.score,
                 confidence: result.confidence,
                 highlights: h.highlights.iter().map(|r| [r.start, r.end]).collect(),
+                mode,
+                lexical_score: match result.components.get(i) {
+                    Some(c) => c.lexical,
+                    None => Some(h.score),
+                },
+                dense_score: result.components.get(i).and_then(|c| c.dense),
             })
             .collect();
         writeln!(out, "{}", serde_json::to_string_pretty(&hits)?)?;

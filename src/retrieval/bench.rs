@@ -167,6 +167,8 @@ pub struct BenchReport {
     pub keyword_queries: Latency,
     pub bundled_kb_passages: usize,
     pub bundled_kb_queries: Latency,
+    /// Encoder and hybrid figures (absent with `--retrieval lexical` or without an encoder).
+    pub dense: Option<super::bench_dense::DenseBench>,
 }
 
 fn latency(retriever: &Retriever, queries: &[String]) -> Result<Latency> {
@@ -204,8 +206,9 @@ pub const BUNDLED_QUESTIONS: &[&str] = &[
     "我的密码忘了怎么办",
 ];
 
-/// Runs the whole retrieval benchmark.
-pub fn run(bundled_kb: &Path, n: usize, queries: usize) -> Result<BenchReport> {
+/// Runs the whole retrieval benchmark; `encoder`: also the dense and hybrid figures, with the
+/// encoder in that folder.
+pub fn run(bundled_kb: &Path, n: usize, queries: usize, encoder: Option<&Path>) -> Result<BenchReport> {
     let tmp = std::env::temp_dir().join(format!("deskpilot-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     let (chunks, _) = synthetic_chunks(n, 42);
@@ -262,6 +265,17 @@ pub fn run(bundled_kb: &Path, n: usize, queries: usize) -> Result<BenchReport> {
     let bundled_kb_queries = latency(&bundled, &qs)?;
     let bundled_kb_passages = bundled.num_passages() as usize;
     drop(bundled);
+    let dense = match encoder {
+        Some(dir) => match super::bench_dense::run(dir, bundled_kb, &tmp, (&kb_dir, &data, &chunks), queries) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                tracing::warn!("dense benchmark skipped: {e:#}");
+                eprintln!("warning: dense benchmark skipped: {e:#}");
+                None
+            }
+        },
+        None => None,
+    };
     if std::env::var_os("DESKPILOT_BENCH_KEEP").is_none() {
         let _ = std::fs::remove_dir_all(&tmp);
     }
@@ -276,6 +290,7 @@ pub fn run(bundled_kb: &Path, n: usize, queries: usize) -> Result<BenchReport> {
         keyword_queries,
         bundled_kb_passages,
         bundled_kb_queries,
+        dense,
     })
 }
 
@@ -313,6 +328,18 @@ impl BenchReport {
         row(&mut s, "keyword queries", &self.keyword_queries);
         let _ = writeln!(s, "bundled KB: {} passages", self.bundled_kb_passages);
         row(&mut s, "customer questions", &self.bundled_kb_queries);
+        if let Some(d) = &self.dense {
+            let _ = writeln!(s, "sentence encoder: loaded in {:.0} ms", d.encoder_load_ms);
+            let _ = writeln!(
+                s,
+                "  embedding               {:>10.0} passages/s ({} bundled passages; with {} sentences {:.1} s at index time)",
+                d.embed_passages_per_s, d.bundled_passages, d.bundled_sentences, d.index_time_s
+            );
+            row(&mut s, "query embedding", &d.query_embedding);
+            row(&mut s, "hybrid, bundled KB", &d.bundled_hybrid);
+            let name = format!("hybrid, {} synthetic", d.synthetic_passages);
+            row(&mut s, &name, &d.synthetic_hybrid);
+        }
         s
     }
 }

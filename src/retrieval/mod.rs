@@ -5,11 +5,16 @@
 
 pub mod analyzers;
 pub mod bench;
+pub mod bench_dense;
+mod dense;
+pub mod hybrid;
 mod index;
 pub mod query;
 pub(crate) mod schema;
 mod search;
 
+pub use dense::{DenseChoice, load_for_chunks, load_for_kb};
+pub use hybrid::{Components, Dense, FusionOptions, RetrievalMode};
 pub use index::{IndexError, IndexReport, KbIndex, WhenBusy, check_index, index_dir_for, kb_changed};
 pub use query::{QTerm, QueryOptions, QueryTerms, conversation_terms};
 pub use schema::SCHEMA_VERSION;
@@ -20,6 +25,7 @@ use crate::desk::{Passage, Retrieval};
 use crate::knowledge::{Chunk, ChunkOptions};
 use anyhow::Result;
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
 /// The most passages one search returns (`search -k`, `[retrieval] top_k`): a pane, not a dump.
 pub const MAX_K: usize = 1000;
@@ -30,6 +36,11 @@ pub struct Retriever {
     analyzers: analyzers::Analyzers,
     pub query_options: QueryOptions,
     pub search_options: SearchOptions,
+    /// Lexical, dense or hybrid; dense evidence is used only once [`Retriever::dense`] is set.
+    pub mode: RetrievalMode,
+    pub fusion: FusionOptions,
+    /// The encoder and passage vectors, filled once (possibly by a background thread).
+    dense: Arc<OnceLock<Dense>>,
 }
 
 impl Retriever {
@@ -39,7 +50,26 @@ impl Retriever {
             analyzers: analyzers::Analyzers::default(),
             query_options: QueryOptions::default(),
             search_options: SearchOptions::default(),
+            mode: RetrievalMode::Lexical,
+            fusion: FusionOptions::default(),
+            dense: Arc::new(OnceLock::new()),
         }
+    }
+
+    /// The slot the dense evidence goes into: set it (once) from any thread; searches use it
+    /// from then on.
+    pub fn dense_slot(&self) -> Arc<OnceLock<Dense>> {
+        Arc::clone(&self.dense)
+    }
+
+    /// The dense evidence, once loaded.
+    pub fn dense(&self) -> Option<&Dense> {
+        self.dense.get()
+    }
+
+    /// The mode searches actually run in: lexical until the dense evidence is there.
+    pub fn effective_mode(&self) -> RetrievalMode {
+        if self.dense.get().is_some() { self.mode } else { RetrievalMode::Lexical }
     }
 
     /// Opens (building or refreshing as needed) the index of `kb_dir` in `data_dir`.
@@ -101,20 +131,42 @@ impl Retriever {
                 "keys" => s.boosts.keys = x,
                 "grams" => s.boosts.grams = x,
                 "pairs" => s.boosts.pairs = x,
+                "rrf_k" => self.fusion.rrf_k = x,
+                "lexical_w" => self.fusion.lexical = x,
+                "dense_w" => self.fusion.dense = x,
+                "context" => self.fusion.context = x,
+                "depth" => self.fusion.depth = x as usize,
                 other => anyhow::bail!("--tune: unknown key `{other}`"),
             }
         }
         Ok(())
     }
 
-    /// Searches with a conversation; `k` comes from the query (1 to [`MAX_K`]). A panic inside
-    /// tantivy (a file damaged after the index was opened) becomes an error, and the index is
-    /// marked for a rebuild on its next open.
+    /// Searches with a conversation; `k` comes from the query (1 to [`MAX_K`]). Dense evidence
+    /// joins in when the mode asks for it and it is loaded; a Chinese question stays lexical. A
+    /// panic inside tantivy (a file damaged after the index was opened) becomes an error, and the
+    /// index is marked for a rebuild on its next open.
     pub fn search(&self, query: &RetrievalQuery) -> Result<SearchResult> {
         let mut a = self.analyzers.clone();
         let terms = conversation_terms(&query.turns, &query.tags, &self.query_options, &mut a);
-        let opts = SearchOptions { k: query.k.clamp(1, MAX_K), ..self.search_options };
-        let run = std::panic::AssertUnwindSafe(|| search::search(&self.index, &terms, &opts, &mut a));
+        let mut opts = SearchOptions { k: query.k.clamp(1, MAX_K), ..self.search_options };
+        let dense = self.dense.get().filter(|_| self.mode != RetrievalMode::Lexical);
+        if dense.is_some() {
+            opts.rank_depth = opts.rank_depth.max(self.fusion.depth);
+        }
+        let run = std::panic::AssertUnwindSafe(|| {
+            let lex = search::search(&self.index, &terms, &opts, &mut a)?;
+            let Some(dense) = dense else { return Ok(lex) };
+            let vector = match hybrid::query_vector(&dense.encoder, &query.turns, self.fusion.context) {
+                Ok(Some(v)) => v,
+                Ok(None) => return Ok(lex),
+                Err(e) => {
+                    tracing::warn!("query embedding failed, lexical results only: {e}");
+                    return Ok(lex);
+                }
+            };
+            hybrid::fuse(&self.index, lex, &dense.index, &vector, self.mode, &self.fusion, opts.k)
+        });
         match std::panic::catch_unwind(run) {
             Ok(result) => Ok(result?),
             Err(payload) => {

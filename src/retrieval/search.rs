@@ -61,6 +61,8 @@ pub struct SearchResult {
     pub confidence: f32,
     /// Idf-weighted share of the query found in the top passage: the calibration's input.
     pub coverage: f32,
+    /// Lexical and dense component scores of each hit's article (fused rankings only).
+    pub components: Vec<super::hybrid::Components>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -368,7 +370,23 @@ pub fn search(
         _ => 0.75,
     };
     let confidence = if hits.is_empty() { 0.0 } else { calibrate(coverage, ratio) };
-    Ok(SearchResult { hits, passages, articles, confidence, coverage })
+    Ok(SearchResult { hits, passages, articles, confidence, coverage, components: Vec::new() })
+}
+
+/// The passages with these ids (`None` for an id the index does not have), without highlights.
+pub(crate) fn hits_by_id(index: &KbIndex, ids: &[&str]) -> tantivy::Result<Vec<Option<Hit>>> {
+    let searcher = index.reader.searcher();
+    let f = &index.fields;
+    ids.iter()
+        .map(|id| {
+            let q = TermQuery::new(Term::from_field_text(f.id, id), IndexRecordOption::Basic);
+            let top = searcher.search(&q, &TopDocs::with_limit(1).order_by_score())?;
+            match top.first() {
+                Some((score, addr)) => Ok(Some(hit_of(&searcher.doc(*addr)?, f, *score, Vec::new()))),
+                None => Ok(None),
+            }
+        })
+        .collect()
 }
 
 /// The passages of article `slug` that best match the focus terms (the latest question), leaving

@@ -101,15 +101,17 @@ pub struct Layer {
 }
 
 impl Layer {
-    /// `x`: `[batch, t, hidden]`; `pad`: `[batch, heads, t, t]`, true where the key is padding.
-    /// Returns `[batch, t, hidden]`.
-    fn forward(&self, x: Tensor<3>, pad: Tensor<4, Bool>) -> Tensor<3> {
-        let [b, t, d] = x.dims();
-        let (h, dh) = (self.heads, d / self.heads);
+    /// `x`: `[batch * t, hidden]` (rows of all sequences, flattened so that every linear layer is
+    /// one matrix product); `pad`: `[batch, heads, t, t]`, true where the key is padding.
+    /// Returns `[batch * t, hidden]`.
+    fn forward(&self, x: Tensor<2>, pad: Tensor<4, Bool>) -> Tensor<2> {
+        let [b, h, t, _] = pad.dims();
+        let d = x.dims()[1];
+        let dh = d / h;
         let split = |l: &Linear| l.forward(x.clone()).reshape([b, t, h, dh]).swap_dims(1, 2);
         let (q, k, v) = (split(&self.query), split(&self.key), split(&self.value));
         let ctx = attention(q, k, v, Some(pad), None, AttentionModuleOptions::default());
-        let ctx = ctx.swap_dims(1, 2).reshape([b, t, d]);
+        let ctx = ctx.swap_dims(1, 2).reshape([b * t, d]);
         let x = self.attn_norm.forward(x + self.attn_out.forward(ctx));
         let y = self.down.forward(gelu(self.up.forward(x.clone())));
         self.ffn_norm.forward(x + y)
@@ -129,6 +131,11 @@ impl Bert {
         self.embeddings.word.weight.val().device()
     }
 
+    /// The float type the weights are held in (f32 once loaded).
+    pub fn dtype(&self) -> burn::tensor::DType {
+        self.embeddings.word.weight.val().dtype()
+    }
+
     /// Width of the hidden states (and of the sentence vectors).
     pub fn hidden(&self) -> usize {
         self.embeddings.word.weight.val().dims()[1]
@@ -141,10 +148,12 @@ impl Bert {
         let [b, t] = ids.dims();
         let heads = self.layers.first().map_or(1, |l| l.heads);
         let pad = mask.clone().equal_elem(0.0).reshape([b, 1, 1, t]).expand([b, heads, t, t]);
-        let mut x = self.embeddings.forward(ids);
+        let d = self.hidden();
+        let mut x = self.embeddings.forward(ids).reshape([b * t, d]);
         for layer in &self.layers {
             x = layer.forward(x, pad.clone());
         }
+        let x = x.reshape([b, t, d]);
         let weights = mask.clone().unsqueeze_dim::<3>(2);
         let summed = (x * weights).sum_dim(1).reshape([b, self.hidden()]);
         let counts = mask.sum_dim(1).clamp_min(1.0);

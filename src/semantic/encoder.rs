@@ -91,6 +91,11 @@ impl Encoder {
         Ok(Self { dir: dir.to_path_buf(), config, model, tokenizer, sha256, cls, sep })
     }
 
+    /// The model, for inspection.
+    pub fn model(&self) -> &Bert {
+        &self.model
+    }
+
     /// Width of the vectors.
     pub fn dim(&self) -> usize {
         self.config.hidden

@@ -84,7 +84,11 @@ pub fn prepare(settings: &Settings, opts: &ConsoleOptions) -> Result<Prepared> {
         &settings.paths.config_file.display().to_string(),
     )?;
     eprintln!("Opening the knowledge base {}…", opts.kb_dir.display());
-    let (retriever, report) = Retriever::open(&opts.kb_dir, data, &|_, _| {})?;
+    let (mut retriever, report) = Retriever::open(&opts.kb_dir, data, &|_, _| {})?;
+    // The encoder and the passage vectors load off the UI thread: lexical results until then,
+    // and for good if the encoder is missing or broken (logged).
+    let dense_choice = crate::retrieval::DenseChoice::from_config(&settings.config, None)?;
+    retriever.load_dense_in_background(&opts.kb_dir, data, &dense_choice, &report);
     for issue in report.issues.iter().take(5) {
         tracing::warn!("{issue}");
     }
@@ -148,7 +152,8 @@ pub fn prepare(settings: &Settings, opts: &ConsoleOptions) -> Result<Prepared> {
         if !crate::retrieval::kb_changed(&kb, &data_dir) {
             return None;
         }
-        let (r, report) = Retriever::open(&kb, &data_dir, &|_, _| {}).ok()?;
+        let (mut r, report) = Retriever::open(&kb, &data_dir, &|_, _| {}).ok()?;
+        r.load_dense_in_background(&kb, &data_dir, &dense_choice, &report);
         let changed = report.added + report.updated + report.removed > 0 || report.rebuilt.is_some();
         if changed {
             tracing::info!(

@@ -1,0 +1,142 @@
+//! Getting a retriever its dense evidence: the encoder from `assets/encoder` (or the configured
+//! folder) and the passage vectors kept beside the index (`passages.vec`, `sentences.vec`),
+//! re-embedding only what changed. Any failure leaves the retriever lexical, with a warning.
+
+use super::hybrid::{Dense, RetrievalMode};
+use super::index::index_dir_for;
+use super::{IndexReport, Retriever};
+use crate::knowledge::{Chunk, ChunkOptions, chunk_article, load_kb};
+use crate::semantic::vectors::sha_bytes;
+use crate::semantic::{DenseIndex, DenseReport, Encoder};
+use anyhow::{Context, Result};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// What retrieval mode to run and where the encoder lives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DenseChoice {
+    pub mode: RetrievalMode,
+    pub encoder_dir: PathBuf,
+}
+
+impl DenseChoice {
+    /// From the config (`[retrieval] mode`, `encoder`), a command-line `--retrieval` winning.
+    pub fn from_config(config: &crate::config::Config, flag: Option<RetrievalMode>) -> Result<Self> {
+        let mode = match flag {
+            Some(m) => m,
+            None => config.retrieval.mode.parse().map_err(|e: String| anyhow::anyhow!("[retrieval] mode: {e}"))?,
+        };
+        Ok(Self { mode, encoder_dir: config.encoder_dir() })
+    }
+
+    /// Lexical retrieval: no encoder is loaded.
+    pub fn lexical() -> Self {
+        Self { mode: RetrievalMode::Lexical, encoder_dir: PathBuf::new() }
+    }
+}
+
+/// The encoder and the vectors of the KB indexed at `kb_dir` (whose index reported `report`).
+pub fn load_for_kb(
+    kb_dir: &Path,
+    data_dir: &Path,
+    encoder_dir: &Path,
+    report: &IndexReport,
+    passages: usize,
+    progress: &dyn Fn(usize, usize),
+) -> Result<(Dense, DenseReport)> {
+    let encoder = Arc::new(Encoder::load(encoder_dir)?);
+    let dir = index_dir_for(kb_dir, data_dir);
+    let source = sha_bytes(&report.kb_hash);
+    match DenseIndex::open(&dir, &encoder, passages, &source) {
+        Ok(index) => {
+            let r = DenseReport {
+                passages,
+                sentences: index.sentences.as_ref().map_or(0, |s| s.len()),
+                ..Default::default()
+            };
+            return Ok((Dense { encoder, index }, r));
+        }
+        Err(why) if dir.join("passages.vec").exists() => {
+            tracing::warn!(dir = %dir.display(), reason = %why, "passage vectors out of date; refreshing");
+        }
+        Err(_) => {}
+    }
+    let kb = load_kb(kb_dir);
+    let opts = ChunkOptions::default();
+    let chunks: Vec<Chunk> = kb.articles.iter().flat_map(|a| chunk_article(a, &opts)).collect();
+    let (index, r) = DenseIndex::build(&encoder, &chunks, Some(&dir), source, true, progress)?;
+    Ok((Dense { encoder, index }, r))
+}
+
+/// The encoder and vectors of in-memory passages (evaluation), cached by content in `cache_dir`.
+pub fn load_for_chunks(
+    chunks: &[Chunk],
+    cache_dir: Option<&Path>,
+    encoder_dir: &Path,
+    progress: &dyn Fn(usize, usize),
+) -> Result<(Dense, DenseReport)> {
+    let encoder = Arc::new(Encoder::load(encoder_dir)?);
+    if let Some(dir) = cache_dir {
+        std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    }
+    let (index, r) = DenseIndex::build(&encoder, chunks, cache_dir, [0; 32], false, progress)?;
+    Ok((Dense { encoder, index }, r))
+}
+
+impl Retriever {
+    /// [`Retriever::open`], then the dense evidence `choice` asks for, loaded now; if the encoder
+    /// is missing or broken the retriever stays lexical (logged).
+    pub fn open_with(
+        kb_dir: &Path,
+        data_dir: &Path,
+        choice: &DenseChoice,
+        progress: &dyn Fn(usize, usize),
+    ) -> Result<(Self, IndexReport)> {
+        let (mut me, report) = Self::open(kb_dir, data_dir, progress)?;
+        me.mode = choice.mode;
+        if choice.mode != RetrievalMode::Lexical {
+            match load_for_kb(kb_dir, data_dir, &choice.encoder_dir, &report, me.num_passages() as usize, progress) {
+                Ok((dense, _)) => {
+                    let _ = me.dense_slot().set(dense);
+                }
+                Err(e) => tracing::warn!("sentence encoder unavailable, retrieval stays lexical: {e:#}"),
+            }
+        }
+        Ok((me, report))
+    }
+
+    /// Loads the dense evidence on a background thread; searches are lexical until it is in.
+    pub fn load_dense_in_background(
+        &mut self,
+        kb_dir: &Path,
+        data_dir: &Path,
+        choice: &DenseChoice,
+        report: &IndexReport,
+    ) {
+        self.mode = choice.mode;
+        if choice.mode == RetrievalMode::Lexical {
+            return;
+        }
+        let slot = self.dense_slot();
+        let (kb, data, enc, report) =
+            (kb_dir.to_path_buf(), data_dir.to_path_buf(), choice.encoder_dir.clone(), report.clone());
+        let passages = self.num_passages() as usize;
+        let spawned = std::thread::Builder::new().name("encoder".into()).spawn(move || {
+            let started = std::time::Instant::now();
+            match load_for_kb(&kb, &data, &enc, &report, passages, &|_, _| {}) {
+                Ok((dense, r)) => {
+                    tracing::info!(
+                        embedded = r.embedded,
+                        ms = started.elapsed().as_secs_f64() * 1e3,
+                        "dense retrieval ready"
+                    );
+                    let _ = slot.set(dense);
+                }
+                Err(e) => tracing::warn!("sentence encoder unavailable, retrieval stays lexical: {e:#}"),
+            }
+        });
+        if let Err(e) = spawned {
+            tracing::warn!("cannot start the encoder thread, retrieval stays lexical: {e}");
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! Hybrid retrieval: the BM25 ranking fused with a dense (sentence-encoder) ranking by weighted
+//! reciprocal-rank fusion, and the confidence re-calibrated with the dense evidence.
+//!
+//! The encoder reads English only: a query with CJK characters keeps the lexical (jieba) path,
+//! and Chinese passages take no part in the dense ranking of an English query.
+
+use super::analyzers::has_cjk;
+use super::index::KbIndex;
+use super::search::{Hit, SearchResult, hits_by_id};
+use crate::desk::Author;
+use crate::semantic::{DenseIndex, Encoder, EncoderError};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+/// Turns before the latest customer turn that go into the context vector.
+const CONTEXT_TURNS: usize = 4;
+
+/// Which evidence ranks passages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum RetrievalMode {
+    /// BM25 only.
+    Lexical,
+    /// Sentence-encoder cosine only (Chinese queries stay lexical).
+    Dense,
+    /// Both, fused.
+    #[default]
+    Hybrid,
+}
+
+impl std::str::FromStr for RetrievalMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "lexical" => Ok(Self::Lexical),
+            "dense" => Ok(Self::Dense),
+            "hybrid" => Ok(Self::Hybrid),
+            other => Err(format!("unknown retrieval mode `{other}` (expected lexical, dense or hybrid)")),
+        }
+    }
+}
+
+impl std::fmt::Display for RetrievalMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Lexical => "lexical",
+            Self::Dense => "dense",
+            Self::Hybrid => "hybrid",
+        })
+    }
+}
+
+/// The encoder with the vectors of the index's passages.
+pub struct Dense {
+    pub encoder: Arc<Encoder>,
+    pub index: DenseIndex,
+}
+
+/// Fusion parameters (tuned on the tuning halves of `shared/eval` only).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FusionOptions {
+    /// Reciprocal-rank constant: larger flattens the rank curve.
+    pub rrf_k: f32,
+    /// Weight of the lexical ranking.
+    pub lexical: f32,
+    /// Weight of the dense ranking.
+    pub dense: f32,
+    /// Weight of the earlier customer turns' vector next to the latest turn's.
+    pub context: f32,
+    /// Articles taken from each ranking.
+    pub depth: usize,
+}
+
+impl Default for FusionOptions {
+    fn default() -> Self {
+        Self { rrf_k: 10.0, lexical: 1.0, dense: 0.2, context: 0.3, depth: 30 }
+    }
+}
+
+/// Component scores of one article in a fused ranking.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Components {
+    pub slug: String,
+    /// BM25 article score, when the lexical ranking has the article.
+    pub lexical: Option<f32>,
+    pub lexical_rank: Option<usize>,
+    /// Best passage cosine, when the dense ranking has the article.
+    pub dense: Option<f32>,
+    pub dense_rank: Option<usize>,
+}
+
+/// The query vector of a conversation: the latest customer turn, plus the turns before it (the
+/// agent's too: they often name the product or place the question is about) at `context`
+/// weight. `None` for a Chinese (or empty) question: the encoder reads English.
+pub fn query_vector(
+    encoder: &Encoder,
+    turns: &[(Author, String)],
+    context: f32,
+) -> Result<Option<Vec<f32>>, EncoderError> {
+    let Some(at) = turns
+        .iter()
+        .rposition(|(a, t)| *a == Author::Customer && !t.trim().is_empty())
+        .or_else(|| turns.iter().rposition(|(_, t)| !t.trim().is_empty()))
+    else {
+        return Ok(None);
+    };
+    let latest = turns[at].1.as_str();
+    if has_cjk(latest) {
+        return Ok(None);
+    }
+    let earlier: Vec<&str> = turns[at.saturating_sub(CONTEXT_TURNS)..at].iter().map(|(_, t)| t.as_str()).collect();
+    let earlier = earlier.join(" ");
+    let with_context = context > 0.0 && !earlier.trim().is_empty() && !has_cjk(&earlier);
+    let texts: Vec<&str> = if with_context { vec![latest, earlier.as_str()] } else { vec![latest] };
+    let vs = encoder.encode(&texts)?;
+    let mut v = vs.first().cloned().unwrap_or_default();
+    if let Some(c) = vs.get(1) {
+        v.iter_mut().zip(c).for_each(|(x, y)| *x += context * y);
+    }
+    crate::semantic::normalize(&mut v);
+    Ok(Some(v))
+}
+
+fn logit(p: f32) -> f32 {
+    let p = p.clamp(1e-4, 1.0 - 1e-4);
+    (p / (1.0 - p)).ln()
+}
+
+/// Confidence of a fused ranking: the lexical calibration (weighed down when BM25 ranked another
+/// article first) moved by the dense evidence: the top article's cosine and its margin over the
+/// runner-up's. Hand-set on the tuning halves; like the lexical one, a ranking of certainty.
+pub fn recalibrate(lexical: f32, lexical_agrees: bool, cosine: f32, margin: f32) -> f32 {
+    let lex = if lexical_agrees { logit(lexical) } else { logit(lexical) - 1.5 };
+    1.0 / (1.0 + (-(0.7 * lex + 6.0 * (cosine - 0.45) + 4.0 * margin)).exp())
+}
+
+/// Fuses the lexical result `lex` with the dense ranking for `query` (`mode` Dense: the dense
+/// ranking alone). Hits of articles BM25 did not return are read from the index by passage id.
+pub fn fuse(
+    index: &KbIndex,
+    lex: SearchResult,
+    dense: &DenseIndex,
+    query: &[f32],
+    mode: RetrievalMode,
+    opts: &FusionOptions,
+    k: usize,
+) -> tantivy::Result<SearchResult> {
+    let ranked = dense.rank_articles(query, opts.depth.max(k), true);
+    let mut comps: HashMap<String, Components> = HashMap::new();
+    let mut fused: HashMap<String, f32> = HashMap::new();
+    if mode == RetrievalMode::Hybrid {
+        for (r, (slug, score)) in lex.articles.iter().enumerate() {
+            *fused.entry(slug.clone()).or_default() += opts.lexical / (opts.rrf_k + r as f32 + 1.0);
+            let c =
+                comps.entry(slug.clone()).or_insert_with(|| Components { slug: slug.clone(), ..Components::default() });
+            (c.lexical, c.lexical_rank) = (Some(*score), Some(r + 1));
+        }
+    }
+    for (r, (slug, cos, _)) in ranked.iter().enumerate() {
+        *fused.entry(slug.clone()).or_default() += opts.dense / (opts.rrf_k + r as f32 + 1.0);
+        let c = comps.entry(slug.clone()).or_insert_with(|| Components { slug: slug.clone(), ..Components::default() });
+        (c.dense, c.dense_rank) = (Some(*cos), Some(r + 1));
+    }
+    let mut order: Vec<(String, f32)> = fused.into_iter().collect();
+    let lex_rank = |s: &str| comps.get(s).and_then(|c| c.lexical_rank).unwrap_or(usize::MAX);
+    order.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| lex_rank(&a.0).cmp(&lex_rank(&b.0))).then(a.0.cmp(&b.0)));
+    if order.is_empty() {
+        return Ok(lex);
+    }
+
+    // Hits: BM25's (with highlights) where it has the article, else the best dense passage.
+    let top: Vec<&(String, f32)> = order.iter().take(k).collect();
+    let dense_best: HashMap<&str, usize> = ranked.iter().map(|(s, _, row)| (s.as_str(), *row)).collect();
+    let need: Vec<&str> = top
+        .iter()
+        .filter(|(s, _)| !lex.hits.iter().any(|h| h.slug == *s))
+        .filter_map(|(s, _)| dense_best.get(s.as_str()).map(|&row| dense.passages.labels[row].0.as_str()))
+        .collect();
+    let mut fetched: HashMap<String, Hit> =
+        hits_by_id(index, &need)?.into_iter().flatten().map(|h| (h.slug.clone(), h)).collect();
+    let hits: Vec<Hit> = top
+        .iter()
+        .filter_map(|(slug, score)| {
+            let h = lex.hits.iter().find(|h| h.slug == *slug).cloned().or_else(|| fetched.remove(slug.as_str()));
+            h.map(|h| Hit { score: *score, ..h })
+        })
+        .collect();
+
+    // The drafter's passages: the top article's lexical and dense passages alternately, then the
+    // other articles' best.
+    let top_slug = order[0].0.as_str();
+    let lex_top: Vec<&Hit> = lex.passages.iter().filter(|p| p.slug == top_slug).collect();
+    let dense_rows: Vec<usize> = dense.article_passages(query, top_slug).into_iter().take(3).map(|(r, _)| r).collect();
+    let dense_ids: Vec<&str> = dense_rows.iter().map(|&r| dense.passages.labels[r].0.as_str()).collect();
+    let dense_top: Vec<Hit> = hits_by_id(index, &dense_ids)?.into_iter().flatten().collect();
+    let mut seen = HashSet::new();
+    let mut passages = Vec::new();
+    let (mut l, mut d) = (lex_top.into_iter(), dense_top.into_iter());
+    loop {
+        let (a, b) = (if mode == RetrievalMode::Hybrid { l.next().cloned() } else { None }, d.next());
+        if a.is_none() && b.is_none() {
+            break;
+        }
+        for h in [b, a].into_iter().flatten() {
+            if seen.insert(h.id.clone()) {
+                passages.push(Hit { highlights: Vec::new(), ..h });
+            }
+        }
+    }
+    passages.truncate(3.min(k));
+    for h in hits.iter().skip(1) {
+        let lexical = lex.passages.iter().find(|p| p.slug == h.slug);
+        let best = lexical.cloned().unwrap_or_else(|| Hit { highlights: Vec::new(), ..h.clone() });
+        if seen.insert(best.id.clone()) {
+            passages.push(best);
+        }
+    }
+    passages.truncate(k);
+
+    let components: Vec<Components> = hits.iter().filter_map(|h| comps.get(&h.slug).cloned()).collect();
+    let cos = |s: &str| comps.get(s).and_then(|c| c.dense).unwrap_or(0.0);
+    let top_cos = cos(top_slug);
+    let runner_up = ranked.iter().find(|(s, _, _)| s != top_slug).map_or(0.0, |r| r.1);
+    let agrees = lex.articles.first().is_some_and(|(s, _)| s == top_slug);
+    let lexical = if mode == RetrievalMode::Hybrid { lex.confidence } else { 0.5 };
+    let confidence = recalibrate(lexical, agrees || mode == RetrievalMode::Dense, top_cos, top_cos - runner_up);
+    let articles = order.into_iter().take(lex.articles.len().max(10)).collect();
+    Ok(SearchResult { hits, passages, articles, confidence, coverage: lex.coverage, components })
+}

@@ -1,0 +1,231 @@
+//! Dense retrieval: passage (and sentence) vectors of a KB, built with the [`Encoder`], kept in
+//! [`VectorFile`]s keyed by content so only changed passages are re-embedded, and searched by
+//! brute-force cosine.
+
+use super::Encoder;
+use super::vectors::{Key, VectorFile, key_of, sha_bytes};
+use crate::knowledge::Chunk;
+use std::collections::HashMap;
+use std::path::Path;
+use unicode_segmentation::UnicodeSegmentation;
+
+/// Passages embedded per encoder call (progress is reported between calls).
+const STEP: usize = 64;
+
+/// The text a passage is embedded as: where it sits, then what it says.
+pub fn passage_text(c: &Chunk) -> String {
+    let mut s = c.title.clone();
+    for h in &c.section {
+        s.push_str(" > ");
+        s.push_str(h);
+    }
+    s.push_str(": ");
+    s.push_str(&c.text);
+    s
+}
+
+/// The sentences of a passage, as the answer selector will see them (blank ones dropped).
+pub fn sentences(text: &str) -> Vec<&str> {
+    text.split_sentence_bounds().map(str::trim).filter(|s| s.chars().any(char::is_alphanumeric)).collect()
+}
+
+/// One text to embed, with its row label.
+struct Item {
+    id: String,
+    slug: String,
+    lang: String,
+    text: String,
+}
+
+impl Item {
+    fn of(c: &Chunk, id: String, text: String) -> Self {
+        Self { id, slug: c.slug.clone(), lang: c.lang.clone(), text }
+    }
+}
+
+/// What building the vectors did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DenseReport {
+    pub passages: usize,
+    /// Passage rows embedded now (the rest came from the file).
+    pub embedded: usize,
+    pub sentences: usize,
+    pub sentences_embedded: usize,
+    /// Why the stored file was not used, if it existed and was not.
+    pub rebuilt: Option<String>,
+}
+
+/// Passage vectors (one row per passage, in the order given) and optional sentence vectors.
+#[derive(Debug, Clone, Default)]
+pub struct DenseIndex {
+    pub passages: VectorFile,
+    pub sentences: Option<VectorFile>,
+}
+
+/// Loads `path` if it is a valid file for this encoder; the reason it is not, otherwise (a missing
+/// file has no reason worth a warning).
+fn load_old(path: Option<&Path>, encoder: &Encoder) -> (Option<VectorFile>, Option<String>) {
+    let Some(path) = path.filter(|p| p.exists()) else { return (None, None) };
+    match VectorFile::read(path, &sha_bytes(encoder.model_sha256()), encoder.dim()) {
+        Ok(f) => (Some(f), None),
+        Err(e) => {
+            tracing::warn!(file = %path.display(), reason = %e, "vector file unusable; re-embedding");
+            (None, Some(e.to_string()))
+        }
+    }
+}
+
+/// Rows for `items`, reusing `old` rows with the same key and embedding the
+/// rest. `progress(done, total)` counts embedded rows.
+fn fill(
+    encoder: &Encoder,
+    items: &[Item],
+    old: Option<&VectorFile>,
+    progress: &dyn Fn(usize, usize),
+) -> Result<(VectorFile, usize), super::EncoderError> {
+    let dim = encoder.dim();
+    let known: HashMap<Key, usize> =
+        old.map(|f| f.keys.iter().enumerate().map(|(i, k)| (*k, i)).collect()).unwrap_or_default();
+    let keys: Vec<Key> = items.iter().map(|i| key_of(&i.text)).collect();
+    let mut rows = vec![0f32; items.len() * dim];
+    let todo: Vec<usize> = (0..items.len()).filter(|i| !known.contains_key(&keys[*i])).collect();
+    for (i, k) in keys.iter().enumerate() {
+        if let (Some(&j), Some(f)) = (known.get(k), old) {
+            rows[i * dim..(i + 1) * dim].copy_from_slice(f.row(j));
+        }
+    }
+    for (n, step) in todo.chunks(STEP).enumerate() {
+        let texts: Vec<&str> = step.iter().map(|&i| items[i].text.as_str()).collect();
+        for (&i, v) in step.iter().zip(encoder.encode(&texts)?) {
+            rows[i * dim..(i + 1) * dim].copy_from_slice(&v);
+        }
+        progress((n * STEP + step.len()).min(todo.len()), todo.len());
+    }
+    let file = VectorFile {
+        dim,
+        model_sha: sha_bytes(encoder.model_sha256()),
+        source: [0; 32],
+        labels: items.iter().map(|i| (i.id.clone(), i.slug.clone(), i.lang.clone())).collect(),
+        keys,
+        rows,
+    };
+    Ok((file, todo.len()))
+}
+
+impl DenseIndex {
+    /// Vectors for `chunks` (rows in their order), reusing what `dir/passages.vec` (and
+    /// `sentences.vec` when `with_sentences`) already hold and writing the result back, marked
+    /// with `source` (the KB hash). `dir` `None`: nothing is read or written.
+    pub fn build(
+        encoder: &Encoder,
+        chunks: &[Chunk],
+        dir: Option<&Path>,
+        source: [u8; 32],
+        with_sentences: bool,
+        progress: &dyn Fn(usize, usize),
+    ) -> Result<(Self, DenseReport), super::EncoderError> {
+        let mut report = DenseReport { passages: chunks.len(), ..DenseReport::default() };
+        let path = dir.map(|d| d.join("passages.vec"));
+        let (old, why) = load_old(path.as_deref(), encoder);
+        report.rebuilt = why;
+        let items: Vec<Item> = chunks.iter().map(|c| Item::of(c, c.id.clone(), passage_text(c))).collect();
+        let (passages, embedded) = fill(encoder, &items, old.as_ref(), progress)?;
+        report.embedded = embedded;
+        let sentences = if with_sentences {
+            let path = dir.map(|d| d.join("sentences.vec"));
+            let (old, _) = load_old(path.as_deref(), encoder);
+            let items: Vec<Item> = chunks
+                .iter()
+                .flat_map(|c| {
+                    sentences(&c.text)
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, s)| Item::of(c, format!("{}/{i}", c.id), s.to_owned()))
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            let (file, embedded) = fill(encoder, &items, old.as_ref(), progress)?;
+            report.sentences = file.len();
+            report.sentences_embedded = embedded;
+            Some(file)
+        } else {
+            None
+        };
+        let mut me = Self { passages, sentences };
+        me.passages.source = source;
+        if let Some(s) = me.sentences.as_mut() {
+            s.source = source;
+        }
+        if let Some(dir) = dir {
+            me.write(dir);
+        }
+        Ok((me, report))
+    }
+
+    /// Loads `dir/passages.vec` (and `sentences.vec` if present) when it holds exactly `count`
+    /// rows made by this encoder from `source`.
+    pub fn open(dir: &Path, encoder: &Encoder, count: usize, source: &[u8; 32]) -> Result<Self, String> {
+        let sha = sha_bytes(encoder.model_sha256());
+        let passages = VectorFile::read(&dir.join("passages.vec"), &sha, encoder.dim()).map_err(|e| e.to_string())?;
+        if passages.len() != count {
+            return Err(format!("{} rows for {count} passages", passages.len()));
+        }
+        if &passages.source != source {
+            return Err("made from another version of the KB".into());
+        }
+        let sentences = VectorFile::read(&dir.join("sentences.vec"), &sha, encoder.dim()).ok();
+        Ok(Self { passages, sentences })
+    }
+
+    fn write(&self, dir: &Path) {
+        let files = std::iter::once(("passages.vec", &self.passages))
+            .chain(self.sentences.as_ref().map(|s| ("sentences.vec", s)));
+        for (name, file) in files {
+            if let Err(e) = file.write(&dir.join(name)) {
+                tracing::warn!(file = %dir.join(name).display(), error = %e, "cannot save vectors");
+            }
+        }
+    }
+
+    /// Cosine of `query` (unit, `dim` floats) with every passage, in row order.
+    pub fn scores(&self, query: &[f32]) -> Vec<f32> {
+        let f = &self.passages;
+        if query.len() != f.dim || f.dim == 0 {
+            return vec![0.0; f.len()];
+        }
+        f.rows.chunks_exact(f.dim).map(|row| super::dot(row, query)).collect()
+    }
+
+    /// Articles by their best passage's cosine, best first: `(slug, cosine, row)`. `skip_zh`:
+    /// leave out Chinese passages (the encoder reads English only).
+    pub fn rank_articles(&self, query: &[f32], depth: usize, skip_zh: bool) -> Vec<(String, f32, usize)> {
+        let scores = self.scores(query);
+        let mut best: HashMap<&str, (f32, usize)> = HashMap::new();
+        for (i, s) in scores.iter().enumerate() {
+            let (_, slug, lang) = &self.passages.labels[i];
+            if skip_zh && lang.starts_with("zh") {
+                continue;
+            }
+            let slug = slug.as_str();
+            let e = best.entry(slug).or_insert((f32::MIN, i));
+            if *s > e.0 {
+                *e = (*s, i);
+            }
+        }
+        let mut ranked: Vec<(String, f32, usize)> =
+            best.into_iter().map(|(slug, (s, i))| (slug.to_owned(), s, i)).collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        ranked.truncate(depth);
+        ranked
+    }
+
+    /// Rows of article `slug`'s passages with their cosine, best first.
+    pub fn article_passages(&self, query: &[f32], slug: &str) -> Vec<(usize, f32)> {
+        let mut out: Vec<(usize, f32)> = (0..self.passages.len())
+            .filter(|&i| self.passages.labels[i].1 == slug)
+            .map(|i| (i, super::dot(self.passages.row(i), query)))
+            .collect();
+        out.sort_by(|a, b| b.1.total_cmp(&a.1));
+        out
+    }
+}

@@ -1,0 +1,105 @@
+//! Hybrid retrieval end to end: the real encoder, vectors beside the index, fusion, fallbacks.
+
+use crate::util::{bundled_kb, deskpilot, stdout};
+use deskpilot::retrieval::{DenseChoice, RetrievalMode, Retriever, index_dir_for, load_for_kb};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+fn encoder_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/encoder")
+}
+
+fn hybrid() -> DenseChoice {
+    DenseChoice { mode: RetrievalMode::Hybrid, encoder_dir: encoder_dir() }
+}
+
+/// The bundled KB with dense evidence, built once, and its data dir (vectors included).
+fn bundled_hybrid() -> &'static (Retriever, tempfile::TempDir) {
+    static R: OnceLock<(Retriever, tempfile::TempDir)> = OnceLock::new();
+    R.get_or_init(|| {
+        let data = tempfile::tempdir().expect("tempdir");
+        let (r, _) = Retriever::open_with(&bundled_kb(), data.path(), &hybrid(), &|_, _| {}).expect("open");
+        (r, data)
+    })
+}
+
+#[test]
+fn hybrid_finds_paraphrased_questions_and_reports_both_scores() {
+    let r = &bundled_hybrid().0;
+    assert!(r.dense().is_some(), "encoder loaded");
+    assert_eq!(r.effective_mode(), RetrievalMode::Hybrid);
+    // Phrasings that share few words with the articles.
+    for (q, slug) in [
+        ("I can't get into my account, it keeps rejecting my login after several tries", "account-locked"),
+        ("the thing I bought shows up smashed to pieces", "damaged-item"),
+    ] {
+        let res = r.search_text(q, 5).expect("search");
+        let top3: Vec<&str> = res.hits.iter().take(3).map(|h| h.slug.as_str()).collect();
+        assert!(top3.contains(&slug), "{q:?}: {top3:?}");
+        assert_eq!(res.components.len(), res.hits.len());
+        assert!(res.components.iter().any(|c| c.dense.is_some() && c.lexical.is_some()), "{:?}", res.components);
+        assert!((0.0..=1.0).contains(&res.confidence));
+    }
+    // Chinese stays lexical.
+    let zh = r.search_text("我的密码忘了怎么办", 3).expect("search");
+    assert!(zh.components.is_empty());
+    assert_eq!(zh.hits[0].slug, "zh/reset-password");
+}
+
+#[test]
+fn search_json_reports_lexical_and_dense_scores() {
+    // The shared data dir already holds the vectors: nothing is embedded again.
+    let data = &bundled_hybrid().1;
+    let out = deskpilot(data.path(), &["search", "--retrieval", "hybrid", "--json", "-k", "3", "I forgot my password"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let hits: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let first = &hits[0];
+    assert_eq!(first["slug"], "reset-password");
+    assert_eq!(first["mode"], "hybrid");
+    assert!(first["dense_score"].as_f64().is_some_and(|c| c > 0.3), "{first}");
+    assert!(first["lexical_score"].as_f64().is_some(), "{first}");
+}
+
+fn write_article(dir: &Path, slug: &str, title: &str, body: &str) {
+    let md = format!("---\ntitle: {title}\ncategory: test\nlang: en\n---\n\n{body}\n");
+    std::fs::write(dir.join(format!("{slug}.md")), md).expect("write article");
+}
+
+#[test]
+fn vectors_are_incremental_and_a_bad_file_is_rebuilt() {
+    let kb = tempfile::tempdir().expect("tempdir");
+    let data = tempfile::tempdir().expect("tempdir");
+    write_article(kb.path(), "refunds", "Refunds", "Refunds reach your card within five working days.");
+    write_article(kb.path(), "shipping", "Shipping", "Standard shipping takes three to five days.");
+    write_article(kb.path(), "hours", "Opening hours", "Our support team is available from 8am to 8pm.");
+    let open = || {
+        let (r, report) = Retriever::open(kb.path(), data.path(), &|_, _| {}).expect("open");
+        let n = r.num_passages() as usize;
+        load_for_kb(kb.path(), data.path(), &encoder_dir(), &report, n, &|_, _| {}).expect("vectors").1
+    };
+    let first = open();
+    assert_eq!((first.passages, first.embedded), (3, 3));
+    assert!(first.sentences >= 3);
+    assert_eq!(open().embedded, 0, "unchanged KB: nothing re-embedded");
+
+    write_article(kb.path(), "hours", "Opening hours", "Our support team is available from 9am to 5pm on weekdays.");
+    let edited = open();
+    assert_eq!((edited.passages, edited.embedded), (3, 1), "only the edited passage");
+
+    let file = index_dir_for(kb.path(), data.path()).join("passages.vec");
+    std::fs::write(&file, b"not a vector file").expect("corrupt");
+    let rebuilt = open();
+    assert_eq!(rebuilt.embedded, 3);
+    assert!(rebuilt.rebuilt.is_some_and(|w| w.contains("magic")));
+    assert_eq!(open().embedded, 0, "the rebuilt file is valid");
+}
+
+#[test]
+fn a_missing_encoder_falls_back_to_lexical() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let choice = DenseChoice { mode: RetrievalMode::Hybrid, encoder_dir: data.path().join("no-encoder") };
+    let (r, _) = Retriever::open_with(&bundled_kb(), data.path(), &choice, &|_, _| {}).expect("open");
+    assert!(r.dense().is_none());
+    assert_eq!(r.effective_mode(), RetrievalMode::Lexical);
+    assert_eq!(r.search_text("reset my password", 3).expect("search").hits[0].slug, "reset-password");
+}
