@@ -66,6 +66,8 @@ pub struct RetrievalConfig {
     pub mode: String,
     /// The sentence encoder's folder; empty: the bundled `assets/encoder`.
     pub encoder: String,
+    /// Weight of the dense ranking in hybrid fusion (BM25 has 1).
+    pub dense_weight: f32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

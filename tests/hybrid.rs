@@ -10,7 +10,7 @@ fn encoder_dir() -> PathBuf {
 }
 
 fn hybrid() -> DenseChoice {
-    DenseChoice { mode: RetrievalMode::Hybrid, encoder_dir: encoder_dir() }
+    DenseChoice { mode: RetrievalMode::Hybrid, encoder_dir: encoder_dir(), dense_weight: 1.0 }
 }
 
 /// The bundled KB with dense evidence, built once, and its data dir (vectors included).
@@ -97,7 +97,8 @@ fn vectors_are_incremental_and_a_bad_file_is_rebuilt() {
 #[test]
 fn a_missing_encoder_falls_back_to_lexical() {
     let data = tempfile::tempdir().expect("tempdir");
-    let choice = DenseChoice { mode: RetrievalMode::Hybrid, encoder_dir: data.path().join("no-encoder") };
+    let choice =
+        DenseChoice { mode: RetrievalMode::Hybrid, encoder_dir: data.path().join("no-encoder"), dense_weight: 1.0 };
     let (r, _) = Retriever::open_with(&bundled_kb(), data.path(), &choice, &|_, _| {}).expect("open");
     assert!(r.dense().is_none());
     assert_eq!(r.effective_mode(), RetrievalMode::Lexical);

@@ -90,10 +90,11 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
     let opts = ChunkOptions::default();
     let chunks: Vec<_> = kb.articles.iter().flat_map(|a| chunk_article(a, &opts)).collect();
     let mut retriever = Retriever::in_ram(&chunks)?;
-    retriever.tune(&args.tune)?;
-    let index_ms = started.elapsed().as_secs_f64() * 1e3;
     let choice = DenseChoice::from_config(&settings.config, args.retrieval)?;
     retriever.mode = choice.mode;
+    retriever.fusion.dense = choice.dense_weight;
+    retriever.tune(&args.tune)?;
+    let index_ms = started.elapsed().as_secs_f64() * 1e3;
     let mut embed_ms = 0.0;
     if choice.mode != RetrievalMode::Lexical {
         let started = Instant::now();

@@ -17,6 +17,8 @@ use std::sync::Arc;
 pub struct DenseChoice {
     pub mode: RetrievalMode,
     pub encoder_dir: PathBuf,
+    /// Weight of the dense ranking in hybrid fusion.
+    pub dense_weight: f32,
 }
 
 impl DenseChoice {
@@ -26,12 +28,12 @@ impl DenseChoice {
             Some(m) => m,
             None => config.retrieval.mode.parse().map_err(|e: String| anyhow::anyhow!("[retrieval] mode: {e}"))?,
         };
-        Ok(Self { mode, encoder_dir: config.encoder_dir() })
+        Ok(Self { mode, encoder_dir: config.encoder_dir(), dense_weight: config.retrieval.dense_weight })
     }
 
     /// Lexical retrieval: no encoder is loaded.
     pub fn lexical() -> Self {
-        Self { mode: RetrievalMode::Lexical, encoder_dir: PathBuf::new() }
+        Self { mode: RetrievalMode::Lexical, encoder_dir: PathBuf::new(), dense_weight: 1.0 }
     }
 }
 
@@ -94,6 +96,7 @@ impl Retriever {
     ) -> Result<(Self, IndexReport)> {
         let (mut me, report) = Self::open(kb_dir, data_dir, progress)?;
         me.mode = choice.mode;
+        me.fusion.dense = choice.dense_weight;
         if choice.mode != RetrievalMode::Lexical {
             match load_for_kb(kb_dir, data_dir, &choice.encoder_dir, &report, me.num_passages() as usize, progress) {
                 Ok((dense, _)) => {
@@ -114,6 +117,7 @@ impl Retriever {
         report: &IndexReport,
     ) {
         self.mode = choice.mode;
+        self.fusion.dense = choice.dense_weight;
         if choice.mode == RetrievalMode::Lexical {
             return;
         }

@@ -74,7 +74,7 @@ pub struct FusionOptions {
 
 impl Default for FusionOptions {
     fn default() -> Self {
-        Self { rrf_k: 10.0, lexical: 1.0, dense: 0.2, context: 0.3, depth: 30 }
+        Self { rrf_k: 10.0, lexical: 1.0, dense: 1.0, context: 0.3, depth: 30 }
     }
 }
 
