@@ -130,8 +130,7 @@ pub struct Manifest {
     /// How many times each transcript is repeated in the training data.
     #[serde(default)]
     pub transcript_repeat: usize,
-    /// Examples dropped because a customer turn repeated an eval question (exactly or nearly),
-    /// and how many eval questions were checked.
+    /// Examples dropped for repeating an eval question (nearly or exactly); questions checked.
     #[serde(default)]
     pub eval_duplicates_removed: usize,
     #[serde(default)]
@@ -309,16 +308,8 @@ pub fn build_data(opts: &TrainOptions, rng: &mut Rng) -> Result<(Vec<Example>, M
             examples.extend(transcripts.iter().cloned());
         }
     }
-    // No eval question (bundled sets, and any named with --exclude) is trained on.
-    let mut questions: Vec<String> =
-        data::BUNDLED_EVAL_SETS.iter().flat_map(|(_, text)| data::customer_turns(text)).collect();
-    for path in &opts.exclude {
-        let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
-        questions.extend(data::customer_turns(&text));
-    }
-    let eval = data::EvalQuestions::new(questions);
-    manifest.eval_questions_excluded = eval.len();
-    manifest.eval_duplicates_removed = eval.remove_from(&mut examples);
+    let (checked, dropped) = data::exclude_eval_questions(&mut examples, &opts.exclude)?;
+    (manifest.eval_questions_excluded, manifest.eval_duplicates_removed) = (checked, dropped);
     Ok((examples, manifest))
 }
 

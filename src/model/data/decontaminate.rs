@@ -122,6 +122,22 @@ impl EvalQuestions {
     }
 }
 
+/// Drops the examples that repeat a question of the bundled eval sets or of the `extra` case
+/// files; returns (eval questions checked, examples dropped).
+pub fn exclude_eval_questions(
+    examples: &mut Vec<Example>,
+    extra: &[std::path::PathBuf],
+) -> anyhow::Result<(usize, usize)> {
+    use anyhow::Context;
+    let mut questions: Vec<String> = BUNDLED_EVAL_SETS.iter().flat_map(|(_, text)| customer_turns(text)).collect();
+    for path in extra {
+        let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+        questions.extend(customer_turns(&text));
+    }
+    let eval = EvalQuestions::new(questions);
+    Ok((eval.len(), eval.remove_from(examples)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
