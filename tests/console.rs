@@ -129,17 +129,7 @@ fn screen(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
     t
 }
 
-fn text_of(t: &Terminal<TestBackend>) -> String {
-    let buf = t.backend().buffer();
-    let mut s = String::new();
-    for y in 0..buf.area.height {
-        for x in 0..buf.area.width {
-            s.push_str(buf[(x, y)].symbol());
-        }
-        s.push('\n');
-    }
-    s
-}
+use crate::util::text_of;
 
 #[test]
 fn snapshot_empty_queue() {

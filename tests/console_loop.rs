@@ -112,7 +112,7 @@ fn drive(prepared: Prepared, mut done: impl FnMut(&App, &str, &UnboundedSender<E
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let result = rt.block_on(async {
         let mut observe = |app: &App, t: &Terminal<TestBackend>| {
-            screen = text_of(t);
+            screen = crate::util::text_of(t);
             if !quitting && done(app, &screen, &tx) {
                 quitting = true;
                 let _ = tx.send(quit());
@@ -134,18 +134,6 @@ fn drive(prepared: Prepared, mut done: impl FnMut(&App, &str, &UnboundedSender<E
     shell.workers.flush();
     drop(lock);
     (app, screen)
-}
-
-fn text_of(t: &Terminal<TestBackend>) -> String {
-    let buf = t.backend().buffer();
-    let mut s = String::new();
-    for y in 0..buf.area.height {
-        for x in 0..buf.area.width {
-            s.push_str(buf[(x, y)].symbol());
-        }
-        s.push('\n');
-    }
-    s
 }
 
 /// A stream of terminal events from repeated calls of `next`.
