@@ -55,6 +55,13 @@ pub struct ModelConfig {
     pub plan: f32,
     /// Sentences kept per passage in the prompt (0: whole passages).
     pub focus_sentences: usize,
+    /// The answer selector's folder; empty: the bundled `assets/selector`; `none`: the
+    /// hand-written heuristics instead.
+    #[serde(default)]
+    pub selector: String,
+    /// Words that mark a passage sentence as a members' rule (the members' tier names).
+    #[serde(default)]
+    pub member_terms: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -412,12 +419,30 @@ impl Config {
         bundled_encoder_dir()
     }
 
+    /// The answer selector's folder (`None`: no selector).
+    pub fn selector_dir(&self) -> Option<PathBuf> {
+        match self.model.selector.as_str() {
+            "none" => None,
+            "" => Some(bundled_asset_dir("selector", "selector.json")),
+            dir => Some(PathBuf::from(dir)),
+        }
+    }
+
     pub fn model_dir(&self) -> PathBuf {
         if !self.model.dir.is_empty() {
             return PathBuf::from(&self.model.dir);
         }
         bundled_model_dir()
     }
+}
+
+/// A bundled asset folder: `./assets/NAME` when run from a checkout, else the crate's own.
+pub fn bundled_asset_dir(name: &str, marker: &str) -> PathBuf {
+    let local = Path::new("assets").join(name);
+    if local.join(marker).is_file() {
+        return local;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets").join(name)
 }
 
 /// The bundled sentence encoder: `./assets/encoder` when run from a checkout, else the crate's own.

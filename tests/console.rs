@@ -86,6 +86,7 @@ fn retrieval() -> Retrieval {
         ],
         evidence: vec![],
         confidence: 0.82,
+        vectors: None,
     }
 }
 

@@ -14,7 +14,7 @@ fn hybrid() -> DenseChoice {
 }
 
 /// The bundled KB with dense evidence, built once, and its data dir (vectors included).
-fn bundled_hybrid() -> &'static (Retriever, tempfile::TempDir) {
+pub fn bundled_hybrid() -> &'static (Retriever, tempfile::TempDir) {
     static R: OnceLock<(Retriever, tempfile::TempDir)> = OnceLock::new();
     R.get_or_init(|| {
         let data = tempfile::tempdir().expect("tempdir");

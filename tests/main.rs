@@ -13,5 +13,6 @@ mod kb;
 mod model;
 mod retrieval;
 mod review;
+mod select;
 mod semantic;
 mod store;

@@ -196,7 +196,7 @@ fn request(retrieval: Retrieval, text: &str) -> DraftRequest {
 fn abstains_on_an_empty_retrieval_and_names_its_sources_otherwise() {
     let (_, _, ckpt) = tiny();
     let mut drafter = NeuralDrafter::new(ckpt.clone(), 0.35);
-    let empty = Retrieval { passages: vec![], evidence: vec![], confidence: 0.0 };
+    let empty = Retrieval { passages: vec![], evidence: vec![], confidence: 0.0, vectors: None };
     let r = drafter.draft(&request(empty, "can you book me a taxi?"), &mut |_| Flow::Continue).expect("draft");
     assert!(r.abstained);
     assert!(r.sources.is_empty());
@@ -209,7 +209,8 @@ fn abstains_on_an_empty_retrieval_and_names_its_sources_otherwise() {
         score: 3.0,
         highlights: vec![],
     };
-    let confident = Retrieval { passages: vec![passage.clone()], evidence: vec![passage], confidence: 0.9 };
+    let confident =
+        Retrieval { passages: vec![passage.clone()], evidence: vec![passage], confidence: 0.9, vectors: None };
     let mut streamed = String::new();
     let r = drafter
         .draft(&request(confident, "how fast is express?"), &mut |p| {

@@ -51,6 +51,10 @@ pub struct Args {
     /// Write one JSON line per case here.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// The answer selector's folder, or `none` for the hand-written heuristics (default: the
+    /// config's `[model] selector`).
+    #[arg(long, value_name = "DIR|none")]
+    selector: Option<String>,
 }
 
 pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
@@ -128,8 +132,11 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
     } else {
         let bar = super::progress_bar("drafts");
         bar.set_length(cases.len() as u64);
-        let choice =
-            crate::model::DrafterChoice::from_config(&settings.config, args.model.as_deref(), args.drafter.as_deref());
+        let mut config = settings.config.clone();
+        if let Some(sel) = &args.selector {
+            config.model.selector = sel.clone();
+        }
+        let choice = crate::model::DrafterChoice::from_config(&config, args.model.as_deref(), args.drafter.as_deref());
         let (mut drafter, _) = choice.load()?;
         let r =
             crate::eval::replay_generation(&retriever, drafter.as_mut(), &cases, 5, &|i| bar.set_position(i as u64))?;
@@ -215,6 +222,14 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
                         "  facts stated in {:.1}% of {} drafts that must state them",
                         g.fact_recall * 100.0,
                         g.fact_cases
+                    )?;
+                }
+                if g.answerable_cases > 0 {
+                    writeln!(
+                        out,
+                        "  wrongly abstained on {:.1}% of {} answerable questions",
+                        g.wrongful_abstentions * 100.0,
+                        g.answerable_cases
                     )?;
                 }
                 if g.abstain_cases > 0 {

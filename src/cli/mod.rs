@@ -10,6 +10,7 @@ mod kb;
 mod review;
 mod search;
 mod train;
+mod train_selector;
 
 use crate::config::{self, Settings};
 use anyhow::Result;
@@ -86,6 +87,8 @@ pub enum Command {
     Draft(draft::Args),
     /// Train the generator on a KB (and transcripts); fine-tune with --from.
     Train(train::Args),
+    /// Train the answer selector (which passage sentences answer) on a KB and labelled cases.
+    TrainSelector(train_selector::Args),
     /// Replay an evaluation set and report retrieval and draft quality.
     Eval(eval::Args),
     /// Measure speed: retrieval, generation, review.
@@ -149,6 +152,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Search(a)) => search::run(&settings, a),
         Some(Command::Draft(a)) => draft::run(&settings, a),
         Some(Command::Train(a)) => train::run(&settings, a),
+        Some(Command::TrainSelector(a)) => train_selector::run(&settings, a),
         Some(Command::Eval(a)) => eval::run(&settings, a),
         Some(Command::Bench(a)) => bench::run(&settings, a),
         Some(Command::Review(a)) => review::run(&settings, a),

@@ -220,6 +220,21 @@ pub struct Retrieval {
     pub evidence: Vec<Passage>,
     /// Calibrated 0..1: how likely the top passage answers the question.
     pub confidence: f32,
+    /// Meaning vectors of the question and of the evidence's sentences, when the sentence
+    /// encoder is loaded: what the drafter's answer selector reads. Not stored.
+    #[serde(skip)]
+    pub vectors: Option<std::sync::Arc<MeaningVectors>>,
+}
+
+/// Unit vectors from the sentence encoder (its cosine measures closeness of meaning).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MeaningVectors {
+    /// The latest customer turn.
+    pub latest: Vec<f32>,
+    /// The turns before it, when there are any.
+    pub earlier: Option<Vec<f32>>,
+    /// Sentence text (a passage split as `semantic::dense::sentences` does) -> its vector.
+    pub sentences: std::collections::HashMap<String, Vec<f32>>,
 }
 
 /// What the agent did with a generated draft when the reply was sent.

@@ -29,6 +29,9 @@ pub struct GenerationMetrics {
     /// Cases the knowledge base cannot answer, and the share where the draft abstained.
     pub abstain_cases: usize,
     pub abstain_recall: f64,
+    /// Cases the KB can answer (they list facts), and the share abstained on (wrongly).
+    pub answerable_cases: usize,
+    pub wrongful_abstentions: f64,
     /// Share of drafts stating a number or identifier found in no passage and not in the conversation.
     pub unsupported_rate: f64,
     pub draft_p50_ms: f64,
@@ -49,27 +52,7 @@ pub struct CaseDraft {
     pub facts_stated: Option<bool>,
 }
 
-/// Does the draft state every fact? Case is ignored, and so is spacing next to Chinese text
-/// ("3-5 个工作日" and "3-5个工作日" state the same fact; Chinese puts no spaces between words).
-pub fn states_facts(draft: &str, facts: &[String]) -> bool {
-    let draft = fact_form(draft);
-    facts.iter().all(|f| draft.contains(&fact_form(f)))
-}
-
-/// Lower case, whitespace runs as one space, no space beside a CJK character.
-fn fact_form(text: &str) -> String {
-    let cjk = |c: char| matches!(c, '\u{3000}'..='\u{9fff}' | '\u{f900}'..='\u{faff}' | '\u{ff00}'..='\u{ffef}');
-    let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
-    let mut out = String::with_capacity(text.len());
-    for (i, w) in words.iter().enumerate() {
-        let joins = i > 0 && (out.chars().last().is_some_and(cjk) || w.chars().next().is_some_and(cjk));
-        if i > 0 && !joins {
-            out.push(' ');
-        }
-        out.push_str(w);
-    }
-    out
-}
+pub use crate::text::states_facts;
 
 /// The messages of a case as the domain sees them.
 pub fn case_messages(case: &Case) -> Vec<Message> {
@@ -133,6 +116,10 @@ pub fn replay_generation(
         m.fact_cases += usize::from(facts_stated.is_some());
         stated += usize::from(facts_stated == Some(true));
         m.abstain_cases += usize::from(case.abstain);
+        if !case.abstain && !case.facts.is_empty() {
+            m.answerable_cases += 1;
+            m.wrongful_abstentions += f64::from(u8::from(result.abstained));
+        }
         abstained_right += usize::from(case.abstain && result.abstained);
         drafted += 1;
         abstained += usize::from(result.abstained);
@@ -158,6 +145,7 @@ pub fn replay_generation(
     m.unsupported_rate = unsupported as f64 / all;
     m.fact_recall = stated as f64 / m.fact_cases.max(1) as f64;
     m.abstain_recall = abstained_right as f64 / m.abstain_cases.max(1) as f64;
+    m.wrongful_abstentions /= m.answerable_cases.max(1) as f64;
     let (p50, p99) = crate::util::p50_p99(&mut times);
     m.draft_p50_ms = p50;
     m.draft_p99_ms = p99;

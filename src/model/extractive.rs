@@ -8,7 +8,7 @@
 
 use crate::desk::ports::{DraftRequest, DraftResult, Drafter, Flow, PortError};
 use crate::desk::{Author, DraftTimings, Passage, Source};
-use crate::retrieval::analyzers::analyze;
+pub use crate::text::{AnswerType, content_terms, sounds_upset};
 use std::collections::HashSet;
 use std::time::Instant;
 use tantivy::tokenizer::TextAnalyzer;
@@ -18,16 +18,104 @@ pub const MODEL_VERSION: &str = "extractive-1";
 
 #[derive(Debug, Clone)]
 pub struct ExtractiveDrafter {
-    /// Below this retrieval confidence the draft is a clarifying question.
+    /// Below this retrieval confidence the draft is a clarifying question (without a selector).
     pub min_confidence: f32,
-    /// At most this many sentences are quoted.
+    /// At most this many sentences are quoted (without a selector).
     pub max_sentences: usize,
+    /// The learned answer selector: what to quote, and whether to answer at all. Without one,
+    /// the hand-written heuristics below choose (the ablation baseline).
+    pub selector: Option<std::sync::Arc<crate::select::Selector>>,
+    /// Words that mark a sentence as a members' rule.
+    pub member_terms: Vec<String>,
 }
 
 impl Default for ExtractiveDrafter {
     fn default() -> Self {
-        Self { min_confidence: 0.2, max_sentences: 3 }
+        Self { min_confidence: 0.2, max_sentences: 3, selector: None, member_terms: Vec::new() }
     }
+}
+
+/// How a reply addresses the customer: the first name, unless that is only an initial ("M." or
+/// "M"), then the whole name; Chinese names whole (`_zh`: the reply's language does not change it).
+pub fn address_name(name: &str, _zh: bool) -> String {
+    let name = name.trim();
+    if crate::text::has_cjk(name) {
+        return name.chars().filter(|c| !c.is_whitespace()).collect();
+    }
+    let first = name.split_whitespace().next().unwrap_or("");
+    if first.trim_end_matches('.').chars().count() <= 1 { name.to_owned() } else { first.to_owned() }
+}
+
+/// The sentences the selector picks for `request`, in passage order, or `None` to abstain.
+pub fn selected_sentences(
+    selector: &crate::select::Selector,
+    request: &DraftRequest,
+    member_terms: &[String],
+) -> Option<Vec<(usize, usize, String)>> {
+    use crate::select::{Choice, Question, candidates};
+    let r = &request.retrieval;
+    let passages: &[Passage] = if r.evidence.is_empty() { &r.passages } else { &r.evidence };
+    if passages.is_empty() {
+        return None;
+    }
+    let turns: Vec<(Author, String)> =
+        request.messages.iter().filter(|m| !m.internal).map(|m| (m.author, m.text.clone())).collect();
+    let (latest, earlier) = crate::select::train::split_turns(&turns);
+    let member = request.customer.as_ref().map(|c| c.tier == crate::desk::Tier::Plus);
+    let q = Question {
+        latest: &latest,
+        earlier: &earlier,
+        member,
+        member_terms,
+        confidence: r.confidence,
+        vectors: r.vectors.as_deref(),
+    };
+    let cands = candidates(passages, &q);
+    let (choice, _, _) = selector.decide(&cands);
+    let Choice::Answer(mut picked) = choice else { return None };
+    // Two questions get two answers: each part's best sentence joins the reply when likely enough.
+    let parts = question_parts(&latest);
+    if parts.len() > 1 {
+        for part in &parts {
+            let pq = Question { latest: part, ..q.clone() };
+            let pc = candidates(passages, &pq);
+            let pp = selector.score(&pc);
+            if let Some((i, p)) = pp.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))
+                && *p >= selector.file.decision.pick
+                && let Some(j) = cands.iter().position(|c| c.text == pc[i].text)
+                && !picked.contains(&j)
+            {
+                picked.push(j);
+            }
+        }
+    }
+    let mut out: Vec<(usize, usize, String)> =
+        picked.into_iter().map(|i| (cands[i].passage, cands[i].order, cands[i].text.clone())).collect();
+    out.sort_by_key(|c| (c.0, c.1));
+    Some(out)
+}
+
+/// The separate questions of a message ("how much is express? also can I return a rug"), each
+/// with a few words of its own; one part when it asks one thing.
+pub fn question_parts(message: &str) -> Vec<String> {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for piece in message.split_inclusive(['?', '？']) {
+        current.push_str(piece);
+        if piece.ends_with(['?', '？']) {
+            parts.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.trim().is_empty() {
+        parts.push(current);
+    }
+    let mut en = crate::text::analyzers::english();
+    let parts: Vec<String> = parts
+        .into_iter()
+        .map(|p| p.trim().to_owned())
+        .filter(|p| crate::text::content_terms(p, &mut en).len() >= 2 || crate::text::has_cjk(p))
+        .collect();
+    if parts.len() > 1 { parts } else { vec![message.to_owned()] }
 }
 
 fn is_cjk(text: &str) -> bool {
@@ -40,39 +128,7 @@ pub(crate) fn with_synonyms(message: &str) -> String {
     format!("{message} {}", crate::retrieval::query::synonyms(message))
 }
 
-/// Content terms of a text: stemmed English words without stop words (the retrieval analyzer),
-/// plus each CJK character.
-pub(crate) fn content_terms(text: &str, en: &mut TextAnalyzer) -> HashSet<String> {
-    let mut terms: HashSet<String> = analyze(en, text).into_iter().map(|t| t.0).collect();
-    terms.extend(text.chars().filter(|c| is_cjk(c.encode_utf8(&mut [0; 4]))).map(String::from));
-    terms
-}
-
-/// Can these passages answer the customer's message? One of the first three must share two of
-/// its topic words (one when it has only two; Chinese by words, not characters): retrieval ranks
-/// whatever matches best, even for "who won the game last night", and its confidence cannot
-/// always tell. Messages too short to judge (a follow-up such as "how much?") count as answerable.
-pub fn answerable(message: &str, passages: &[Passage]) -> bool {
-    let mut en = crate::retrieval::analyzers::english();
-    let mut zh = crate::retrieval::analyzers::chinese();
-    // The customer's own words set the bar; the help-centre words for their phrasing
-    // ("smashed" -> "damaged") only help to reach it.
-    let own = topic_terms(message, &mut en, &mut zh);
-    if own.len() < 2 {
-        return true;
-    }
-    let mut question = own.clone();
-    question.extend(topic_terms(&crate::retrieval::query::synonyms(message), &mut en, &mut zh));
-    let need = if own.len() >= 3 { 2 } else { 1 };
-    passages.iter().take(3).any(|p| {
-        let text = format!("{}\n{}", p.title, p.text);
-        let mut terms = content_terms(&text, &mut en);
-        if is_cjk(&text) {
-            terms.extend(analyze(&mut zh, &text).into_iter().map(|t| t.0));
-        }
-        terms.intersection(&question).count() >= need
-    })
-}
+pub use crate::select::features::answerable;
 
 /// The customer's last two messages, oldest first: what [`answerable`] judges (a follow-up such
 /// as "how about one in the centre?" leans on the message before it).
@@ -87,113 +143,6 @@ pub fn recent_customer_text(request: &DraftRequest) -> String {
         .collect();
     recent.reverse();
     recent.join("\n")
-}
-
-/// What a message is about: its content terms without filler ("please", "need") and without how
-/// it asks ("how long", "how many", "when"); Chinese words (jieba, function words dropped).
-fn topic_terms(message: &str, en: &mut TextAnalyzer, zh: &mut TextAnalyzer) -> HashSet<String> {
-    const ASKING: &[&str] = &["long", "many", "soon", "take", "takes", "time", "happen", "happens", "work", "works"];
-    let mut terms: HashSet<String> = analyze(en, message)
-        .into_iter()
-        .filter(|(_, range)| {
-            // Lower-cased per word: lower-casing the whole text can move byte offsets ('İ').
-            let surface = message.get(range.clone()).map(str::to_lowercase).unwrap_or_default();
-            !crate::retrieval::query::FILLER.contains(&surface.as_str()) && !ASKING.contains(&surface.as_str())
-        })
-        .map(|t| t.0)
-        .filter(|t| !is_cjk(t))
-        .collect();
-    if is_cjk(message) {
-        // How a Chinese question asks ("多久", "怎么") says nothing about its topic either.
-        const ASKING_ZH: &[&str] =
-            &["多久", "怎么", "怎么办", "什么", "时候", "多少", "几天", "可以", "吗", "呢", "能", "要"];
-        terms.extend(
-            analyze(zh, message).into_iter().map(|t| t.0).filter(|t| is_cjk(t) && !ASKING_ZH.contains(&t.as_str())),
-        );
-    }
-    terms
-}
-
-/// Signs of frustration: several exclamation marks, shouting, or strong words.
-pub fn sounds_upset(text: &str) -> bool {
-    let shouting = text.split_whitespace().filter(|w| w.len() > 2 && w.chars().all(|c| c.is_uppercase())).count();
-    let lower = text.to_lowercase();
-    let words = ["ridiculous", "unacceptable", "terrible", "furious", "angry", "worst", "still no", "again?", "scam"];
-    text.matches('!').count() >= 2
-        || shouting >= 2
-        || words.iter().any(|w| lower.contains(w))
-        || text.contains("太差")
-        || text.contains("生气")
-}
-
-/// What kind of answer a question asks for, from how it is asked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AnswerType {
-    /// "how long", "when", "how soon": a duration or a time.
-    Time,
-    /// "how much", "cost", "fee": an amount of money or a rate.
-    Amount,
-    /// "how many": a count.
-    Count,
-    /// "where", "how do I": a place in the app or a procedure (menu paths).
-    Place,
-}
-
-impl AnswerType {
-    /// The answer type of a customer's question, if its wording shows one.
-    pub fn of(question: &str) -> Option<Self> {
-        // CJK ideographs are alphanumeric too: only punctuation and spaces become separators.
-        let q = format!(" {} ", question.to_lowercase().replace(|c: char| !c.is_alphanumeric(), " "));
-        let has = |cues: &[&str]| cues.iter().any(|c| q.contains(c));
-        if has(&[
-            " how long ",
-            " when ",
-            " how soon ",
-            " how fast ",
-            " how quickly ",
-            "多久",
-            "几天",
-            "什么时候",
-            "多长时间",
-        ]) {
-            Some(Self::Time)
-        } else if has(&[
-            " how much ",
-            " cost ",
-            " costs ",
-            " price ",
-            " fee ",
-            " charge for ",
-            " apr ",
-            " interest ",
-            "多少钱",
-            "费用",
-        ]) {
-            Some(Self::Amount)
-        } else if has(&[" how many ", "几个", "多少个"]) {
-            Some(Self::Count)
-        } else if has(&[" where ", " how do i ", " how can i ", " how to ", "在哪", "怎么"]) {
-            Some(Self::Place)
-        } else {
-            None
-        }
-    }
-
-    /// Does this sentence hold an answer of this type?
-    pub fn found_in(self, sentence: &str) -> bool {
-        static TIME: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-            regex::Regex::new(r"(?i)\d\s*(?:-\s*\d+\s*)?(?:business\s+)?(?:minute|hour|day|week|month|year)s?\b|\d\s*(?:pm|am)\b|\d+\s*(?:-\s*\d+\s*)?个?(?:分钟|小时|天|工作日|周|月|年)|\b(?:instant|immediately|same business day|at once)\b|即时|立即").expect("regex")
-        });
-        static AMOUNT: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-            regex::Regex::new(r"[$€£¥]\s*\d|\d\s*%|\d+\s*(?:元|美元)|\bfree\b|免费").expect("regex")
-        });
-        match self {
-            Self::Time => TIME.is_match(sentence),
-            Self::Amount => AMOUNT.is_match(sentence),
-            Self::Count => sentence.chars().any(|c| c.is_ascii_digit()),
-            Self::Place => sentence.contains(" > ") || sentence.contains("「"),
-        }
-    }
 }
 
 /// What a sentence holding the kind of answer asked for adds to its score.
@@ -251,16 +200,29 @@ fn candidates(
 }
 
 impl ExtractiveDrafter {
+    /// The hand-written choice (no selector): stemmed words shared with the question, facts,
+    /// the kind of answer asked for, the customer's tier, the passage's rank.
+    fn heuristic_pick(&self, passages: &[Passage], latest: &str, request: &DraftRequest) -> Vec<Candidate> {
+        let mut en = crate::retrieval::analyzers::english();
+        let question = content_terms(&with_synonyms(latest), &mut en);
+        let tier = request.customer.as_ref().map(|c| c.tier);
+        let mut picked = candidates(passages, &question, AnswerType::of(latest), tier, &mut en);
+        picked.sort_by(|a, b| b.score.total_cmp(&a.score));
+        picked.truncate(self.max_sentences);
+        if picked.iter().all(|c| c.score <= 0.0) {
+            picked.truncate(1);
+        }
+        // Keep the passage's own order so the facts read naturally.
+        picked.sort_by_key(|c| (c.passage, c.order));
+        picked
+    }
+
     /// Composes the reply text (no streaming): (text, sources, abstained).
     pub fn compose(&self, request: &DraftRequest) -> (String, Vec<Source>, bool) {
         let latest =
             request.messages.iter().rev().find(|m| m.author == Author::Customer).map(|m| m.text.as_str()).unwrap_or("");
         let zh = request.customer.as_ref().is_some_and(|c| c.language.starts_with("zh")) || is_cjk(latest);
-        let first_name = request
-            .customer
-            .as_ref()
-            .and_then(|c| c.name.split_whitespace().next().map(str::to_owned))
-            .unwrap_or_default();
+        let first_name = request.customer.as_ref().map(|c| address_name(&c.name, zh)).unwrap_or_default();
         let greeting = match (zh, first_name.is_empty()) {
             (true, false) => format!("{first_name}您好！"),
             (true, true) => "您好！".to_owned(),
@@ -275,9 +237,15 @@ impl ExtractiveDrafter {
         };
         let r = &request.retrieval;
         let passages: &[Passage] = if r.evidence.is_empty() { &r.passages } else { &r.evidence };
-        let confident = r.confidence >= self.min_confidence
-            && !passages.is_empty()
-            && answerable(&recent_customer_text(request), passages);
+        let selected = self.selector.as_ref().map(|sel| selected_sentences(sel, request, &self.member_terms));
+        let confident = match &selected {
+            Some(picked) => picked.is_some(),
+            None => {
+                r.confidence >= self.min_confidence
+                    && !passages.is_empty()
+                    && answerable(&recent_customer_text(request), passages)
+            }
+        };
         if !confident {
             let ask = if zh {
                 "为了给您准确的答复，能否再详细说明一下您的问题？如果与订单有关，请提供订单号。"
@@ -293,17 +261,13 @@ impl ExtractiveDrafter {
             return (text, Vec::new(), true);
         }
 
-        let mut en = crate::retrieval::analyzers::english();
-        let question = content_terms(&with_synonyms(latest), &mut en);
-        let tier = request.customer.as_ref().map(|c| c.tier);
-        let mut picked = candidates(passages, &question, AnswerType::of(latest), tier, &mut en);
-        picked.sort_by(|a, b| b.score.total_cmp(&a.score));
-        picked.truncate(self.max_sentences);
-        if picked.iter().all(|c| c.score <= 0.0) {
-            picked.truncate(1);
-        }
-        // Keep the passage's own order so the facts read naturally.
-        picked.sort_by_key(|c| (c.passage, c.order));
+        let picked = match selected.flatten() {
+            Some(chosen) => chosen
+                .into_iter()
+                .map(|(passage, order, text)| Candidate { passage, order, text, score: 1.0 })
+                .collect(),
+            None => self.heuristic_pick(passages, latest, request),
+        };
         let mut sources: Vec<Source> = Vec::new();
         for c in &picked {
             let p = &passages[c.passage];
@@ -315,7 +279,9 @@ impl ExtractiveDrafter {
         let finish = |t: &str| {
             let t = t.trim_end_matches([':', ';', ',', '；', '：', '，']);
             match t.chars().last() {
-                Some(c) if c.is_alphanumeric() || c == ')' => format!("{t}{}", if zh { "。" } else { "." }),
+                Some(c) if c.is_alphanumeric() || c == ')' || c == '）' => {
+                    format!("{t}{}", if zh { "。" } else { "." })
+                }
                 _ => t.to_owned(),
             }
         };
@@ -373,7 +339,10 @@ impl Drafter for ExtractiveDrafter {
         Ok(DraftResult {
             text: sent,
             sources,
-            model_version: MODEL_VERSION.to_owned(),
+            model_version: match &self.selector {
+                Some(s) => format!("{MODEL_VERSION}+{}", s.file.version),
+                None => MODEL_VERSION.to_owned(),
+            },
             timings: DraftTimings {
                 retrieval_ms: 0.0,
                 first_token_ms,
@@ -404,7 +373,7 @@ mod tests {
                 notes: String::new(),
             }),
             messages: vec![Message::customer(text, 1)],
-            retrieval: Retrieval { passages, evidence: vec![], confidence },
+            retrieval: Retrieval { passages, evidence: vec![], confidence, vectors: None },
         }
     }
 

@@ -184,6 +184,19 @@ fn ends_quote(text: &str) -> bool {
 pub struct Guide {
     pub question: String,
     pub tier: Option<Tier>,
+    /// The sentences the answer selector chose: when given, the plan quotes these and nothing
+    /// else it picks itself.
+    pub chosen: Vec<String>,
+}
+
+/// A sentence's identity across tokenisation: lower case, no whitespace, no final stop.
+fn sentence_key(text: &str) -> String {
+    text.trim()
+        .trim_end_matches(['.', '。', '!', '！', '?', '？', ':', '：', ';', '；', ','])
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// How strongly the content plan steers where a quote starts: a sentence's weight is
@@ -261,7 +274,14 @@ impl Plan {
             let mut score = 0.0;
             let text = tokenizer.decode(&ids[j + 1..k.min(kb_end)]);
             words.push(super::prompt::words(&text));
-            if let Some((g, terms)) = &question
+            if let Some((g, _)) = &question
+                && !title
+                && !g.chosen.is_empty()
+            {
+                let key = sentence_key(&text);
+                let chosen = !key.is_empty() && g.chosen.iter().any(|c| sentence_key(c) == key);
+                score = if chosen { 3.0 } else { 0.0 };
+            } else if let Some((g, terms)) = &question
                 && !title
             {
                 let shared = super::extractive::content_terms(&text, &mut en).intersection(terms).count() as f32;

@@ -49,6 +49,9 @@ pub struct DrafterChoice {
     pub focus_sentences: Option<usize>,
     /// The model folder was named (flag or config): its absence is an error, not a fallback.
     pub explicit: bool,
+    /// The answer selector's folder (`None`: the hand-written heuristics).
+    pub selector_dir: Option<std::path::PathBuf>,
+    pub member_terms: Vec<String>,
 }
 
 impl DrafterChoice {
@@ -59,6 +62,8 @@ impl DrafterChoice {
             model_dir: model.map(Path::to_path_buf).unwrap_or_else(|| config.model_dir()),
             focus_sentences: Some(c.focus_sentences).filter(|n| *n > 0),
             explicit: model.is_some() || !c.dir.is_empty() || kind.is_some(),
+            selector_dir: config.selector_dir(),
+            member_terms: c.member_terms.clone(),
             min_confidence: config.retrieval.min_confidence,
             sampling: generate::Sampling {
                 temperature: c.temperature,
@@ -73,12 +78,34 @@ impl DrafterChoice {
 
     /// Loads the drafter: `neural` loads the checkpoint (an error names the folder), `extractive`
     /// needs nothing. Returns the drafter and its label.
+    /// The answer selector, if one is configured: a bundled one that is missing means the
+    /// heuristics (logged); a named one that cannot load is an error.
+    pub fn load_selector(&self) -> anyhow::Result<Option<std::sync::Arc<crate::select::Selector>>> {
+        let Some(dir) = &self.selector_dir else { return Ok(None) };
+        if !dir.join("selector.json").is_file() && *dir == crate::config::bundled_asset_dir("selector", "selector.json")
+        {
+            tracing::warn!("no answer selector at {}; drafts use the hand-written heuristics", dir.display());
+            return Ok(None);
+        }
+        Ok(Some(std::sync::Arc::new(crate::select::Selector::load(dir)?)))
+    }
+
     pub fn load(&self) -> anyhow::Result<(Box<dyn Drafter>, String)> {
         match self.kind.as_str() {
-            "extractive" => Ok((
-                Box::new(ExtractiveDrafter { min_confidence: self.min_confidence, ..ExtractiveDrafter::default() }),
-                extractive::MODEL_VERSION.to_owned(),
-            )),
+            "extractive" => {
+                let selector = self.load_selector()?;
+                let label = match &selector {
+                    Some(s) => format!("{}+{}", extractive::MODEL_VERSION, s.file.version),
+                    None => extractive::MODEL_VERSION.to_owned(),
+                };
+                let d = ExtractiveDrafter {
+                    min_confidence: self.min_confidence,
+                    selector,
+                    member_terms: self.member_terms.clone(),
+                    ..ExtractiveDrafter::default()
+                };
+                Ok((Box::new(d), label))
+            }
             "neural" if !self.explicit && !self.model_dir.join("config.json").is_file() => {
                 tracing::warn!(
                     "no generator installed at {} (train one with `deskpilot train`); drafting extractively",
@@ -94,6 +121,8 @@ impl DrafterChoice {
                     ..self.sampling.clone()
                 };
                 d.focus_sentences = self.focus_sentences;
+                d.selector = self.load_selector()?;
+                d.member_terms = self.member_terms.clone();
                 let label = d.version().to_owned();
                 Ok((Box::new(d), label))
             }

@@ -23,6 +23,9 @@ pub struct NeuralDrafter {
     pub sampling: Sampling,
     /// Passages are cut to their best sentences for the question (see [`Limits`]).
     pub focus_sentences: Option<usize>,
+    /// The answer selector: whether to answer, and which sentences the plan has quoted.
+    pub selector: Option<Arc<crate::select::Selector>>,
+    pub member_terms: Vec<String>,
 }
 
 impl NeuralDrafter {
@@ -33,6 +36,8 @@ impl NeuralDrafter {
             min_confidence,
             sampling: Sampling { max_tokens, ..Sampling::default() },
             focus_sentences: None,
+            selector: None,
+            member_terms: Vec::new(),
         }
     }
 
@@ -57,7 +62,8 @@ pub fn abstention(request: &DraftRequest) -> String {
     let latest =
         request.messages.iter().rev().find(|m| m.author == Author::Customer).map(|m| m.text.as_str()).unwrap_or("");
     let zh = is_zh(request, latest);
-    let first = request.customer.as_ref().and_then(|c| c.name.split_whitespace().next()).unwrap_or("");
+    let name = request.customer.as_ref().map(|c| super::extractive::address_name(&c.name, zh)).unwrap_or_default();
+    let first = name.as_str();
     match (zh, first.is_empty()) {
         (true, false) => format!("{first}您好！{ABSTAIN_ZH}"),
         (true, true) => format!("您好！{ABSTAIN_ZH}"),
@@ -112,9 +118,16 @@ impl Drafter for NeuralDrafter {
         let version = self.checkpoint.config.version.clone();
         let latest =
             request.messages.iter().rev().find(|m| m.author == Author::Customer).map(|m| m.text.as_str()).unwrap_or("");
-        let confident = request.retrieval.confidence >= self.min_confidence
-            && !evidence(request).is_empty()
-            && answerable(&recent_customer_text(request), evidence(request));
+        let chosen =
+            self.selector.as_ref().map(|s| super::extractive::selected_sentences(s, request, &self.member_terms));
+        let confident = match &chosen {
+            Some(picked) => picked.is_some(),
+            None => {
+                request.retrieval.confidence >= self.min_confidence
+                    && !evidence(request).is_empty()
+                    && answerable(&recent_customer_text(request), evidence(request))
+            }
+        };
         if !confident {
             let text = abstention(request);
             let cancelled = sink(&text) == Flow::Stop;
@@ -131,7 +144,11 @@ impl Drafter for NeuralDrafter {
         let limits = Limits { focus_sentences: self.focus_sentences, ..self.checkpoint.limits() };
         let input = prompt_input(request, limits.max_passages);
         let built = prompt::build(&self.checkpoint.tokenizer, &input, &limits);
-        let guide = Guide { question: latest.to_owned(), tier: request.customer.as_ref().map(|c| c.tier) };
+        let guide = Guide {
+            question: latest.to_owned(),
+            tier: request.customer.as_ref().map(|c| c.tier),
+            chosen: chosen.flatten().unwrap_or_default().into_iter().map(|c| c.2).collect(),
+        };
         let tk = &self.checkpoint.tokenizer;
         let g = generate_guided(&self.checkpoint.model, tk, &built.ids, &self.sampling, Some(&guide), sink);
         let used: Vec<PromptPassage> = built.passages.iter().map(|&i| input.passages[i].clone()).collect();

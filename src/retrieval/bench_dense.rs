@@ -67,7 +67,9 @@ fn random_vectors(chunks: &[Chunk], dim: usize, model_sha: [u8; 32]) -> DenseInd
         keys: chunks.iter().map(|c| crate::semantic::vectors::key_of(&c.id)).collect(),
         rows,
     };
-    DenseIndex { passages, sentences: None }
+    let mut index = DenseIndex::default();
+    index.passages = passages;
+    index
 }
 
 /// Runs the dense measurements. `synthetic`: the synthetic KB's folder, data dir and chunks.

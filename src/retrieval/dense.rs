@@ -81,7 +81,7 @@ pub fn load_for_chunks(
     if let Some(dir) = cache_dir {
         std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
     }
-    let (index, r) = DenseIndex::build(&encoder, chunks, cache_dir, [0; 32], false, progress)?;
+    let (index, r) = DenseIndex::build(&encoder, chunks, cache_dir, [0; 32], true, progress)?;
     Ok((Dense { encoder, index }, r))
 }
 

@@ -90,6 +90,17 @@ pub struct Components {
     pub dense_rank: Option<usize>,
 }
 
+/// The meaning vectors of a conversation's question.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueryVectors {
+    /// The latest customer turn.
+    pub latest: Vec<f32>,
+    /// The turns before it, when there are any (and they are not Chinese).
+    pub earlier: Option<Vec<f32>>,
+    /// What dense retrieval searches with: `latest` plus `earlier` at the context weight.
+    pub mixed: Vec<f32>,
+}
+
 /// The query vector of a conversation: the latest customer turn, plus the turns before it (the
 /// agent's too: they often name the product or place the question is about) at `context`
 /// weight. `None` for a Chinese (or empty) question: the encoder reads English.
@@ -97,7 +108,7 @@ pub fn query_vector(
     encoder: &Encoder,
     turns: &[(Author, String)],
     context: f32,
-) -> Result<Option<Vec<f32>>, EncoderError> {
+) -> Result<Option<QueryVectors>, EncoderError> {
     let Some(at) = turns
         .iter()
         .rposition(|(a, t)| *a == Author::Customer && !t.trim().is_empty())
@@ -111,15 +122,17 @@ pub fn query_vector(
     }
     let earlier: Vec<&str> = turns[at.saturating_sub(CONTEXT_TURNS)..at].iter().map(|(_, t)| t.as_str()).collect();
     let earlier = earlier.join(" ");
-    let with_context = context > 0.0 && !earlier.trim().is_empty() && !has_cjk(&earlier);
+    let with_context = !earlier.trim().is_empty() && !has_cjk(&earlier);
     let texts: Vec<&str> = if with_context { vec![latest, earlier.as_str()] } else { vec![latest] };
-    let vs = encoder.encode(&texts)?;
-    let mut v = vs.first().cloned().unwrap_or_default();
-    if let Some(c) = vs.get(1) {
-        v.iter_mut().zip(c).for_each(|(x, y)| *x += context * y);
+    let mut vs = encoder.encode(&texts)?.into_iter();
+    let latest = vs.next().unwrap_or_default();
+    let earlier = vs.next();
+    let mut mixed = latest.clone();
+    if let Some(c) = earlier.as_ref().filter(|_| context > 0.0) {
+        mixed.iter_mut().zip(c).for_each(|(x, y)| *x += context * y);
     }
-    crate::semantic::normalize(&mut v);
-    Ok(Some(v))
+    crate::semantic::normalize(&mut mixed);
+    Ok(Some(QueryVectors { latest, earlier, mixed }))
 }
 
 fn logit(p: f32) -> f32 {
@@ -141,11 +154,12 @@ pub fn fuse(
     index: &KbIndex,
     lex: SearchResult,
     dense: &DenseIndex,
-    query: &[f32],
+    vectors: QueryVectors,
     mode: RetrievalMode,
     opts: &FusionOptions,
     k: usize,
 ) -> tantivy::Result<SearchResult> {
+    let query = vectors.mixed.as_slice();
     let ranked = dense.rank_articles(query, opts.depth.max(k), true);
     let mut comps: HashMap<String, Components> = HashMap::new();
     let mut fused: HashMap<String, f32> = HashMap::new();
@@ -226,5 +240,13 @@ pub fn fuse(
     let lexical = if mode == RetrievalMode::Hybrid { lex.confidence } else { 0.5 };
     let confidence = recalibrate(lexical, agrees || mode == RetrievalMode::Dense, top_cos, top_cos - runner_up);
     let articles = order.into_iter().take(lex.articles.len().max(10)).collect();
-    Ok(SearchResult { hits, passages, articles, confidence, coverage: lex.coverage, components })
+    Ok(SearchResult {
+        hits,
+        passages,
+        articles,
+        confidence,
+        coverage: lex.coverage,
+        components,
+        vectors: Some(vectors),
+    })
 }

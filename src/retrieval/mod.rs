@@ -3,7 +3,7 @@
 //!
 //! Tantivy types stay inside this module; [`Retriever`] takes and returns domain types.
 
-pub mod analyzers;
+pub use crate::text::analyzers;
 pub mod bench;
 pub mod bench_dense;
 mod dense;
@@ -165,7 +165,7 @@ impl Retriever {
                     return Ok(lex);
                 }
             };
-            hybrid::fuse(&self.index, lex, &dense.index, &vector, self.mode, &self.fusion, opts.k)
+            hybrid::fuse(&self.index, lex, &dense.index, vector, self.mode, &self.fusion, opts.k)
         });
         match std::panic::catch_unwind(run) {
             Ok(result) => Ok(result?),
@@ -196,13 +196,35 @@ impl From<Hit> for Passage {
     }
 }
 
+/// The question's vectors with the stored vectors of every sentence the result's passages hold.
+fn meaning_vectors(
+    q: &hybrid::QueryVectors,
+    dense: &crate::semantic::DenseIndex,
+    result: &SearchResult,
+) -> crate::desk::MeaningVectors {
+    let mut sentences = std::collections::HashMap::new();
+    for hit in result.passages.iter().chain(&result.hits) {
+        for s in crate::semantic::dense::sentences(&hit.text) {
+            if let Some(v) = dense.sentence_vector(s) {
+                sentences.entry(s.to_owned()).or_insert_with(|| v.to_vec());
+            }
+        }
+    }
+    crate::desk::MeaningVectors { latest: q.latest.clone(), earlier: q.earlier.clone(), sentences }
+}
+
 impl crate::desk::ports::Retriever for Retriever {
     fn retrieve(&self, query: &RetrievalQuery) -> std::result::Result<Retrieval, PortError> {
         let result = self.search(query).map_err(|e| -> PortError { e.into() })?;
+        let vectors = match (&result.vectors, self.dense()) {
+            (Some(q), Some(dense)) => Some(Arc::new(meaning_vectors(q, &dense.index, &result))),
+            _ => None,
+        };
         Ok(Retrieval {
             confidence: result.confidence,
             passages: result.hits.into_iter().map(Passage::from).collect(),
             evidence: result.passages.into_iter().map(Passage::from).collect(),
+            vectors,
         })
     }
 }

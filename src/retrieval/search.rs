@@ -63,6 +63,9 @@ pub struct SearchResult {
     pub coverage: f32,
     /// Lexical and dense component scores of each hit's article (fused rankings only).
     pub components: Vec<super::hybrid::Components>,
+    /// The question's meaning vectors (fused rankings only).
+    #[serde(skip)]
+    pub vectors: Option<super::hybrid::QueryVectors>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -370,7 +373,7 @@ pub fn search(
         _ => 0.75,
     };
     let confidence = if hits.is_empty() { 0.0 } else { calibrate(coverage, ratio) };
-    Ok(SearchResult { hits, passages, articles, confidence, coverage, components: Vec::new() })
+    Ok(SearchResult { hits, passages, articles, confidence, coverage, components: Vec::new(), vectors: None })
 }
 
 /// The passages with these ids (`None` for an id the index does not have), without highlights.

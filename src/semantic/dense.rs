@@ -7,7 +7,6 @@ use super::vectors::{Key, VectorFile, key_of, sha_bytes};
 use crate::knowledge::Chunk;
 use std::collections::HashMap;
 use std::path::Path;
-use unicode_segmentation::UnicodeSegmentation;
 
 /// Passages embedded per encoder call (progress is reported between calls).
 const STEP: usize = 64;
@@ -24,10 +23,7 @@ pub fn passage_text(c: &Chunk) -> String {
     s
 }
 
-/// The sentences of a passage, as the answer selector will see them (blank ones dropped).
-pub fn sentences(text: &str) -> Vec<&str> {
-    text.split_sentence_bounds().map(str::trim).filter(|s| s.chars().any(char::is_alphanumeric)).collect()
-}
+pub use crate::text::sentences;
 
 /// One text to embed, with its row label.
 struct Item {
@@ -60,6 +56,8 @@ pub struct DenseReport {
 pub struct DenseIndex {
     pub passages: VectorFile,
     pub sentences: Option<VectorFile>,
+    /// Sentence key -> row of `sentences`, built on first use.
+    lookup: std::sync::OnceLock<HashMap<Key, usize>>,
 }
 
 /// Loads `path` if it is a valid file for this encoder; the reason it is not, otherwise (a missing
@@ -151,7 +149,7 @@ impl DenseIndex {
         } else {
             None
         };
-        let mut me = Self { passages, sentences };
+        let mut me = Self { passages, sentences, lookup: Default::default() };
         me.passages.source = source;
         if let Some(s) = me.sentences.as_mut() {
             s.source = source;
@@ -174,7 +172,7 @@ impl DenseIndex {
             return Err("made from another version of the KB".into());
         }
         let sentences = VectorFile::read(&dir.join("sentences.vec"), &sha, encoder.dim()).ok();
-        Ok(Self { passages, sentences })
+        Ok(Self { passages, sentences, lookup: Default::default() })
     }
 
     fn write(&self, dir: &Path) {
@@ -185,6 +183,13 @@ impl DenseIndex {
                 tracing::warn!(file = %dir.join(name).display(), error = %e, "cannot save vectors");
             }
         }
+    }
+
+    /// The stored vector of a sentence (as [`sentences`] splits a passage), if it was embedded.
+    pub fn sentence_vector(&self, text: &str) -> Option<&[f32]> {
+        let file = self.sentences.as_ref()?;
+        let lookup = self.lookup.get_or_init(|| file.keys.iter().enumerate().map(|(i, k)| (*k, i)).collect());
+        lookup.get(&key_of(text)).map(|&i| file.row(i))
     }
 
     /// Cosine of `query` (unit, `dim` floats) with every passage, in row order.

@@ -1,0 +1,269 @@
+//! The answer selector: which sentences of the retrieved passages answer the customer, and
+//! whether any does.
+//!
+//! - [`features`]: the candidates (sentences of the top passages) and what the selector reads of
+//!   each; [`net`]: the network (burn) that scores them; [`train`]: training pairs generated from
+//!   any KB and labelled cases, fitting, calibration on dev data, and the decision thresholds.
+//!
+//! A trained selector is a folder (`assets/selector/`): `selector.json` (shape, calibration,
+//! thresholds, provenance and the weights' sha256) and `selector.bpk` (the weights).
+
+pub mod features;
+pub mod net;
+pub mod train;
+
+pub use features::{Candidate, Question, candidates};
+pub use net::{NetConfig, SelectorNet};
+
+use anyhow::{Context, Result, bail};
+use burn::store::{BurnpackStore, ModuleSnapshot};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// `p = sigmoid(a * logit + b)`: Platt scaling fitted on dev data.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Platt {
+    pub a: f32,
+    pub b: f32,
+}
+
+impl Default for Platt {
+    fn default() -> Self {
+        Self { a: 1.0, b: 0.0 }
+    }
+}
+
+impl Platt {
+    pub fn apply(&self, logit: f32) -> f32 {
+        1.0 / (1.0 + (-(self.a * logit + self.b)).exp())
+    }
+}
+
+/// How likely a question is answerable from its candidates: logistic regression over
+/// [`question_features`], fitted on the training questions.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Answerability {
+    pub weights: Vec<f32>,
+    pub bias: f32,
+}
+
+impl Answerability {
+    pub fn apply(&self, x: &[f32]) -> f32 {
+        if self.weights.len() != x.len() {
+            return 1.0;
+        }
+        let z: f32 = self.weights.iter().zip(x).map(|(w, v)| w * v).sum::<f32>() + self.bias;
+        1.0 / (1.0 + (-z).exp())
+    }
+}
+
+/// Number of [`question_features`].
+pub const QUESTION_FEATURES: usize = 10;
+
+/// What says whether a question is answerable at all, from its candidates' features and logits:
+/// the best logit, the margin over the second, retrieval confidence, the best cosine and word
+/// overlap, whether vectors were there, how many words the question has, the topic-word gate,
+/// and whether the question is Chinese (alone and with the gate: Chinese is read without vectors).
+pub fn question_features(cands: &[(&[f32], f32)]) -> Vec<f32> {
+    if cands.is_empty() {
+        return vec![-8.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+    }
+    let mut z: Vec<f32> = cands.iter().map(|c| c.1).collect();
+    z.sort_by(|a, b| b.total_cmp(a));
+    let best = z[0];
+    let margin = z.get(1).map_or(1.0, |s| (best - s).min(4.0));
+    let max = |i: usize| cands.iter().map(|c| c.0[i]).fold(f32::MIN, f32::max);
+    let zh = max(36);
+    vec![best.clamp(-8.0, 8.0), margin, max(35), max(0), max(5), max(4), max(38), max(40), zh, zh * max(40)]
+}
+
+/// When the drafter answers, and with what (fitted on dev data by [`train::fit_decision`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    /// Answer when the question's answerability is at least this.
+    pub answer: f32,
+    /// Further sentences are quoted when at least this probable...
+    pub pick: f32,
+    /// ... and at least this share of the best one's probability.
+    pub relative: f32,
+    /// At most this many sentences.
+    pub max_sentences: usize,
+}
+
+impl Default for Decision {
+    fn default() -> Self {
+        Self { answer: 0.3, pick: 0.5, relative: 0.6, max_sentences: 3 }
+    }
+}
+
+/// `selector.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SelectorFile {
+    /// `selector-` and a short hash of the weights.
+    pub version: String,
+    pub net: NetConfig,
+    pub calibration: Platt,
+    #[serde(default)]
+    pub answerability: Answerability,
+    pub decision: Decision,
+    pub weights_sha256: String,
+    /// How it was trained: data counts, dev figures, the command.
+    #[serde(default)]
+    pub provenance: serde_json::Value,
+}
+
+/// What the drafter should do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Choice {
+    /// Quote these candidates (indices into the candidate list, best first).
+    Answer(Vec<usize>),
+    /// No sentence answers well enough.
+    Abstain,
+}
+
+/// A loaded selector.
+pub struct Selector {
+    pub file: SelectorFile,
+    pub dir: PathBuf,
+    net: SelectorNet,
+}
+
+impl std::fmt::Debug for Selector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Selector({}, {})", self.dir.display(), self.file.version)
+    }
+}
+
+/// Where the bundled selector lives.
+pub fn bundled_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/selector")
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Selector {
+    /// Loads `dir`; the weights must match the recorded hash and shape.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let json = dir.join("selector.json");
+        let text = std::fs::read_to_string(&json).with_context(|| format!("{}: cannot read", json.display()))?;
+        let file: SelectorFile =
+            serde_json::from_str(&text).with_context(|| format!("{}: not a selector description", json.display()))?;
+        if file.net.scalars != features::SCALARS {
+            bail!(
+                "{}: field net.scalars is {}, this build computes {} features (retrain with `deskpilot train --selector`)",
+                json.display(),
+                file.net.scalars,
+                features::SCALARS
+            );
+        }
+        if file.net.hidden == 0 || file.net.hidden > 4096 || file.net.dim > 4096 {
+            bail!("{}: field net: implausible shape {:?}", json.display(), file.net);
+        }
+        let weights = dir.join("selector.bpk");
+        let bytes = std::fs::read(&weights).with_context(|| format!("{}: cannot read", weights.display()))?;
+        let sha = sha256_hex(&bytes);
+        if sha != file.weights_sha256 {
+            bail!("{}: sha256 {sha} does not match selector.json's weights_sha256", weights.display());
+        }
+        let device = crate::model::device();
+        let mut net = file.net.init(&device, 0);
+        let mut store = BurnpackStore::from_file(&weights).auto_extension(false);
+        net.load_from(&mut store).map_err(|e| anyhow::anyhow!("{}: cannot load weights: {e}", weights.display()))?;
+        Ok(Self { file, dir: dir.to_path_buf(), net })
+    }
+
+    /// Writes `net` with `file` into `dir` (the weights' hash and version are filled in).
+    pub fn save(net: &SelectorNet, mut file: SelectorFile, dir: &Path) -> Result<SelectorFile> {
+        std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+        let weights = dir.join("selector.bpk");
+        let mut store = BurnpackStore::from_file(&weights).auto_extension(false).overwrite(true);
+        net.save_into(&mut store).map_err(|e| anyhow::anyhow!("{}: cannot save: {e}", weights.display()))?;
+        let bytes = std::fs::read(&weights)?;
+        file.weights_sha256 = sha256_hex(&bytes);
+        file.version = format!("selector-{}", &file.weights_sha256[..8]);
+        let json = dir.join("selector.json");
+        std::fs::write(&json, serde_json::to_string_pretty(&file)? + "\n")
+            .with_context(|| format!("{}: cannot write", json.display()))?;
+        Ok(file)
+    }
+
+    /// Calibrated probability, per candidate, that it answers the question.
+    pub fn score(&self, cands: &[Candidate]) -> Vec<f32> {
+        let cfg = &self.file.net;
+        let n = cands.len();
+        let mut scalars = Vec::with_capacity(n * cfg.scalars);
+        let mut meaning = Vec::with_capacity(n * cfg.dim.max(1));
+        for c in cands {
+            scalars.extend(&c.scalars);
+            if c.meaning.len() == cfg.dim {
+                meaning.extend(&c.meaning);
+            } else {
+                meaning.extend(std::iter::repeat_n(0.0, cfg.dim.max(1)));
+            }
+        }
+        self.net.logits(scalars, meaning, n, cfg).into_iter().map(|z| self.file.calibration.apply(z)).collect()
+    }
+
+    /// Raw logits per candidate.
+    pub fn logits(&self, cands: &[Candidate]) -> Vec<f32> {
+        let cfg = &self.file.net;
+        let n = cands.len();
+        let mut scalars = Vec::with_capacity(n * cfg.scalars);
+        let mut meaning = Vec::with_capacity(n * cfg.dim.max(1));
+        for c in cands {
+            scalars.extend(&c.scalars);
+            if c.meaning.len() == cfg.dim {
+                meaning.extend(&c.meaning);
+            } else {
+                meaning.extend(std::iter::repeat_n(0.0, cfg.dim.max(1)));
+            }
+        }
+        self.net.logits(scalars, meaning, n, cfg)
+    }
+
+    /// Answer with the best candidates, or abstain: (choice, calibrated probabilities,
+    /// answerability).
+    pub fn decide(&self, cands: &[Candidate]) -> (Choice, Vec<f32>, f32) {
+        let z = self.logits(cands);
+        let rows: Vec<(&[f32], f32)> = cands.iter().map(|c| c.scalars.as_slice()).zip(z.iter().copied()).collect();
+        let a = self.file.answerability.apply(&question_features(&rows));
+        let probs: Vec<f32> = z.iter().map(|&x| self.file.calibration.apply(x)).collect();
+        (choose(&probs, a, &self.file.decision), probs, a)
+    }
+}
+
+/// The choice for calibrated `probs` and answerability `a` under thresholds `d`.
+pub fn choose(probs: &[f32], a: f32, d: &Decision) -> Choice {
+    let mut order: Vec<usize> = (0..probs.len()).collect();
+    order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
+    let Some(&best) = order.first() else { return Choice::Abstain };
+    if a < d.answer {
+        return Choice::Abstain;
+    }
+    let top = probs[best];
+    let picked = order
+        .into_iter()
+        .enumerate()
+        .take_while(|(i, j)| *i == 0 || (probs[*j] >= d.pick && probs[*j] >= d.relative * top))
+        .map(|(_, j)| j)
+        .take(d.max_sentences.max(1))
+        .collect();
+    Choice::Answer(picked)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn choose_takes_the_best_and_what_is_nearly_as_good() {
+        let d = Decision { answer: 0.3, pick: 0.5, relative: 0.6, max_sentences: 2 };
+        assert_eq!(choose(&[0.1, 0.9, 0.7, 0.8], 0.9, &d), Choice::Answer(vec![1, 3]));
+        assert_eq!(choose(&[0.35, 0.1], 0.9, &d), Choice::Answer(vec![0]));
+        assert_eq!(choose(&[0.9, 0.1], 0.2, &d), Choice::Abstain);
+        assert_eq!(choose(&[], 1.0, &d), Choice::Abstain);
+    }
+}
