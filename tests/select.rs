@@ -40,7 +40,7 @@ fn draft(text: &str, name: &str, lang: &str) -> (String, bool) {
     };
     let mut d = ExtractiveDrafter { selector: Some(selector()), ..ExtractiveDrafter::default() };
     let out = d.draft(&request, &mut |_| Flow::Continue).expect("draft");
-    assert!(out.model_version.contains("selector-"), "{}", out.model_version);
+    assert!(out.model_version.starts_with("extractive-1+"), "{}", out.model_version);
     (out.text, out.abstained)
 }
 

@@ -35,6 +35,15 @@ impl Default for ExtractiveDrafter {
     }
 }
 
+/// The drafter's version: `extractive-1`, plus `+` and the first six hex digits of the
+/// selector's weights hash when one chooses (short: the editor's title shows it).
+pub fn version(selector: Option<&crate::select::Selector>) -> String {
+    match selector {
+        Some(s) => format!("{MODEL_VERSION}+{}", s.file.weights_sha256.get(..6).unwrap_or("")),
+        None => MODEL_VERSION.to_owned(),
+    }
+}
+
 /// How a reply addresses the customer: the first name, unless that is only an initial ("M." or
 /// "M"), then the whole name; Chinese names whole (`_zh`: the reply's language does not change it).
 pub fn address_name(name: &str, _zh: bool) -> String {
@@ -339,10 +348,7 @@ impl Drafter for ExtractiveDrafter {
         Ok(DraftResult {
             text: sent,
             sources,
-            model_version: match &self.selector {
-                Some(s) => format!("{MODEL_VERSION}+{}", s.file.version),
-                None => MODEL_VERSION.to_owned(),
-            },
+            model_version: version(self.selector.as_deref()),
             timings: DraftTimings {
                 retrieval_ms: 0.0,
                 first_token_ms,

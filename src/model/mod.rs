@@ -94,10 +94,7 @@ impl DrafterChoice {
         match self.kind.as_str() {
             "extractive" => {
                 let selector = self.load_selector()?;
-                let label = match &selector {
-                    Some(s) => format!("{}+{}", extractive::MODEL_VERSION, s.file.version),
-                    None => extractive::MODEL_VERSION.to_owned(),
-                };
+                let label = extractive::version(selector.as_deref());
                 let d = ExtractiveDrafter {
                     min_confidence: self.min_confidence,
                     selector,
