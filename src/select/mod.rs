@@ -192,19 +192,7 @@ impl Selector {
 
     /// Calibrated probability, per candidate, that it answers the question.
     pub fn score(&self, cands: &[Candidate]) -> Vec<f32> {
-        let cfg = &self.file.net;
-        let n = cands.len();
-        let mut scalars = Vec::with_capacity(n * cfg.scalars);
-        let mut meaning = Vec::with_capacity(n * cfg.dim.max(1));
-        for c in cands {
-            scalars.extend(&c.scalars);
-            if c.meaning.len() == cfg.dim {
-                meaning.extend(&c.meaning);
-            } else {
-                meaning.extend(std::iter::repeat_n(0.0, cfg.dim.max(1)));
-            }
-        }
-        self.net.logits(scalars, meaning, n, cfg).into_iter().map(|z| self.file.calibration.apply(z)).collect()
+        self.logits(cands).into_iter().map(|z| self.file.calibration.apply(z)).collect()
     }
 
     /// Raw logits per candidate.
