@@ -447,20 +447,12 @@ pub fn bundled_asset_dir(name: &str, marker: &str) -> PathBuf {
 
 /// The bundled sentence encoder: `./assets/encoder` when run from a checkout, else the crate's own.
 pub fn bundled_encoder_dir() -> PathBuf {
-    let local = PathBuf::from("assets/encoder");
-    if local.join("config.json").is_file() {
-        return local;
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/encoder")
+    bundled_asset_dir("encoder", "config.json")
 }
 
 /// The bundled model: `./assets/model` when run from a checkout, else the crate's own.
 pub fn bundled_model_dir() -> PathBuf {
-    let local = PathBuf::from("assets/model");
-    if local.join("config.json").is_file() {
-        return local;
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/model")
+    bundled_asset_dir("model", "config.json")
 }
 
 /// The bundled demo KB: `./kb` when run from a checkout, else the one in the crate's sources.

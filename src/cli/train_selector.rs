@@ -73,12 +73,6 @@ fn labelled(case: &Case) -> Labelled {
     Labelled { turns, positives, facts: case.facts.clone() }
 }
 
-/// Groups come out in item order, one per item whose retrieval succeeded: the synthetic ones
-/// first. (Retrieval of the in-memory index does not fail, so this is `synthetic`.)
-fn featurise_count(groups: &[Group], synthetic: usize) -> usize {
-    synthetic.min(groups.len())
-}
-
 fn featurise(label: &str, retriever: &Retriever, items: &[Labelled], terms: &[String], dim: usize) -> Vec<Group> {
     let bar = super::progress_bar(label);
     bar.set_length(items.len() as u64);
@@ -145,7 +139,6 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
         dev_items.len()
     );
     let train_groups = featurise("train pairs", &retriever, &train_items, &terms, dim);
-    let synthetic_groups = featurise_count(&train_groups, synthetic);
     let dev_groups = featurise("dev pairs", &retriever, &dev_items, &terms, dim);
     let rows: usize = train_groups.iter().map(|g| g.n).sum();
     let positives: usize = train_groups.iter().map(|g| g.labels.iter().filter(|l| **l > 0.5).count()).sum();
@@ -154,8 +147,8 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
     let weighted = |groups: &[Group]| -> Vec<Group> {
         groups.iter().flat_map(|g| std::iter::repeat_n(g.clone(), args.case_weight)).collect()
     };
-    let mut base = train_groups[..synthetic_groups].to_vec();
-    base.extend(weighted(&train_groups[synthetic_groups..]));
+    let mut base = train_groups[..synthetic].to_vec();
+    base.extend(weighted(&train_groups[synthetic..]));
     let run_fit = |groups: &[Group], label: &str| {
         let bar = super::progress_bar(label);
         bar.set_length(opts.steps as u64);

@@ -226,6 +226,13 @@ pub struct Retrieval {
     pub vectors: Option<std::sync::Arc<MeaningVectors>>,
 }
 
+impl Retrieval {
+    /// The passages a drafter reads: the evidence, else the pane's passages.
+    pub fn drafter_passages(&self) -> &[Passage] {
+        if self.evidence.is_empty() { &self.passages } else { &self.evidence }
+    }
+}
+
 /// Unit vectors from the sentence encoder (its cosine measures closeness of meaning).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MeaningVectors {

@@ -45,86 +45,14 @@ pub fn version(selector: Option<&crate::select::Selector>) -> String {
 }
 
 /// How a reply addresses the customer: the first name, unless that is only an initial ("M." or
-/// "M"), then the whole name; Chinese names whole (`_zh`: the reply's language does not change it).
-pub fn address_name(name: &str, _zh: bool) -> String {
+/// "M"), then the whole name; Chinese names whole.
+pub fn address_name(name: &str) -> String {
     let name = name.trim();
     if crate::text::has_cjk(name) {
         return name.chars().filter(|c| !c.is_whitespace()).collect();
     }
     let first = name.split_whitespace().next().unwrap_or("");
     if first.trim_end_matches('.').chars().count() <= 1 { name.to_owned() } else { first.to_owned() }
-}
-
-/// The sentences the selector picks for `request`, in passage order, or `None` to abstain.
-pub fn selected_sentences(
-    selector: &crate::select::Selector,
-    request: &DraftRequest,
-    member_terms: &[String],
-) -> Option<Vec<(usize, usize, String)>> {
-    use crate::select::{Choice, Question, candidates};
-    let r = &request.retrieval;
-    let passages: &[Passage] = if r.evidence.is_empty() { &r.passages } else { &r.evidence };
-    if passages.is_empty() {
-        return None;
-    }
-    let turns: Vec<(Author, String)> =
-        request.messages.iter().filter(|m| !m.internal).map(|m| (m.author, m.text.clone())).collect();
-    let (latest, earlier) = crate::select::train::split_turns(&turns);
-    let member = request.customer.as_ref().map(|c| c.tier == crate::desk::Tier::Plus);
-    let q = Question {
-        latest: &latest,
-        earlier: &earlier,
-        member,
-        member_terms,
-        confidence: r.confidence,
-        vectors: r.vectors.as_deref(),
-    };
-    let cands = candidates(passages, &q);
-    let (choice, _, _) = selector.decide(&cands);
-    let Choice::Answer(mut picked) = choice else { return None };
-    // Two questions get two answers: each part's best sentence joins the reply when likely enough.
-    let parts = question_parts(&latest);
-    if parts.len() > 1 {
-        for part in &parts {
-            let pq = Question { latest: part, ..q.clone() };
-            let pc = candidates(passages, &pq);
-            let pp = selector.score(&pc);
-            if let Some((i, p)) = pp.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))
-                && *p >= selector.file.decision.pick
-                && let Some(j) = cands.iter().position(|c| c.text == pc[i].text)
-                && !picked.contains(&j)
-            {
-                picked.push(j);
-            }
-        }
-    }
-    let mut out: Vec<(usize, usize, String)> =
-        picked.into_iter().map(|i| (cands[i].passage, cands[i].order, cands[i].text.clone())).collect();
-    out.sort_by_key(|c| (c.0, c.1));
-    Some(out)
-}
-
-/// The separate questions of a message ("how much is express? also can I return a rug"), each
-/// with a few words of its own; one part when it asks one thing.
-pub fn question_parts(message: &str) -> Vec<String> {
-    let mut parts: Vec<String> = Vec::new();
-    let mut current = String::new();
-    for piece in message.split_inclusive(['?', '？']) {
-        current.push_str(piece);
-        if piece.ends_with(['?', '？']) {
-            parts.push(std::mem::take(&mut current));
-        }
-    }
-    if !current.trim().is_empty() {
-        parts.push(current);
-    }
-    let mut en = crate::text::analyzers::english();
-    let parts: Vec<String> = parts
-        .into_iter()
-        .map(|p| p.trim().to_owned())
-        .filter(|p| crate::text::content_terms(p, &mut en).len() >= 2 || crate::text::has_cjk(p))
-        .collect();
-    if parts.len() > 1 { parts } else { vec![message.to_owned()] }
 }
 
 fn is_cjk(text: &str) -> bool {
@@ -231,7 +159,7 @@ impl ExtractiveDrafter {
         let latest =
             request.messages.iter().rev().find(|m| m.author == Author::Customer).map(|m| m.text.as_str()).unwrap_or("");
         let zh = request.customer.as_ref().is_some_and(|c| c.language.starts_with("zh")) || is_cjk(latest);
-        let first_name = request.customer.as_ref().map(|c| address_name(&c.name, zh)).unwrap_or_default();
+        let first_name = request.customer.as_ref().map(|c| address_name(&c.name)).unwrap_or_default();
         let greeting = match (zh, first_name.is_empty()) {
             (true, false) => format!("{first_name}您好！"),
             (true, true) => "您好！".to_owned(),
@@ -245,8 +173,9 @@ impl ExtractiveDrafter {
             _ => "",
         };
         let r = &request.retrieval;
-        let passages: &[Passage] = if r.evidence.is_empty() { &r.passages } else { &r.evidence };
-        let selected = self.selector.as_ref().map(|sel| selected_sentences(sel, request, &self.member_terms));
+        let passages = r.drafter_passages();
+        let selected =
+            self.selector.as_ref().map(|sel| crate::select::selected_sentences(sel, request, &self.member_terms));
         let confident = match &selected {
             Some(picked) => picked.is_some(),
             None => {

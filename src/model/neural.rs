@@ -53,8 +53,7 @@ fn is_zh(request: &DraftRequest, latest: &str) -> bool {
 
 /// The passages a drafter reads: the evidence, else the pane's passages.
 pub fn evidence(request: &DraftRequest) -> &[Passage] {
-    let r = &request.retrieval;
-    if r.evidence.is_empty() { &r.passages } else { &r.evidence }
+    request.retrieval.drafter_passages()
 }
 
 /// The draft when the knowledge base has no confident answer.
@@ -62,7 +61,7 @@ pub fn abstention(request: &DraftRequest) -> String {
     let latest =
         request.messages.iter().rev().find(|m| m.author == Author::Customer).map(|m| m.text.as_str()).unwrap_or("");
     let zh = is_zh(request, latest);
-    let name = request.customer.as_ref().map(|c| super::extractive::address_name(&c.name, zh)).unwrap_or_default();
+    let name = request.customer.as_ref().map(|c| super::extractive::address_name(&c.name)).unwrap_or_default();
     let first = name.as_str();
     match (zh, first.is_empty()) {
         (true, false) => format!("{first}您好！{ABSTAIN_ZH}"),
@@ -118,8 +117,7 @@ impl Drafter for NeuralDrafter {
         let version = self.checkpoint.config.version.clone();
         let latest =
             request.messages.iter().rev().find(|m| m.author == Author::Customer).map(|m| m.text.as_str()).unwrap_or("");
-        let chosen =
-            self.selector.as_ref().map(|s| super::extractive::selected_sentences(s, request, &self.member_terms));
+        let chosen = self.selector.as_ref().map(|s| crate::select::selected_sentences(s, request, &self.member_terms));
         let confident = match &chosen {
             Some(picked) => picked.is_some(),
             None => {

@@ -4,13 +4,22 @@
 //! position), what it holds (durations, amounts, menu paths) against what the question asks for,
 //! and the customer's tier against the tier a sentence is about.
 
-use crate::desk::{MeaningVectors, Passage};
+use crate::desk::{Author, MeaningVectors, Passage};
 use crate::text::{AnswerType, analyze, content_terms, has_cjk, sentences};
 use std::collections::HashSet;
 use tantivy::tokenizer::TextAnalyzer;
 
 /// Number of scalar features per candidate (see [`Candidate::scalars`]).
 pub const SCALARS: usize = 41;
+
+/// Indices of the scalar features that [`crate::select::question_features`] reads.
+pub const COSINE: usize = 0;
+pub const HAS_VECTOR: usize = 4;
+pub const WORD_SHARE: usize = 5;
+pub const CONFIDENCE: usize = 35;
+pub const QUESTION_ZH: usize = 36;
+pub const QUESTION_WORDS: usize = 38;
+pub const TOPIC_GATE: usize = 40;
 
 /// Passages whose sentences are candidates.
 pub const MAX_PASSAGES: usize = 4;
@@ -96,6 +105,7 @@ pub fn candidates(passages: &[Passage], q: &Question) -> Vec<Candidate> {
         cos_earlier: f32,
         has_vec: bool,
         meaning: Vec<f32>,
+        terms: HashSet<String>,
     }
     let mut raw: Vec<Raw> = Vec::new();
     let mut seen = HashSet::new();
@@ -123,6 +133,7 @@ pub fn candidates(passages: &[Passage], q: &Question) -> Vec<Candidate> {
                 cos_earlier,
                 has_vec: v.is_some(),
                 meaning,
+                terms: s_terms,
             });
         }
     }
@@ -140,7 +151,7 @@ pub fn candidates(passages: &[Passage], q: &Question) -> Vec<Candidate> {
             let p = &passages[r.passage];
             let s = r.text.as_str();
             let title_terms = terms(&format!("{} {}", p.title, p.section.join(" ")), &mut en, &mut zh);
-            let s_terms = terms(s, &mut en, &mut zh);
+            let s_terms = &r.terms;
             let mut f = Vec::with_capacity(SCALARS);
             // Meaning (0-4).
             let cos_rank = by_cos.iter().position(|c| *c <= r.cos).unwrap_or(by_cos.len());
@@ -151,9 +162,9 @@ pub fn candidates(passages: &[Passage], q: &Question) -> Vec<Candidate> {
             f.push(f32::from(u8::from(r.has_vec)));
             // Words (5-9).
             f.push(r.lex);
-            f.push((q_terms.intersection(&s_terms).count() as f32 / 4.0).min(1.0));
+            f.push((q_terms.intersection(s_terms).count() as f32 / 4.0).min(1.0));
             f.push(r.lex - best_lex);
-            f.push(share(&e_terms, &s_terms));
+            f.push(share(&e_terms, s_terms));
             f.push(share(&q_terms, &title_terms));
             // Place (10-17).
             for k in 0..4 {
@@ -191,6 +202,9 @@ pub fn candidates(passages: &[Passage], q: &Question) -> Vec<Candidate> {
             // The topic-word gate (40): a passage shares the question's topic words.
             f.push(f32::from(u8::from(topic)));
             debug_assert_eq!(f.len(), SCALARS);
+            debug_assert_eq!(f[COSINE], r.cos);
+            debug_assert_eq!(f[WORD_SHARE], r.lex);
+            debug_assert_eq!(f[TOPIC_GATE], f32::from(u8::from(topic)));
             let meaning = if r.meaning.len() == dim { r.meaning } else { vec![0.0; dim] };
             Candidate { passage: r.passage, order: r.order, text: r.text, scalars: f, meaning }
         })
@@ -246,6 +260,14 @@ fn topic_terms(message: &str, en: &mut TextAnalyzer, zh: &mut TextAnalyzer) -> H
         );
     }
     terms
+}
+
+/// The question parts of a conversation: its latest customer turn and what came before.
+pub fn split_turns(turns: &[(Author, String)]) -> (String, String) {
+    let at = turns.iter().rposition(|(a, _)| *a == Author::Customer).unwrap_or(turns.len().saturating_sub(1));
+    let latest = turns.get(at).map(|t| t.1.clone()).unwrap_or_default();
+    let earlier: Vec<&str> = turns[..at.min(turns.len())].iter().rev().take(2).map(|t| t.1.as_str()).collect();
+    (latest, earlier.into_iter().rev().collect::<Vec<_>>().join("\n"))
 }
 
 #[cfg(test)]

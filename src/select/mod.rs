@@ -1,6 +1,7 @@
 //! The answer selector: which sentences of the retrieved passages answer the customer, and
 //! whether any does.
 //!
+//! - [`draft`]: a draft request's chosen sentences (what both drafters call).
 //! - [`features`]: the candidates (sentences of the top passages) and what the selector reads of
 //!   each; [`net`]: the network (burn) that scores them; [`train`]: training pairs generated from
 //!   any KB and labelled cases, fitting, calibration on dev data, and the decision thresholds.
@@ -8,10 +9,12 @@
 //! A trained selector is a folder (`assets/selector/`): `selector.json` (shape, calibration,
 //! thresholds, provenance and the weights' sha256) and `selector.bpk` (the weights).
 
+pub mod draft;
 pub mod features;
 pub mod net;
 pub mod train;
 
+pub use draft::{question_parts, selected_sentences};
 pub use features::{Candidate, Question, candidates};
 pub use net::{NetConfig, SelectorNet};
 
@@ -72,9 +75,21 @@ pub fn question_features(cands: &[(&[f32], f32)]) -> Vec<f32> {
     z.sort_by(|a, b| b.total_cmp(a));
     let best = z[0];
     let margin = z.get(1).map_or(1.0, |s| (best - s).min(4.0));
+    use features::{CONFIDENCE, COSINE, HAS_VECTOR, QUESTION_WORDS, QUESTION_ZH, TOPIC_GATE, WORD_SHARE};
     let max = |i: usize| cands.iter().map(|c| c.0[i]).fold(f32::MIN, f32::max);
-    let zh = max(36);
-    vec![best.clamp(-8.0, 8.0), margin, max(35), max(0), max(5), max(4), max(38), max(40), zh, zh * max(40)]
+    let (zh, gate) = (max(QUESTION_ZH), max(TOPIC_GATE));
+    vec![
+        best.clamp(-8.0, 8.0),
+        margin,
+        max(CONFIDENCE),
+        max(COSINE),
+        max(WORD_SHARE),
+        max(HAS_VECTOR),
+        max(QUESTION_WORDS),
+        gate,
+        zh,
+        zh * gate,
+    ]
 }
 
 /// When the drafter answers, and with what (fitted on dev data by [`train::fit_decision`]).

@@ -11,7 +11,7 @@
 //! its logits are then calibrated (Platt scaling) and the answer/abstain thresholds chosen on dev
 //! data that training never saw.
 
-use super::features::{Question, SCALARS, candidates};
+use super::features::{Question, SCALARS, candidates, split_turns};
 use super::net::{NetConfig, SelectorNet, weighted_bce};
 use super::{Answerability, Choice, Decision, Platt, QUESTION_FEATURES, choose, question_features};
 use crate::desk::ports::{RetrievalQuery, Retriever};
@@ -80,15 +80,8 @@ fn is_positive(p: &Positives, text: &str, passage: &Passage) -> bool {
     }
 }
 
-/// The question parts of a conversation: its latest customer turn and what came before.
-pub fn split_turns(turns: &[(Author, String)]) -> (String, String) {
-    let at = turns.iter().rposition(|(a, _)| *a == Author::Customer).unwrap_or(turns.len().saturating_sub(1));
-    let latest = turns.get(at).map(|t| t.1.clone()).unwrap_or_default();
-    let earlier: Vec<&str> = turns[..at.min(turns.len())].iter().rev().take(2).map(|t| t.1.as_str()).collect();
-    (latest, earlier.into_iter().rev().collect::<Vec<_>>().join("\n"))
-}
-
-/// Featurises `items` through `retriever` (`progress(done)` after each).
+/// Featurises `items` through `retriever` (`progress(done)` after each): one group per item, in
+/// order (empty when retrieval failed).
 pub fn groups(
     retriever: &dyn Retriever,
     items: &[Labelled],
@@ -100,8 +93,17 @@ pub fn groups(
     for (i, item) in items.iter().enumerate() {
         progress(i + 1);
         let query = RetrievalQuery { turns: item.turns.clone(), tags: Vec::new(), k: 5, language: None };
-        let Ok(r) = retriever.retrieve(&query) else { continue };
-        let passages: &[Passage] = if r.evidence.is_empty() { &r.passages } else { &r.evidence };
+        let mut g = Group { answerable: item.answerable(), facts: item.facts.clone(), ..Group::default() };
+        let r = match retriever.retrieve(&query) {
+            Ok(r) => r,
+            Err(e) => {
+                // An empty group keeps groups and items in step.
+                tracing::warn!("selector training: retrieval failed, question skipped: {e}");
+                out.push(g);
+                continue;
+            }
+        };
+        let passages = r.drafter_passages();
         let (latest, earlier) = split_turns(&item.turns);
         let q = Question {
             latest: &latest,
@@ -112,7 +114,6 @@ pub fn groups(
             vectors: r.vectors.as_deref(),
         };
         let cands = candidates(passages, &q);
-        let mut g = Group { answerable: item.answerable(), facts: item.facts.clone(), ..Group::default() };
         for c in cands {
             g.labels.push(f32::from(u8::from(is_positive(&item.positives, &c.text, &passages[c.passage]))));
             g.scalars.extend(&c.scalars);
@@ -174,24 +175,23 @@ pub fn fit(train: &[Group], dim: usize, opts: &FitOptions, progress: &dyn Fn(usi
     // The listwise part: each group's rows padded to the longest group, as indices into the rows
     // (padding points at row 0 and is masked out).
     let width = train.iter().map(|g| g.n).max().unwrap_or(1).max(1);
-    let listed: Vec<&Group> = train.iter().filter(|g| g.labels.iter().any(|&l| l > 0.5)).collect();
     let (mut idx, mut all_bias, mut pos_bias) = (Vec::new(), Vec::new(), Vec::new());
-    let mut start = 0usize;
-    let mut starts = std::collections::HashMap::new();
+    let mut groups_n = 0;
+    let mut s0 = 0usize;
     for g in train {
-        starts.insert(g as *const Group, start);
-        start += g.n;
-    }
-    for g in &listed {
-        let s0 = starts[&(*g as *const Group)];
+        let start = s0;
+        s0 += g.n;
+        if !g.labels.iter().any(|&l| l > 0.5) {
+            continue;
+        }
+        groups_n += 1;
         for j in 0..width {
             let real = j < g.n;
-            idx.push(if real { (s0 + j) as i64 } else { 0 });
+            idx.push(if real { (start + j) as i64 } else { 0 });
             all_bias.push(if real { 0.0 } else { -1e4 });
             pos_bias.push(if real && g.labels[j] > 0.5 { 0.0 } else { -1e4 });
         }
     }
-    let groups_n = listed.len();
     let st = Tensor::<2>::from_data(TensorData::new(s, [n, SCALARS]), &ad);
     let mt = Tensor::<2>::from_data(TensorData::new(m, [n, config.dim]), &ad);
     let yt = Tensor::<1>::from_data(TensorData::new(y, [n]), &ad);
