@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 /// Passages embedded per encoder call (progress is reported between calls).
-const STEP: usize = 64;
+const STEP: usize = 256;
 
 /// The text a passage is embedded as: where it sits, then what it says.
 pub fn passage_text(c: &Chunk) -> String {
@@ -58,6 +58,39 @@ pub struct DenseIndex {
     pub sentences: Option<VectorFile>,
     /// Sentence key -> row of `sentences`, built on first use.
     lookup: std::sync::OnceLock<HashMap<Key, usize>>,
+    /// Which article each passage row belongs to, built on first use.
+    articles: std::sync::OnceLock<Articles>,
+}
+
+/// Passage rows grouped by article, so ranking 100k passages needs no string hashing.
+#[derive(Debug, Clone, Default)]
+struct Articles {
+    slugs: Vec<String>,
+    by_slug: HashMap<String, u32>,
+    /// Article of each row.
+    of_row: Vec<u32>,
+    /// Rows of each article.
+    rows: Vec<Vec<u32>>,
+    /// Whether each row is a Chinese passage.
+    zh: Vec<bool>,
+}
+
+impl Articles {
+    fn of(file: &VectorFile) -> Self {
+        let mut a = Self::default();
+        for (row, (_, slug, lang)) in file.labels.iter().enumerate() {
+            let next = a.slugs.len() as u32;
+            let id = *a.by_slug.entry(slug.clone()).or_insert(next);
+            if id == next {
+                a.slugs.push(slug.clone());
+                a.rows.push(Vec::new());
+            }
+            a.of_row.push(id);
+            a.rows[id as usize].push(row as u32);
+            a.zh.push(lang.starts_with("zh"));
+        }
+        a
+    }
 }
 
 /// Loads `path` if it is a valid file for this encoder; the reason it is not, otherwise (a missing
@@ -86,7 +119,9 @@ fn fill(
         old.map(|f| f.keys.iter().enumerate().map(|(i, k)| (*k, i)).collect()).unwrap_or_default();
     let keys: Vec<Key> = items.iter().map(|i| key_of(&i.text)).collect();
     let mut rows = vec![0f32; items.len() * dim];
-    let todo: Vec<usize> = (0..items.len()).filter(|i| !known.contains_key(&keys[*i])).collect();
+    let mut todo: Vec<usize> = (0..items.len()).filter(|i| !known.contains_key(&keys[*i])).collect();
+    // Longest first across all steps (not just inside one), so each batch pads little.
+    todo.sort_by_key(|&i| std::cmp::Reverse(items[i].text.len()));
     for (i, k) in keys.iter().enumerate() {
         if let (Some(&j), Some(f)) = (known.get(k), old) {
             rows[i * dim..(i + 1) * dim].copy_from_slice(f.row(j));
@@ -149,7 +184,7 @@ impl DenseIndex {
         } else {
             None
         };
-        let mut me = Self { passages, sentences, lookup: Default::default() };
+        let mut me = Self { passages, sentences, lookup: Default::default(), articles: Default::default() };
         me.passages.source = source;
         if let Some(s) = me.sentences.as_mut() {
             s.source = source;
@@ -172,7 +207,7 @@ impl DenseIndex {
             return Err("made from another version of the KB".into());
         }
         let sentences = VectorFile::read(&dir.join("sentences.vec"), &sha, encoder.dim()).ok();
-        Ok(Self { passages, sentences, lookup: Default::default() })
+        Ok(Self { passages, sentences, lookup: Default::default(), articles: Default::default() })
     }
 
     fn write(&self, dir: &Path) {
@@ -205,31 +240,40 @@ impl DenseIndex {
     /// leave out Chinese passages (the encoder reads English only).
     pub fn rank_articles(&self, query: &[f32], depth: usize, skip_zh: bool) -> Vec<(String, f32, usize)> {
         let scores = self.scores(query);
-        let mut best: HashMap<&str, (f32, usize)> = HashMap::new();
-        for (i, s) in scores.iter().enumerate() {
-            let (_, slug, lang) = &self.passages.labels[i];
-            if skip_zh && lang.starts_with("zh") {
+        let articles = self.articles.get_or_init(|| Articles::of(&self.passages));
+        let mut best = vec![(f32::NEG_INFINITY, usize::MAX); articles.slugs.len()];
+        for (row, &s) in scores.iter().enumerate() {
+            if skip_zh && articles.zh[row] {
                 continue;
             }
-            let slug = slug.as_str();
-            let e = best.entry(slug).or_insert((f32::MIN, i));
-            if *s > e.0 {
-                *e = (*s, i);
+            let b = &mut best[articles.of_row[row] as usize];
+            if s > b.0 {
+                *b = (s, row);
             }
         }
-        let mut ranked: Vec<(String, f32, usize)> =
-            best.into_iter().map(|(slug, (s, i))| (slug.to_owned(), s, i)).collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let mut ranked: Vec<(u32, f32, usize)> = best
+            .into_iter()
+            .enumerate()
+            .filter(|(_, (_, row))| *row != usize::MAX)
+            .map(|(a, (s, row))| (a as u32, s, row))
+            .collect();
+        let order = |x: &(u32, f32, usize), y: &(u32, f32, usize)| {
+            y.1.total_cmp(&x.1).then_with(|| articles.slugs[x.0 as usize].cmp(&articles.slugs[y.0 as usize]))
+        };
+        if ranked.len() > depth && depth > 0 {
+            ranked.select_nth_unstable_by(depth - 1, order);
+        }
         ranked.truncate(depth);
-        ranked
+        ranked.sort_by(order);
+        ranked.into_iter().map(|(a, s, row)| (articles.slugs[a as usize].clone(), s, row)).collect()
     }
 
     /// Rows of article `slug`'s passages with their cosine, best first.
     pub fn article_passages(&self, query: &[f32], slug: &str) -> Vec<(usize, f32)> {
-        let mut out: Vec<(usize, f32)> = (0..self.passages.len())
-            .filter(|&i| self.passages.labels[i].1 == slug)
-            .map(|i| (i, super::dot(self.passages.row(i), query)))
-            .collect();
+        let articles = self.articles.get_or_init(|| Articles::of(&self.passages));
+        let rows = articles.by_slug.get(slug).map_or(&[][..], |&a| articles.rows[a as usize].as_slice());
+        let mut out: Vec<(usize, f32)> =
+            rows.iter().map(|&r| (r as usize, super::dot(self.passages.row(r as usize), query))).collect();
         out.sort_by(|a, b| b.1.total_cmp(&a.1));
         out
     }

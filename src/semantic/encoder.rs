@@ -6,6 +6,7 @@ use super::bert::{Bert, BertConfig};
 use burn::config::Config;
 use burn::prelude::*;
 use burn::tensor::TensorData;
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
@@ -135,17 +136,33 @@ impl Encoder {
         let ids = texts.iter().map(|t| self.token_ids(t)).collect::<Result<Vec<_>, _>>()?;
         let mut order: Vec<usize> = (0..ids.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(ids[i].len()));
-        let mut out = vec![Vec::new(); ids.len()];
+        // Batch boundaries first, then the batches on the rayon pool: the matrix products are
+        // parallel on their own, but GELU, softmax and LayerNorm run on one thread each, so two
+        // batches at once keep both cores busy.
+        let mut spans = Vec::new();
         let mut start = 0;
         while start < order.len() {
             // Sorted longest first, so the first row sets the padded length.
             let len = ids[order[start]].len();
             let rows = (BATCH_TOKENS / len).clamp(1, BATCH_ROWS).min(order.len() - start);
-            let batch: Vec<&[u32]> = order[start..start + rows].iter().map(|&i| ids[i].as_slice()).collect();
-            for (k, v) in self.encode_batch(&batch).into_iter().enumerate() {
-                out[order[start + k]] = v;
-            }
+            spans.push(start..start + rows);
             start += rows;
+        }
+        let real: usize = ids.iter().map(Vec::len).sum();
+        let padded: usize = spans.iter().map(|s| s.len() * ids[order[s.start]].len()).sum();
+        tracing::debug!(texts = ids.len(), tokens = real, padded, batches = spans.len(), "encoding");
+        let vectors: Vec<Vec<Vec<f32>>> = spans
+            .par_iter()
+            .map(|span| {
+                let batch: Vec<&[u32]> = order[span.clone()].iter().map(|&i| ids[i].as_slice()).collect();
+                self.encode_batch(&batch)
+            })
+            .collect();
+        let mut out = vec![Vec::new(); ids.len()];
+        for (span, vs) in spans.into_iter().zip(vectors) {
+            for (k, v) in span.zip(vs) {
+                out[order[k]] = v;
+            }
         }
         Ok(out)
     }

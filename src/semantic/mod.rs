@@ -45,7 +45,19 @@ pub fn normalize(v: &mut [f32]) {
     }
 }
 
-/// Dot product: the cosine of two unit vectors.
+/// Dot product: the cosine of two unit vectors. Sixteen running sums, so the compiler can keep
+/// them in vector registers (one running sum is a chain of dependent adds, 4x to 8x slower over
+/// 100k passages).
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    const LANES: usize = 16;
+    let n = a.len().min(b.len());
+    let (a, b) = (a[..n].chunks_exact(LANES), b[..n].chunks_exact(LANES));
+    let tail: f32 = a.remainder().iter().zip(b.remainder()).map(|(x, y)| x * y).sum();
+    let mut acc = [0f32; LANES];
+    for (x, y) in a.zip(b) {
+        for i in 0..LANES {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
 }
