@@ -207,8 +207,8 @@ mod tests {
         let xs: Vec<f32> = (0..=16_000).map(|i| -8.0 + i as f32 * 0.001).collect();
         let n = xs.len();
         let t = Tensor::<2>::from_data(burn::tensor::TensorData::new(xs, [1, n]), &device);
-        let want = burn::tensor::activation::gelu(t.clone()).into_data().try_into_vec::<f32>().unwrap();
-        let got = gelu_erf(t).into_data().try_into_vec::<f32>().unwrap();
+        let want = burn::tensor::activation::gelu(t.clone()).into_data().try_into_vec::<f32>().expect("f32 data");
+        let got = gelu_erf(t).into_data().try_into_vec::<f32>().expect("f32 data");
         let worst = want.iter().zip(&got).map(|(a, b)| (a - b).abs()).fold(0.0_f32, f32::max);
         assert!(worst < 2e-6, "largest difference {worst}");
     }
