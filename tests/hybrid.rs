@@ -92,6 +92,20 @@ fn vectors_are_incremental_and_a_bad_file_is_rebuilt() {
     assert_eq!(rebuilt.embedded, 3);
     assert!(rebuilt.rebuilt.is_some_and(|w| w.contains("magic")));
     assert_eq!(open().embedded, 0, "the rebuilt file is valid");
+
+    // What an interrupted run leaves: a checkpoint with some rows and no KB hash. The next run
+    // reuses those rows and embeds the rest.
+    let encoder = deskpilot::semantic::Encoder::load(&encoder_dir()).expect("encoder");
+    let sha = deskpilot::semantic::vectors::sha_bytes(encoder.model_sha256());
+    let mut part = deskpilot::semantic::vectors::VectorFile::read(&file, &sha, encoder.dim()).expect("read");
+    part.labels.truncate(2);
+    part.keys.truncate(2);
+    part.rows.truncate(2 * part.dim);
+    part.source = [0; 32];
+    part.write(&file).expect("write checkpoint");
+    let resumed = open();
+    assert_eq!((resumed.passages, resumed.embedded), (3, 1), "two rows came from the checkpoint");
+    assert_eq!(open().embedded, 0);
 }
 
 #[test]

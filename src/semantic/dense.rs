@@ -106,12 +106,31 @@ fn load_old(path: Option<&Path>, encoder: &Encoder) -> (Option<VectorFile>, Opti
     }
 }
 
+/// How often a long embedding run saves what it has, so an interrupted run resumes from there.
+const CHECKPOINT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The rows of `items` marked in `have`, as a file of their own (`source` unset, so it is only
+/// ever reused row by row, never taken for a finished index).
+fn partial(encoder: &Encoder, items: &[Item], keys: &[Key], rows: &[f32], have: &[bool]) -> VectorFile {
+    let dim = encoder.dim();
+    let picked: Vec<usize> = (0..items.len()).filter(|&i| have[i]).collect();
+    VectorFile {
+        dim,
+        model_sha: sha_bytes(encoder.model_sha256()),
+        source: [0; 32],
+        labels: picked.iter().map(|&i| (items[i].id.clone(), items[i].slug.clone(), items[i].lang.clone())).collect(),
+        keys: picked.iter().map(|&i| keys[i]).collect(),
+        rows: picked.iter().flat_map(|&i| rows[i * dim..(i + 1) * dim].iter().copied()).collect(),
+    }
+}
+
 /// Rows for `items`, reusing `old` rows with the same key and embedding the
-/// rest. `progress(done, total)` counts embedded rows.
+/// rest. `progress(done, total)` counts embedded rows. `save`: where to checkpoint a long run.
 fn fill(
     encoder: &Encoder,
     items: &[Item],
     old: Option<&VectorFile>,
+    save: Option<&Path>,
     progress: &dyn Fn(usize, usize),
 ) -> Result<(VectorFile, usize), super::EncoderError> {
     let dim = encoder.dim();
@@ -122,17 +141,27 @@ fn fill(
     let mut todo: Vec<usize> = (0..items.len()).filter(|i| !known.contains_key(&keys[*i])).collect();
     // Longest first across all steps (not just inside one), so each batch pads little.
     todo.sort_by_key(|&i| std::cmp::Reverse(items[i].text.len()));
+    let mut have = vec![false; items.len()];
     for (i, k) in keys.iter().enumerate() {
         if let (Some(&j), Some(f)) = (known.get(k), old) {
             rows[i * dim..(i + 1) * dim].copy_from_slice(f.row(j));
+            have[i] = true;
         }
     }
+    let mut saved = std::time::Instant::now();
     for (n, step) in todo.chunks(STEP).enumerate() {
         let texts: Vec<&str> = step.iter().map(|&i| items[i].text.as_str()).collect();
         for (&i, v) in step.iter().zip(encoder.encode(&texts)?) {
             rows[i * dim..(i + 1) * dim].copy_from_slice(&v);
+            have[i] = true;
         }
         progress((n * STEP + step.len()).min(todo.len()), todo.len());
+        if let Some(path) = save.filter(|_| saved.elapsed() >= CHECKPOINT) {
+            if let Err(e) = partial(encoder, items, &keys, &rows, &have).write(path) {
+                tracing::warn!(file = %path.display(), error = %e, "cannot checkpoint vectors");
+            }
+            saved = std::time::Instant::now();
+        }
     }
     let file = VectorFile {
         dim,
@@ -162,7 +191,7 @@ impl DenseIndex {
         let (old, why) = load_old(path.as_deref(), encoder);
         report.rebuilt = why;
         let items: Vec<Item> = chunks.iter().map(|c| Item::of(c, c.id.clone(), passage_text(c))).collect();
-        let (passages, embedded) = fill(encoder, &items, old.as_ref(), progress)?;
+        let (passages, embedded) = fill(encoder, &items, old.as_ref(), path.as_deref(), progress)?;
         report.embedded = embedded;
         let sentences = if with_sentences {
             let path = dir.map(|d| d.join("sentences.vec"));
@@ -177,7 +206,7 @@ impl DenseIndex {
                         .collect::<Vec<_>>()
                 })
                 .collect();
-            let (file, embedded) = fill(encoder, &items, old.as_ref(), progress)?;
+            let (file, embedded) = fill(encoder, &items, old.as_ref(), path.as_deref(), progress)?;
             report.sentences = file.len();
             report.sentences_embedded = embedded;
             Some(file)
