@@ -130,6 +130,11 @@ fn eval_reports_retrieval_metrics_as_json() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert!(v["generation"]["drafter"].as_str().unwrap_or("").starts_with("neural-"), "{v}");
+    // The ablation: the generator alone, without the answer selector or the content plan.
+    let out = deskpilot(dir.path(), &["eval", "--set", set.to_str().expect("utf-8"), "--json", "--drafter", "decoder"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["generation"]["cases"], 2, "{v}");
 
     std::fs::write(set.join("dev.jsonl"), "{\"id\": \"1\", \"turns\": oops}\n").expect("write");
     let out = deskpilot(dir.path(), &["eval", "--set", set.to_str().expect("utf-8")]);
@@ -186,4 +191,22 @@ fn the_shipped_generator_states_catalogue_facts_and_abstains_off_topic() {
     // quotes the selector's sentences: a known decoder defect, tracked in the drafts issue.
     assert!(g["unsupported_rate"].as_f64().unwrap_or(1.0) <= 0.01, "{g}");
     assert!(v["retrieval"]["hit@3"].as_f64().unwrap_or(0.0) >= 0.85, "{}", v["retrieval"]);
+}
+
+#[test]
+fn bench_generation_times_each_stage_of_the_draft_pipeline() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = deskpilot(dir.path(), &["bench", "generation", "--runs", "1", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(v["model"]["first_token_ms"].is_number(), "{v}");
+    let pipelines = v["pipeline"].as_array().expect("pipeline stages");
+    assert_eq!(pipelines.len(), 2, "extractive and neural: {v}");
+    for p in pipelines {
+        for stage in ["retrieval", "first_text", "whole_draft"] {
+            assert!(p[stage]["p50_ms"].is_number() && p[stage]["p99_ms"].is_number(), "{stage}: {p}");
+        }
+        assert!(p["selection"]["p50_ms"].is_number(), "the bundled selector is timed: {p}");
+        assert!(p["whole_draft"]["p50_ms"].as_f64() >= p["retrieval"]["p50_ms"].as_f64(), "{p}");
+    }
 }

@@ -27,7 +27,8 @@ enum What {
         retrieval: Option<crate::retrieval::RetrievalMode>,
     },
     /// Generator speed: load time, first token for a 384-token prompt, decode rate, whole
-    /// drafts, memory.
+    /// drafts, memory; then the draft pipeline stage by stage (retrieval, answer selector, first
+    /// text, whole draft) for the extractive and neural drafters.
     Generation {
         /// Model folder (default: the configured or bundled model).
         #[arg(long, value_name = "DIR")]
@@ -68,10 +69,26 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
         What::Generation { model, runs, json } => {
             let dir = model.unwrap_or_else(|| settings.config.model_dir());
             let report = crate::model::bench::run(&dir, &settings.config.kb_dir(), &settings.paths.data_dir, runs)?;
+            let dense = crate::retrieval::DenseChoice::from_config(&settings.config, None)?;
+            let (retriever, _) = crate::retrieval::Retriever::open_with(
+                &settings.config.kb_dir(),
+                &settings.paths.data_dir,
+                &dense,
+                &|_, _| {},
+            )?;
+            let mut pipelines = Vec::new();
+            for kind in ["extractive", "neural"] {
+                let choice = crate::model::DrafterChoice::from_config(&settings.config, Some(&dir), Some(kind));
+                pipelines.push(crate::model::bench_pipeline::run(&choice, &retriever, runs.max(50))?);
+            }
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                let v = serde_json::json!({ "model": report, "pipeline": pipelines });
+                println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 print!("{}", report.table());
+                for p in &pipelines {
+                    print!("{}", p.table());
+                }
             }
         }
         What::Review { drafts, runs, json } => {

@@ -45,8 +45,9 @@ pub struct Args {
     /// Model folder for drafting (default: the configured or bundled model).
     #[arg(long, value_name = "DIR")]
     model: Option<PathBuf>,
-    /// `neural` (the generator) or `extractive` (quotes passages).
-    #[arg(long, value_parser = ["neural", "extractive"])]
+    /// `neural` (the generator, guided by the answer selector), `extractive` (quotes the
+    /// selected sentences) or `decoder` (the ablation: the generator alone, no selector or plan).
+    #[arg(long, value_parser = ["neural", "extractive", "decoder"])]
     drafter: Option<String>,
     /// Write one JSON line per case here.
     #[arg(long, value_name = "FILE")]

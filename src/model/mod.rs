@@ -7,6 +7,7 @@
 //!   fallback when no model is installed.
 
 pub mod bench;
+pub mod bench_pipeline;
 pub mod checkpoint;
 pub mod data;
 pub mod extractive;
@@ -103,14 +104,14 @@ impl DrafterChoice {
                 };
                 Ok((Box::new(d), label))
             }
-            "neural" if !self.explicit && !self.model_dir.join("config.json").is_file() => {
+            "neural" | "decoder" if !self.explicit && !self.model_dir.join("config.json").is_file() => {
                 tracing::warn!(
                     "no generator installed at {} (train one with `deskpilot train`); drafting extractively",
                     self.model_dir.display()
                 );
                 Self { kind: "extractive".into(), ..self.clone() }.load()
             }
-            "neural" => {
+            "neural" | "decoder" => {
                 let ckpt = std::sync::Arc::new(Checkpoint::load(&self.model_dir)?);
                 let mut d = NeuralDrafter::new(ckpt, self.min_confidence);
                 d.sampling = generate::Sampling {
@@ -120,10 +121,14 @@ impl DrafterChoice {
                 d.focus_sentences = self.focus_sentences;
                 d.selector = self.load_selector()?;
                 d.member_terms = self.member_terms.clone();
+                if self.kind == "decoder" {
+                    // The ablation: what the network writes from the retrieved passages alone.
+                    (d.guided, d.selector, d.focus_sentences) = (false, None, None);
+                }
                 let label = d.version().to_owned();
                 Ok((Box::new(d), label))
             }
-            other => anyhow::bail!("unknown drafter `{other}` (expected neural or extractive)"),
+            other => anyhow::bail!("unknown drafter `{other}` (expected neural, extractive or decoder)"),
         }
     }
 }

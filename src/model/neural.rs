@@ -26,6 +26,9 @@ pub struct NeuralDrafter {
     /// The answer selector: whether to answer, and which sentences the plan has quoted.
     pub selector: Option<Arc<crate::select::Selector>>,
     pub member_terms: Vec<String>,
+    /// `false`: the network alone (the `decoder` ablation): no content plan, and no answerability
+    /// check beyond the retrieval confidence.
+    pub guided: bool,
 }
 
 impl NeuralDrafter {
@@ -38,6 +41,7 @@ impl NeuralDrafter {
             focus_sentences: None,
             selector: None,
             member_terms: Vec::new(),
+            guided: true,
         }
     }
 
@@ -123,7 +127,7 @@ impl Drafter for NeuralDrafter {
             None => {
                 request.retrieval.confidence >= self.min_confidence
                     && !evidence(request).is_empty()
-                    && answerable(&recent_customer_text(request), evidence(request))
+                    && (!self.guided || answerable(&recent_customer_text(request), evidence(request)))
             }
         };
         if !confident {
@@ -148,7 +152,8 @@ impl Drafter for NeuralDrafter {
             chosen: chosen.flatten().unwrap_or_default().into_iter().map(|c| c.2).collect(),
         };
         let tk = &self.checkpoint.tokenizer;
-        let g = generate_guided(&self.checkpoint.model, tk, &built.ids, &self.sampling, Some(&guide), sink);
+        let guide = Some(&guide).filter(|_| self.guided);
+        let g = generate_guided(&self.checkpoint.model, tk, &built.ids, &self.sampling, guide, sink);
         let used: Vec<PromptPassage> = built.passages.iter().map(|&i| input.passages[i].clone()).collect();
         if g.text.trim().is_empty() && !g.cancelled {
             // An empty reply is a broken model, never a grounded draft.
