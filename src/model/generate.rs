@@ -342,6 +342,7 @@ pub fn generate_guided(
     let mut continuation: Vec<f32> = Vec::new();
     let mut plan = Plan::new(tokenizer, &memory.ids, kb_end, guide);
     let plan_share = if guide.is_some() { sampling.plan } else { 0.0 };
+    let chosen = guide.is_some_and(|g| !g.chosen.is_empty());
     // Sentences quoted so far, and whether the reply's last finished sentence was a quote.
     let mut covered: HashSet<usize> = HashSet::new();
     let (mut sentence_tokens, mut sentence_copied) = (0usize, 0usize);
@@ -352,6 +353,11 @@ pub fn generate_guided(
     loop {
         let quoting = continuation.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(j, _)| j + 1);
         forced = forced.filter(|s| quoting.and_then(|j| plan.sentence.get(j)) == Some(s));
+        if forced.is_none() && chosen {
+            // A quote that runs on into one of the selector's sentences is held to it, too.
+            let s = quoting.and_then(|j| plan.sentence.get(j)).copied();
+            forced = s.filter(|s| plan.wanted.iter().any(|(w, _)| w == s));
+        }
         if forced.is_some() {
             // A planned quote runs to the end of its sentence unless the model insists.
             step.gate = step.gate.min(0.2);
@@ -400,17 +406,35 @@ pub fn generate_guided(
         let mut p = step.mixed(&memory);
         control_repetition(&mut p, &out.ids, sampling);
         let mut next = choose(&p, sampling, &mut rng);
+        // A planned quote is copied verbatim to the end of its sentence: its facts are never
+        // spliced onto another sentence's words.
+        if forced.is_some()
+            && let Some(j) = quoting
+            && let Some(&t) = memory.ids.get(j + 1).filter(|t| **t as usize >= tok::SPECIALS.len())
+        {
+            next = t;
+            step.gate = 0.0;
+            step.copy.iter_mut().for_each(|c| *c = 0.0);
+            if let Some(c) = step.copy.get_mut(j) {
+                *c = 1.0;
+            }
+        }
         // Coverage: right after a quote, when the model would start a sentence of its own while
         // a sentence the plan wants is still unquoted, that sentence is quoted instead. The model
         // decides when to quote, the plan what: a quote the model starts on its own at a boundary
         // goes to a planned sentence too.
-        let may_steer = plan_share > 0.0 && continuation.is_empty() && boundary && covered.len() < PLAN_SENTENCES && {
+        // With the selector's sentences to quote, any sentence of the body (after the greeting's
+        // line) may be steered, and only those sentences count: quoting something else does not
+        // use up the plan.
+        let unquoted = plan.wanted.iter().any(|(s, _)| !covered.contains(s));
+        let in_body = chosen && (reply_text.contains('\n') || reply_text.trim_end().ends_with(['.', '!', '。', '！']));
+        let may_steer = plan_share > 0.0 && continuation.is_empty() && boundary && unquoted && {
             let starts_sentence = next == tok::END || !tokenizer.decode(&[next]).trim().is_empty();
             let kb = kb_end.saturating_sub(1).min(step.copy.len());
             let copied: f32 = (0..kb).filter(|&j| memory.ids.get(j + 1) == Some(&next)).map(|j| step.copy[j]).sum();
             let quotes_now =
                 (1.0 - step.gate) * copied > step.gate * step.vocab.get(next as usize).copied().unwrap_or(0.0);
-            (after_quote && starts_sentence) || quotes_now
+            ((after_quote || in_body) && starts_sentence) || quotes_now
         };
         // A planned sentence whose words the reply already holds (knowledge bases repeat their
         // key facts) is not quoted again.

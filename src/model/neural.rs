@@ -144,13 +144,13 @@ impl Drafter for NeuralDrafter {
             });
         }
         let limits = Limits { focus_sentences: self.focus_sentences, ..self.checkpoint.limits() };
-        let input = prompt_input(request, limits.max_passages);
-        let built = prompt::build(&self.checkpoint.tokenizer, &input, &limits);
-        let guide = Guide {
-            question: latest.to_owned(),
-            tier: request.customer.as_ref().map(|c| c.tier),
-            chosen: chosen.flatten().unwrap_or_default().into_iter().map(|c| c.2).collect(),
-        };
+        let chosen: Vec<String> = chosen.flatten().unwrap_or_default().into_iter().map(|c| c.2).collect();
+        let mut input = prompt_input(request, usize::MAX);
+        // The passages holding the selector's sentences first, so the budget cuts elsewhere.
+        input.passages.sort_by_key(|p| !chosen.iter().any(|c| p.text.contains(c.as_str())));
+        input.passages.truncate(limits.max_passages);
+        let built = prompt::build_keeping(&self.checkpoint.tokenizer, &input, &limits, &chosen);
+        let guide = Guide { question: latest.to_owned(), tier: request.customer.as_ref().map(|c| c.tier), chosen };
         let tk = &self.checkpoint.tokenizer;
         let guide = Some(&guide).filter(|_| self.guided);
         let g = generate_guided(&self.checkpoint.model, tk, &built.ids, &self.sampling, guide, sink);

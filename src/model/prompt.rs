@@ -110,14 +110,20 @@ fn truncate_ids(mut ids: Vec<u32>, max: usize, keep_end: bool) -> Vec<u32> {
     ids
 }
 
+/// A sentence's identity for matching across splitters: lower case letters and digits only.
+fn sentence_key(s: &str) -> String {
+    s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+}
+
 /// Keeps the sentences of `text` that best match `question`, in their own order, within
-/// `budget` tokens.
+/// `budget` tokens; sentences in `keep` (the answer selector's choice) go first.
 fn trim_passage(
     tk: &Tokenizer,
     text: &str,
     question: &HashSet<String>,
     budget: usize,
     focus: Option<usize>,
+    keep: &[String],
 ) -> Vec<u32> {
     let full = tk.encode(text);
     let sentences: Vec<&str> = text.split_sentence_bounds().filter(|s| !s.trim().is_empty()).collect();
@@ -131,7 +137,10 @@ fn trim_passage(
         .map(|(i, s)| {
             let overlap = words(s).intersection(question).count() as f32;
             let facts = if s.chars().any(|c| c.is_ascii_digit()) { 0.5 } else { 0.0 };
-            (i, overlap + facts - i as f32 * 0.01, tk.encode(s).len())
+            let key = sentence_key(s);
+            let chosen = !key.is_empty() && keep.iter().any(|k| key.contains(k.as_str()) || k.contains(&key));
+            let chosen = if chosen { 1000.0 } else { 0.0 };
+            (i, chosen + overlap + facts - i as f32 * 0.01, tk.encode(s).len())
         })
         .collect();
     scored.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -150,6 +159,12 @@ fn trim_passage(
 
 /// Builds the prompt within `limits`.
 pub fn build(tk: &Tokenizer, input: &PromptInput, limits: &Limits) -> Prompt {
+    build_keeping(tk, input, limits, &[])
+}
+
+/// [`build`], keeping the sentences `keep` (the answer selector's choice) whatever else is cut.
+pub fn build_keeping(tk: &Tokenizer, input: &PromptInput, limits: &Limits, keep: &[String]) -> Prompt {
+    let keep: Vec<String> = keep.iter().map(|k| sentence_key(k)).filter(|k| k.len() >= 8).collect();
     let question =
         input.turns.iter().rev().find(|(a, _)| *a == Author::Customer).map(|(_, t)| words(t)).unwrap_or_default();
     // Conversation: the most recent turns, newest kept whole first.
@@ -177,8 +192,14 @@ pub fn build(tk: &Tokenizer, input: &PromptInput, limits: &Limits) -> Prompt {
         if share < head.len() + 16 {
             break;
         }
-        let body =
-            trim_passage(tk, &format!(" {}", p.text.trim()), &question, share - head.len() - 1, limits.focus_sentences);
+        let body = trim_passage(
+            tk,
+            &format!(" {}", p.text.trim()),
+            &question,
+            share - head.len() - 1,
+            limits.focus_sentences,
+            &keep,
+        );
         let mut ids = vec![tok::KB];
         ids.extend(head);
         ids.extend(body);
