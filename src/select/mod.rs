@@ -234,12 +234,26 @@ impl Selector {
         let rows: Vec<(&[f32], f32)> = cands.iter().map(|c| c.scalars.as_slice()).zip(z.iter().copied()).collect();
         let a = self.file.answerability.apply(&question_features(&rows));
         let probs: Vec<f32> = z.iter().map(|&x| self.file.calibration.apply(x)).collect();
-        (choose(&probs, a, &self.file.decision), probs, a)
+        let texts: Vec<&str> = cands.iter().map(|c| c.text.as_str()).collect();
+        (choose(&probs, a, &self.file.decision, &texts), probs, a)
     }
 }
 
-/// The choice for calibrated `probs` and answerability `a` under thresholds `d`.
-pub fn choose(probs: &[f32], a: f32, d: &Decision) -> Choice {
+/// The content of a sentence for spotting repeats: English content stems (no stop words) and
+/// numbers, and Chinese as character pairs.
+fn gist(text: &str, en: &mut tantivy::tokenizer::TextAnalyzer) -> std::collections::HashSet<String> {
+    let is_cjk = |c: char| crate::text::has_cjk(c.encode_utf8(&mut [0; 4]));
+    let mut out: std::collections::HashSet<String> =
+        crate::text::content_terms(text, en).into_iter().filter(|t| !t.chars().any(is_cjk)).collect();
+    let chars: Vec<char> = text.chars().collect();
+    out.extend(chars.windows(2).filter(|w| is_cjk(w[0]) && is_cjk(w[1])).map(|w| w.iter().collect::<String>()));
+    out
+}
+
+/// The choice for calibrated `probs` and answerability `a` under thresholds `d`; `texts` are the
+/// candidates' sentences: one that mostly repeats what is already picked (knowledge bases state
+/// their key facts more than once) is left out.
+pub fn choose(probs: &[f32], a: f32, d: &Decision, texts: &[&str]) -> Choice {
     let mut order: Vec<usize> = (0..probs.len()).collect();
     order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
     let Some(&best) = order.first() else { return Choice::Abstain };
@@ -247,13 +261,22 @@ pub fn choose(probs: &[f32], a: f32, d: &Decision) -> Choice {
         return Choice::Abstain;
     }
     let top = probs[best];
-    let picked = order
-        .into_iter()
-        .enumerate()
-        .take_while(|(i, j)| *i == 0 || (probs[*j] >= d.pick && probs[*j] >= d.relative * top))
-        .map(|(_, j)| j)
-        .take(d.max_sentences.max(1))
-        .collect();
+    let mut en = crate::text::analyzers::english();
+    let mut picked = vec![best];
+    let mut said = texts.get(best).map(|t| gist(t, &mut en)).unwrap_or_default();
+    // A repeat keeps its place in the count: dropping it shortens the reply rather than letting
+    // a weaker sentence in.
+    for &j in order.iter().take(d.max_sentences.max(1)).skip(1) {
+        if probs[j] < d.pick || probs[j] < d.relative * top {
+            break;
+        }
+        let words = texts.get(j).map(|t| gist(t, &mut en)).unwrap_or_default();
+        if !words.is_empty() && words.intersection(&said).count() * 10 >= words.len() * 7 {
+            continue;
+        }
+        said.extend(words);
+        picked.push(j);
+    }
     Choice::Answer(picked)
 }
 
@@ -264,9 +287,25 @@ mod tests {
     #[test]
     fn choose_takes_the_best_and_what_is_nearly_as_good() {
         let d = Decision { answer: 0.3, pick: 0.5, relative: 0.6, max_sentences: 2 };
-        assert_eq!(choose(&[0.1, 0.9, 0.7, 0.8], 0.9, &d), Choice::Answer(vec![1, 3]));
-        assert_eq!(choose(&[0.35, 0.1], 0.9, &d), Choice::Answer(vec![0]));
-        assert_eq!(choose(&[0.9, 0.1], 0.2, &d), Choice::Abstain);
-        assert_eq!(choose(&[], 1.0, &d), Choice::Abstain);
+        let texts = ["a", "b", "c", "d"];
+        assert_eq!(choose(&[0.1, 0.9, 0.7, 0.8], 0.9, &d, &texts), Choice::Answer(vec![1, 3]));
+        assert_eq!(choose(&[0.35, 0.1], 0.9, &d, &texts), Choice::Answer(vec![0]));
+        assert_eq!(choose(&[0.9, 0.1], 0.2, &d, &texts), Choice::Abstain);
+        assert_eq!(choose(&[], 1.0, &d, &[]), Choice::Abstain);
+    }
+
+    #[test]
+    fn a_sentence_that_repeats_a_picked_one_is_left_out() {
+        let d = Decision { answer: 0.3, pick: 0.5, relative: 0.5, max_sentences: 2 };
+        let texts = [
+            "Claims have a $29 service fee.",
+            "Pay the $29 service fee for claims.",
+            "HarborCare covers accidental damage such as drops and spills.",
+        ];
+        assert_eq!(choose(&[0.9, 0.8, 0.7], 0.9, &d, &texts), Choice::Answer(vec![0]));
+        let d = Decision { max_sentences: 3, ..d };
+        assert_eq!(choose(&[0.9, 0.8, 0.7], 0.9, &d, &texts), Choice::Answer(vec![0, 2]));
+        let zh = ["退款会在 5 个工作日内到账。", "退款在 5 个工作日内到账。", "运费不退。"];
+        assert_eq!(choose(&[0.9, 0.8, 0.7], 0.9, &d, &zh), Choice::Answer(vec![0, 2]));
     }
 }

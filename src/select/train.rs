@@ -319,7 +319,8 @@ pub fn fit_answerability(groups: &[Group], features: &[Vec<f32>]) -> Answerabili
 pub fn score_decision(groups: &[Group], probs: &[Vec<f32>], answerable: &[f32], d: &Decision) -> DecisionScore {
     let mut s = DecisionScore::default();
     for ((g, p), a) in groups.iter().zip(probs).zip(answerable) {
-        let choice = choose(p, *a, d);
+        let texts: Vec<&str> = g.texts.iter().map(String::as_str).collect();
+        let choice = choose(p, *a, d, &texts);
         if g.answerable {
             s.answerable += 1;
             s.wrongful_abstentions += usize::from(choice == Choice::Abstain);
