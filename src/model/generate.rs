@@ -356,7 +356,7 @@ pub fn generate_guided(
         if forced.is_none() && chosen {
             // A quote that runs on into one of the selector's sentences is held to it, too.
             let s = quoting.and_then(|j| plan.sentence.get(j)).copied();
-            forced = s.filter(|s| plan.wanted.iter().any(|(w, _)| w == s));
+            forced = s.filter(|s| !covered.contains(s) && plan.wanted.iter().any(|(w, _)| w == s));
         }
         if forced.is_some() {
             // A planned quote runs to the end of its sentence unless the model insists.
@@ -370,6 +370,7 @@ pub fn generate_guided(
                 || (ends_sentence(&last) && !decimal_point(&reply_text, None))
                 || last.trim_end().ends_with([',', '，'])
         });
+        let after_comma = reply_text.trim_end().ends_with([',', '，']);
         if sampling.copy_continuation > 0.0 && continuation.is_empty() && boundary {
             // A fresh quote starts where a sentence starts, preferably one of the plan's: inside
             // the passages only (the profile and the conversation keep their share), the copy
@@ -387,6 +388,23 @@ pub fn generate_guided(
                 let mix = if planned > 0.0 { plan_share } else { 0.0 };
                 for (c, w) in step.copy[..kb].iter_mut().zip(&plan.weight) {
                     *c = (1.0 - mix) * *c * before / after + mix * before * w / planned;
+                }
+            }
+        }
+        if chosen && continuation.is_empty() && boundary {
+            // With the selector's sentences to quote, a fresh quote of other passage text is made
+            // unlikely, and of a sentence already quoted (or of anything, once all are quoted)
+            // impossible: that is how replies repeated themselves and spliced passage words into
+            // their closing.
+            let kb = kb_end.saturating_sub(1).min(step.copy.len());
+            let open = |s: &usize| !covered.contains(s) && plan.wanted.iter().any(|(w, _)| w == s);
+            let any_open = plan.wanted.iter().any(|(w, _)| open(w));
+            // After a comma no quote starts at all: a sentence glued onto a clause is a splice.
+            for (j, c) in step.copy[..kb].iter_mut().enumerate() {
+                match plan.sentence.get(j) {
+                    Some(s) if open(s) && !after_comma => {}
+                    Some(s) if any_open && !covered.contains(s) => *c *= 0.1,
+                    _ => *c = 0.0,
                 }
             }
         }
@@ -427,14 +445,24 @@ pub fn generate_guided(
         // line) may be steered, and only those sentences count: quoting something else does not
         // use up the plan.
         let unquoted = plan.wanted.iter().any(|(s, _)| !covered.contains(s));
-        let in_body = chosen && (reply_text.contains('\n') || reply_text.trim_end().ends_with(['.', '!', '。', '！']));
-        let may_steer = plan_share > 0.0 && continuation.is_empty() && boundary && unquoted && {
+        let in_body = chosen
+            && !after_comma
+            && (reply_text.contains('\n') || reply_text.trim_end().ends_with(['.', '!', '。', '！']));
+        // A quote running on past its sentence's end into text the selector did not choose may
+        // be steered too (Chinese sentences follow each other with no space between).
+        let ran_on = chosen
+            && forced.is_none()
+            && out
+                .ids
+                .last()
+                .is_some_and(|&t| ends_sentence(&tokenizer.decode(&[t])) && !decimal_point(&reply_text, None));
+        let may_steer = plan_share > 0.0 && (continuation.is_empty() || ran_on) && boundary && unquoted && {
             let starts_sentence = next == tok::END || !tokenizer.decode(&[next]).trim().is_empty();
             let kb = kb_end.saturating_sub(1).min(step.copy.len());
             let copied: f32 = (0..kb).filter(|&j| memory.ids.get(j + 1) == Some(&next)).map(|j| step.copy[j]).sum();
             let quotes_now =
                 (1.0 - step.gate) * copied > step.gate * step.vocab.get(next as usize).copied().unwrap_or(0.0);
-            ((after_quote || in_body) && starts_sentence) || quotes_now
+            ((after_quote || in_body) && starts_sentence) || (quotes_now && !(chosen && after_comma))
         };
         // A planned sentence whose words the reply already holds (knowledge bases repeat their
         // key facts) is not quoted again.
