@@ -189,16 +189,6 @@ pub struct Guide {
     pub chosen: Vec<String>,
 }
 
-/// A sentence's identity across tokenisation: lower case, no whitespace, no final stop.
-fn sentence_key(text: &str) -> String {
-    text.trim()
-        .trim_end_matches(['.', '。', '!', '！', '?', '？', ':', '：', ';', '；', ','])
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
 /// How strongly the content plan steers where a quote starts: a sentence's weight is
 /// `exp(PLAN_SHARPNESS * score)`.
 const PLAN_SHARPNESS: f32 = 1.5;
@@ -278,8 +268,8 @@ impl Plan {
                 && !title
                 && !g.chosen.is_empty()
             {
-                let key = sentence_key(&text);
-                let chosen = !key.is_empty() && g.chosen.iter().any(|c| sentence_key(c) == key);
+                let key = super::prompt::sentence_key(&text);
+                let chosen = !key.is_empty() && g.chosen.iter().any(|c| super::prompt::sentence_key(c) == key);
                 score = if chosen { 3.0 } else { 0.0 };
             } else if let Some((g, terms)) = &question
                 && !title

@@ -110,8 +110,8 @@ fn truncate_ids(mut ids: Vec<u32>, max: usize, keep_end: bool) -> Vec<u32> {
     ids
 }
 
-/// A sentence's identity for matching across splitters: lower case letters and digits only.
-fn sentence_key(s: &str) -> String {
+/// A sentence's identity across splitters and tokenisation: lower-case letters and digits only.
+pub(crate) fn sentence_key(s: &str) -> String {
     s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
 }
 
