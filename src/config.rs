@@ -75,6 +75,14 @@ pub struct RetrievalConfig {
     pub encoder: String,
     /// Weight of the dense ranking in hybrid fusion (BM25 has 1).
     pub dense_weight: f32,
+    /// A draft that does not answer hands off below this confidence (nothing found is about the
+    /// question) and asks a clarifying question above it.
+    #[serde(default = "default_handoff_below")]
+    pub handoff_below: f32,
+}
+
+fn default_handoff_below() -> f32 {
+    0.13
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -291,6 +299,7 @@ impl Config {
         let r = &self.retrieval;
         count("retrieval", "top_k", r.top_k, 1, crate::retrieval::MAX_K)?;
         fraction("retrieval", "min_confidence", r.min_confidence, false)?;
+        fraction("retrieval", "handoff_below", r.handoff_below, false)?;
         let m = &self.model;
         if !["neural", "extractive"].contains(&m.drafter.as_str()) {
             return Err(fail(

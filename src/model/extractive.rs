@@ -20,6 +20,8 @@ pub const MODEL_VERSION: &str = "extractive-1";
 pub struct ExtractiveDrafter {
     /// Below this retrieval confidence the draft is a clarifying question (without a selector).
     pub min_confidence: f32,
+    /// A non-answer below this confidence hands off instead of asking (see [`super::abstain`]).
+    pub handoff_below: f32,
     /// At most this many sentences are quoted (without a selector).
     pub max_sentences: usize,
     /// The learned answer selector: what to quote, and whether to answer at all. Without one,
@@ -31,7 +33,7 @@ pub struct ExtractiveDrafter {
 
 impl Default for ExtractiveDrafter {
     fn default() -> Self {
-        Self { min_confidence: 0.2, max_sentences: 3, selector: None, member_terms: Vec::new() }
+        Self { min_confidence: 0.2, handoff_below: 0.13, max_sentences: 3, selector: None, member_terms: Vec::new() }
     }
 }
 
@@ -185,18 +187,7 @@ impl ExtractiveDrafter {
             }
         };
         if !confident {
-            let ask = if zh {
-                "为了给您准确的答复，能否再详细说明一下您的问题？如果与订单有关，请提供订单号。"
-            } else {
-                "I want to make sure I give you the right answer. Could you tell me a bit more about what you need? If it's about an order, the order number helps."
-            };
-            let text = [greeting.as_str(), empathy, ask]
-                .iter()
-                .filter(|s| !s.is_empty())
-                .copied()
-                .collect::<Vec<_>>()
-                .join(if zh { "" } else { " " });
-            return (text, Vec::new(), true);
+            return (super::abstain::draft(request, self.handoff_below), Vec::new(), true);
         }
 
         let picked = match selected.flatten() {
@@ -342,6 +333,12 @@ mod tests {
         let (text, sources, abstained) =
             ExtractiveDrafter::default().compose(&request("do you sell boats?", vec![], 0.0, "en"));
         assert!(abstained && sources.is_empty());
+        assert!(text.contains("check with the team"), "nothing found: a handoff: {text}");
+        // Something related found, but not confidently: a clarifying question instead.
+        let p = passage("refund-timeline", "Card refunds take 5-7 business days to appear on your statement.");
+        let (text, _, abstained) =
+            ExtractiveDrafter::default().compose(&request("what about the thing?", vec![p], 0.15, "en"));
+        assert!(abstained);
         assert!(text.contains("tell me a bit more"), "{text}");
     }
 

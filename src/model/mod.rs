@@ -6,6 +6,7 @@
 //! - [`extractive`]: quotes the retrieved passages' best sentences; the baseline, and the
 //!   fallback when no model is installed.
 
+pub mod abstain;
 pub mod bench;
 pub mod bench_pipeline;
 pub mod checkpoint;
@@ -46,6 +47,7 @@ pub struct DrafterChoice {
     pub kind: String,
     pub model_dir: std::path::PathBuf,
     pub min_confidence: f32,
+    pub handoff_below: f32,
     pub sampling: generate::Sampling,
     pub focus_sentences: Option<usize>,
     /// The model folder was named (flag or config): its absence is an error, not a fallback.
@@ -66,6 +68,7 @@ impl DrafterChoice {
             selector_dir: config.selector_dir(),
             member_terms: c.member_terms.clone(),
             min_confidence: config.retrieval.min_confidence,
+            handoff_below: config.retrieval.handoff_below,
             sampling: generate::Sampling {
                 temperature: c.temperature,
                 top_p: c.top_p,
@@ -98,6 +101,7 @@ impl DrafterChoice {
                 let label = extractive::version(selector.as_deref());
                 let d = ExtractiveDrafter {
                     min_confidence: self.min_confidence,
+                    handoff_below: self.handoff_below,
                     selector,
                     member_terms: self.member_terms.clone(),
                     ..ExtractiveDrafter::default()
@@ -114,6 +118,7 @@ impl DrafterChoice {
             "neural" | "decoder" => {
                 let ckpt = std::sync::Arc::new(Checkpoint::load(&self.model_dir)?);
                 let mut d = NeuralDrafter::new(ckpt, self.min_confidence);
+                d.handoff_below = self.handoff_below;
                 d.sampling = generate::Sampling {
                     max_tokens: self.sampling.max_tokens.min(d.sampling.max_tokens),
                     ..self.sampling.clone()

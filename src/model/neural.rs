@@ -7,7 +7,6 @@
 //! drew on; facts in it that appear in no passage are reported as unsupported.
 
 use super::checkpoint::Checkpoint;
-use super::data::{ABSTAIN_EN, ABSTAIN_ZH};
 use super::extractive::{answerable, recent_customer_text};
 use super::generate::{Guide, Sampling, generate_guided};
 use super::prompt::{self, Limits, Profile, PromptInput, PromptPassage};
@@ -29,6 +28,8 @@ pub struct NeuralDrafter {
     /// `false`: the network alone (the `decoder` ablation): no content plan, and no answerability
     /// check beyond the retrieval confidence.
     pub guided: bool,
+    /// A non-answer below this confidence hands off instead of asking (see [`super::abstain`]).
+    pub handoff_below: f32,
 }
 
 impl NeuralDrafter {
@@ -42,6 +43,7 @@ impl NeuralDrafter {
             selector: None,
             member_terms: Vec::new(),
             guided: true,
+            handoff_below: 0.13,
         }
     }
 
@@ -50,29 +52,9 @@ impl NeuralDrafter {
     }
 }
 
-fn is_zh(request: &DraftRequest, latest: &str) -> bool {
-    request.customer.as_ref().is_some_and(|c| c.language.starts_with("zh"))
-        || crate::retrieval::analyzers::has_cjk(latest)
-}
-
 /// The passages a drafter reads: the evidence, else the pane's passages.
 pub fn evidence(request: &DraftRequest) -> &[Passage] {
     request.retrieval.drafter_passages()
-}
-
-/// The draft when the knowledge base has no confident answer.
-pub fn abstention(request: &DraftRequest) -> String {
-    let latest =
-        request.messages.iter().rev().find(|m| m.author == Author::Customer).map(|m| m.text.as_str()).unwrap_or("");
-    let zh = is_zh(request, latest);
-    let name = request.customer.as_ref().map(|c| super::extractive::address_name(&c.name)).unwrap_or_default();
-    let first = name.as_str();
-    match (zh, first.is_empty()) {
-        (true, false) => format!("{first}您好！{ABSTAIN_ZH}"),
-        (true, true) => format!("您好！{ABSTAIN_ZH}"),
-        (false, false) => format!("Hi {first}, {ABSTAIN_EN}"),
-        (false, true) => format!("Hi there, {ABSTAIN_EN}"),
-    }
 }
 
 /// Is this reply the model's own abstention?
@@ -131,7 +113,7 @@ impl Drafter for NeuralDrafter {
             }
         };
         if !confident {
-            let text = abstention(request);
+            let text = super::abstain::draft(request, self.handoff_below);
             let cancelled = sink(&text) == Flow::Stop;
             let ms = started.elapsed().as_secs_f64() * 1e3;
             return Ok(DraftResult {
