@@ -2,10 +2,8 @@
 //! knowledge base covers but which answer fits is unclear, a handoff when the knowledge base does
 //! not cover it at all. Which one follows the retrieval confidence (`[retrieval] handoff_below`).
 
-use super::extractive::address_name;
-use crate::desk::Author;
+use super::extractive::{Opening, opening};
 use crate::desk::ports::DraftRequest;
-use crate::text::{has_cjk, sounds_upset};
 
 /// Why a draft does not answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,27 +37,10 @@ impl Abstain {
 /// The whole non-answer for `request`: greeting, an apology when the customer sounds upset, then
 /// the clarifying question or the handoff, in the customer's language.
 pub fn draft(request: &DraftRequest, handoff_below: f32) -> String {
-    let latest =
-        request.messages.iter().rev().find(|m| m.author == Author::Customer).map(|m| m.text.as_str()).unwrap_or("");
-    let zh = request.customer.as_ref().is_some_and(|c| c.language.starts_with("zh")) || has_cjk(latest);
-    let name = request.customer.as_ref().map(|c| address_name(&c.name)).unwrap_or_default();
-    let greeting = match (zh, name.is_empty()) {
-        (true, false) => format!("{name}您好！"),
-        (true, true) => "您好！".to_owned(),
-        (false, false) => format!("Hi {name},"),
-        (false, true) => "Hi there,".to_owned(),
-    };
-    let empathy = match (sounds_upset(latest), zh) {
-        (true, true) => "非常抱歉给您带来不便，我们来尽快解决。",
-        (true, false) => "I'm really sorry about the trouble, and I'll help you sort this out now.",
-        _ => "",
-    };
+    let Opening { zh, greeting, empathy } = opening(request);
     let ask = Abstain::for_confidence(request.retrieval.confidence, handoff_below).text(zh);
-    [greeting.as_str(), empathy, ask].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join(if zh {
-        ""
-    } else {
-        " "
-    })
+    let parts: Vec<&str> = [greeting.as_str(), empathy, ask].into_iter().filter(|s| !s.is_empty()).collect();
+    parts.join(if zh { "" } else { " " })
 }
 
 #[cfg(test)]

@@ -46,6 +46,33 @@ pub fn version(selector: Option<&crate::select::Selector>) -> String {
     }
 }
 
+/// How a reply opens: in the customer's language, with a greeting by name, and an apology when
+/// the customer sounds upset.
+pub(crate) struct Opening {
+    pub zh: bool,
+    pub greeting: String,
+    pub empathy: &'static str,
+}
+
+pub(crate) fn opening(request: &DraftRequest) -> Opening {
+    let latest =
+        request.messages.iter().rev().find(|m| m.author == Author::Customer).map(|m| m.text.as_str()).unwrap_or("");
+    let zh = request.customer.as_ref().is_some_and(|c| c.language.starts_with("zh")) || is_cjk(latest);
+    let name = request.customer.as_ref().map(|c| address_name(&c.name)).unwrap_or_default();
+    let greeting = match (zh, name.is_empty()) {
+        (true, false) => format!("{name}您好！"),
+        (true, true) => "您好！".to_owned(),
+        (false, false) => format!("Hi {name},"),
+        (false, true) => "Hi there,".to_owned(),
+    };
+    let empathy = match (sounds_upset(latest), zh) {
+        (true, true) => "非常抱歉给您带来不便，我们来尽快解决。",
+        (true, false) => "I'm really sorry about the trouble, and I'll help you sort this out now.",
+        _ => "",
+    };
+    Opening { zh, greeting, empathy }
+}
+
 /// How a reply addresses the customer: the first name, unless that is only an initial ("M." or
 /// "M"), then the whole name; Chinese names whole.
 pub fn address_name(name: &str) -> String {
@@ -158,22 +185,9 @@ impl ExtractiveDrafter {
 
     /// Composes the reply text (no streaming): (text, sources, abstained).
     pub fn compose(&self, request: &DraftRequest) -> (String, Vec<Source>, bool) {
+        let Opening { zh, greeting, empathy } = opening(request);
         let latest =
             request.messages.iter().rev().find(|m| m.author == Author::Customer).map(|m| m.text.as_str()).unwrap_or("");
-        let zh = request.customer.as_ref().is_some_and(|c| c.language.starts_with("zh")) || is_cjk(latest);
-        let first_name = request.customer.as_ref().map(|c| address_name(&c.name)).unwrap_or_default();
-        let greeting = match (zh, first_name.is_empty()) {
-            (true, false) => format!("{first_name}您好！"),
-            (true, true) => "您好！".to_owned(),
-            (false, false) => format!("Hi {first_name},"),
-            (false, true) => "Hi there,".to_owned(),
-        };
-        let upset = sounds_upset(latest);
-        let empathy = match (upset, zh) {
-            (true, true) => "非常抱歉给您带来不便，我们来尽快解决。",
-            (true, false) => "I'm really sorry about the trouble, and I'll help you sort this out now.",
-            _ => "",
-        };
         let r = &request.retrieval;
         let passages = r.drafter_passages();
         let selected =
