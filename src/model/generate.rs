@@ -4,7 +4,7 @@
 //! between any two tokens.
 
 use super::extractive::{ANSWER_TYPE_BONUS, AnswerType};
-use super::net::{Drafter, KvCache};
+use super::net::{Drafter, KvCache, StepOutput};
 use super::rng::Rng;
 use super::tokenizer::{self as tok, Tokenizer};
 use crate::desk::Tier;
@@ -214,6 +214,32 @@ struct Plan {
 }
 
 impl Plan {
+    /// Whether sentence `s` is one the reply should quote and has not quoted yet.
+    fn is_open(&self, s: usize, covered: &HashSet<usize>) -> bool {
+        !covered.contains(&s) && self.wanted.iter().any(|(w, _)| *w == s)
+    }
+
+    /// Whether any wanted sentence is still unquoted.
+    fn any_open(&self, covered: &HashSet<usize>) -> bool {
+        self.wanted.iter().any(|(w, _)| !covered.contains(w))
+    }
+
+    /// With the selector's sentences to quote, where a fresh quote may start (`copy` over the
+    /// first `copy.len()` prompt positions): a wanted, unquoted sentence freely (right after a
+    /// comma only at a tenth: a sentence glued onto a clause is a splice); other passage text at
+    /// a tenth; a sentence already quoted, or anything once all wanted ones are in, not at all.
+    /// This is what kept replies from repeating themselves and splicing passage words into their
+    /// closing.
+    fn restrict_fresh_quotes(&self, copy: &mut [f32], covered: &HashSet<usize>, after_comma: bool) {
+        let any_open = self.any_open(covered);
+        for (j, c) in copy.iter_mut().enumerate() {
+            match self.sentence.get(j) {
+                Some(&s) if self.is_open(s, covered) && !after_comma => {}
+                Some(s) if any_open && !covered.contains(s) => *c *= 0.1,
+                _ => *c = 0.0,
+            }
+        }
+    }
     fn new(tokenizer: &Tokenizer, ids: &[u32], kb_end: usize, guide: Option<&Guide>) -> Self {
         let n = ids.len().saturating_sub(1);
         let mut weight = vec![0.0f32; n];
@@ -346,7 +372,7 @@ pub fn generate_guided(
         if forced.is_none() && chosen {
             // A quote that runs on into one of the selector's sentences is held to it, too.
             let s = quoting.and_then(|j| plan.sentence.get(j)).copied();
-            forced = s.filter(|s| !covered.contains(s) && plan.wanted.iter().any(|(w, _)| w == s));
+            forced = s.filter(|&s| plan.is_open(s, &covered));
         }
         if forced.is_some() {
             // A planned quote runs to the end of its sentence unless the model insists.
@@ -382,21 +408,8 @@ pub fn generate_guided(
             }
         }
         if chosen && continuation.is_empty() && boundary {
-            // With the selector's sentences to quote, a fresh quote of other passage text is made
-            // unlikely, and of a sentence already quoted (or of anything, once all are quoted)
-            // impossible: that is how replies repeated themselves and spliced passage words into
-            // their closing.
             let kb = kb_end.saturating_sub(1).min(step.copy.len());
-            let open = |s: &usize| !covered.contains(s) && plan.wanted.iter().any(|(w, _)| w == s);
-            let any_open = plan.wanted.iter().any(|(w, _)| open(w));
-            // After a comma no quote starts at all: a sentence glued onto a clause is a splice.
-            for (j, c) in step.copy[..kb].iter_mut().enumerate() {
-                match plan.sentence.get(j) {
-                    Some(s) if open(s) && !after_comma => {}
-                    Some(s) if any_open && !covered.contains(s) => *c *= 0.1,
-                    _ => *c = 0.0,
-                }
-            }
+            plan.restrict_fresh_quotes(&mut step.copy[..kb], &covered, after_comma);
         }
         if sampling.copy_continuation > 0.0 && !continuation.is_empty() {
             let lambda = sampling.copy_continuation;
@@ -418,14 +431,9 @@ pub fn generate_guided(
         // spliced onto another sentence's words.
         if forced.is_some()
             && let Some(j) = quoting
-            && let Some(&t) = memory.ids.get(j + 1).filter(|t| **t as usize >= tok::SPECIALS.len())
+            && let Some(t) = copy_verbatim(&mut step, &memory.ids, j)
         {
             next = t;
-            step.gate = 0.0;
-            step.copy.iter_mut().for_each(|c| *c = 0.0);
-            if let Some(c) = step.copy.get_mut(j) {
-                *c = 1.0;
-            }
         }
         // Coverage: right after a quote, when the model would start a sentence of its own while
         // a sentence the plan wants is still unquoted, that sentence is quoted instead. The model
@@ -434,7 +442,7 @@ pub fn generate_guided(
         // With the selector's sentences to quote, any sentence of the body (after the greeting's
         // line) may be steered, and only those sentences count: quoting something else does not
         // use up the plan.
-        let unquoted = plan.wanted.iter().any(|(s, _)| !covered.contains(s));
+        let unquoted = plan.any_open(&covered);
         let in_body = chosen
             && !after_comma
             && (reply_text.contains('\n') || reply_text.trim_end().ends_with(['.', '!', '。', '！']));
@@ -555,6 +563,18 @@ pub fn generate_guided(
     out
 }
 
+/// Makes `step` copy prompt position `j`'s next token and nothing else, and returns that token
+/// (`None` when it is a special token: the quote has reached the end of its passage).
+fn copy_verbatim(step: &mut StepOutput, prompt: &[u32], j: usize) -> Option<u32> {
+    let t = *prompt.get(j + 1).filter(|t| **t as usize >= tok::SPECIALS.len())?;
+    step.gate = 0.0;
+    step.copy.iter_mut().for_each(|c| *c = 0.0);
+    if let Some(c) = step.copy.get_mut(j) {
+        *c = 1.0;
+    }
+    Some(t)
+}
+
 /// The copy attention that produced `token`, normalised (empty when it was not copied).
 fn copy_sources(copy: &[f32], prompt: &[u32], token: u32, copy_share: f32, from_vocab: f32) -> Vec<f32> {
     let mut w: Vec<f32> =
@@ -571,7 +591,48 @@ fn copy_sources(copy: &[f32], prompt: &[u32], token: u32, copy_share: f32, from_
 
 #[cfg(test)]
 mod tests {
-    use super::tidy;
+    use super::{Plan, StepOutput, copy_verbatim, tidy, tok};
+    use std::collections::HashSet;
+
+    /// Positions 0-1 are sentence 0, 2-3 sentence 1, 4-5 sentence 2; sentences 0 and 2 wanted.
+    fn plan() -> Plan {
+        Plan {
+            weight: vec![1.0; 6],
+            sentence: vec![0, 0, 1, 1, 2, 2],
+            wanted: vec![(0, 0), (2, 4)],
+            words: vec![HashSet::new(); 3],
+        }
+    }
+
+    #[test]
+    fn fresh_quotes_go_to_wanted_sentences_not_yet_quoted() {
+        let plan = plan();
+        let mut copy = vec![1.0; 6];
+        plan.restrict_fresh_quotes(&mut copy, &HashSet::new(), false);
+        assert_eq!(copy, [1.0, 1.0, 0.1, 0.1, 1.0, 1.0]);
+        // Sentence 0 quoted: it is never quoted again.
+        let mut copy = vec![1.0; 6];
+        plan.restrict_fresh_quotes(&mut copy, &HashSet::from([0]), false);
+        assert_eq!(copy, [0.0, 0.0, 0.1, 0.1, 1.0, 1.0]);
+        // Everything wanted is in: nothing more is quoted.
+        let mut copy = vec![1.0; 6];
+        plan.restrict_fresh_quotes(&mut copy, &HashSet::from([0, 2]), false);
+        assert_eq!(copy, [0.0; 6]);
+        // Right after a comma no wanted sentence starts (a splice), other text stays unlikely.
+        let mut copy = vec![1.0; 6];
+        plan.restrict_fresh_quotes(&mut copy, &HashSet::new(), true);
+        assert_eq!(copy, [0.1, 0.1, 0.1, 0.1, 0.1, 0.1]);
+    }
+
+    #[test]
+    fn a_verbatim_copy_takes_the_next_prompt_token_and_stops_at_a_special_one() {
+        let first = tok::SPECIALS.len() as u32;
+        let prompt = [tok::KB, first, first + 1, tok::PROFILE];
+        let mut step = StepOutput { vocab: vec![0.5; 8], copy: vec![0.25; 4], gate: 0.6 };
+        assert_eq!(copy_verbatim(&mut step, &prompt, 1), Some(first + 1));
+        assert_eq!((step.gate, step.copy.as_slice()), (0.0, &[0.0, 1.0, 0.0, 0.0][..]));
+        assert_eq!(copy_verbatim(&mut step, &prompt, 2), None, "the passage ends");
+    }
 
     #[test]
     fn tidy_lays_out_replies_and_is_stable_while_streaming() {
