@@ -135,6 +135,7 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
         command: std::env::args().collect::<Vec<_>>().join(" "),
         data_out: args.data_out,
         exclude: args.exclude,
+        member_terms: settings.config.model.member_terms.clone(),
     };
     let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
     let style = indicatif::ProgressStyle::with_template("train [{bar:30}] {pos}/{len} {msg} · eta {eta}")

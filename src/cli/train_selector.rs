@@ -117,7 +117,8 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
 
     // Synthetic questions from the KB (never an eval question), then labelled cases.
     let mut rng = crate::model::rng::Rng::new(args.seed);
-    let mut examples = Synthesizer::new(&chunks, &retriever).generate(args.per_passage, &mut rng);
+    let mut examples =
+        Synthesizer::new(&chunks, &retriever).with_member_terms(&terms).generate(args.per_passage, &mut rng);
     let (checked, dropped) = exclude_eval_questions(&mut examples, &args.exclude)?;
     let mut train_items: Vec<Labelled> = examples
         .iter()

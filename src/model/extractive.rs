@@ -122,9 +122,10 @@ struct Candidate {
     score: f32,
 }
 
-/// Profile-based preference: members' rules matter to members and are noise to everyone else.
-pub(crate) fn profile_bonus(sentence: &str, tier: Option<crate::desk::Tier>) -> f32 {
-    let about_members = sentence.contains("Harbor+");
+/// Profile-based preference: members' rules (sentences naming one of `member_terms`, the
+/// members' tier names from the config) matter to members and are noise to everyone else.
+pub(crate) fn profile_bonus(sentence: &str, tier: Option<crate::desk::Tier>, member_terms: &[String]) -> f32 {
+    let about_members = member_terms.iter().any(|t| !t.is_empty() && sentence.contains(t.as_str()));
     match (tier, about_members) {
         (Some(crate::desk::Tier::Plus), true) => 1.0,
         (Some(_), true) => -0.5,
@@ -137,6 +138,7 @@ fn candidates(
     question: &HashSet<String>,
     answer: Option<AnswerType>,
     tier: Option<crate::desk::Tier>,
+    member_terms: &[String],
     en: &mut TextAnalyzer,
 ) -> Vec<Candidate> {
     let mut out = Vec::new();
@@ -158,7 +160,7 @@ fn candidates(
             // The top passage is the best evidence; later ones must earn their place.
             let rank = [1.0, 0.4, 0.25][pi];
             let typed = if answer.is_some_and(|a| a.found_in(s)) { ANSWER_TYPE_BONUS } else { 0.0 };
-            let score = (overlap + facts + typed + profile_bonus(s, tier)) * rank;
+            let score = (overlap + facts + typed + profile_bonus(s, tier, member_terms)) * rank;
             out.push(Candidate { passage: pi, order: si, text: s.to_owned(), score });
         }
     }
@@ -172,7 +174,7 @@ impl ExtractiveDrafter {
         let mut en = crate::retrieval::analyzers::english();
         let question = content_terms(&with_synonyms(latest), &mut en);
         let tier = request.customer.as_ref().map(|c| c.tier);
-        let mut picked = candidates(passages, &question, AnswerType::of(latest), tier, &mut en);
+        let mut picked = candidates(passages, &question, AnswerType::of(latest), tier, &self.member_terms, &mut en);
         picked.sort_by(|a, b| b.score.total_cmp(&a.score));
         picked.truncate(self.max_sentences);
         if picked.iter().all(|c| c.score <= 0.0) {
@@ -393,14 +395,24 @@ mod tests {
             "Returns are accepted within 30 days of delivery for unused items. Harbor+ members get 60 days to return items. Opened electronics carry a 15% restocking fee.",
         );
         let mut req = request("how long do I have to return my lamp", vec![p], 0.9, "en");
-        let (plus, _, _) = ExtractiveDrafter { max_sentences: 1, ..ExtractiveDrafter::default() }.compose(&{
+        let (plus, _, _) = ExtractiveDrafter {
+            max_sentences: 1,
+            member_terms: vec!["Harbor+".into()],
+            ..ExtractiveDrafter::default()
+        }
+        .compose(&{
             if let Some(c) = req.customer.as_mut() {
                 c.tier = Tier::Plus;
             }
             req.clone()
         });
         assert!(plus.contains("60 days"), "{plus}");
-        let (standard, _, _) = ExtractiveDrafter { max_sentences: 1, ..ExtractiveDrafter::default() }.compose(&{
+        let (standard, _, _) = ExtractiveDrafter {
+            max_sentences: 1,
+            member_terms: vec!["Harbor+".into()],
+            ..ExtractiveDrafter::default()
+        }
+        .compose(&{
             if let Some(c) = req.customer.as_mut() {
                 c.tier = Tier::Standard;
             }

@@ -187,6 +187,8 @@ pub struct Guide {
     /// The sentences the answer selector chose: when given, the plan quotes these and nothing
     /// else it picks itself.
     pub chosen: Vec<String>,
+    /// The members' tier names (`[model] member_terms`): sentences naming one are members' rules.
+    pub member_terms: Vec<String>,
 }
 
 /// How strongly the content plan steers where a quote starts: a sentence's weight is
@@ -305,7 +307,8 @@ impl Plan {
                     + if text.contains(" > ") { 0.5 } else { 0.0 };
                 let rank = if passage == 0 { 1.0 } else { 0.5 };
                 let typed = if answer.is_some_and(|a| a.found_in(&text)) { ANSWER_TYPE_BONUS } else { 0.0 };
-                score = (shared + facts + typed + super::extractive::profile_bonus(&text, g.tier)) * rank;
+                score =
+                    (shared + facts + typed + super::extractive::profile_bonus(&text, g.tier, &g.member_terms)) * rank;
             }
             weight[j] = (PLAN_SHARPNESS * score).exp();
             scored.push((score, id, j));

@@ -132,7 +132,12 @@ impl Drafter for NeuralDrafter {
         input.passages.sort_by_key(|p| !chosen.iter().any(|c| p.text.contains(c.as_str())));
         input.passages.truncate(limits.max_passages);
         let built = prompt::build_keeping(&self.checkpoint.tokenizer, &input, &limits, &chosen);
-        let guide = Guide { question: latest.to_owned(), tier: request.customer.as_ref().map(|c| c.tier), chosen };
+        let guide = Guide {
+            question: latest.to_owned(),
+            tier: request.customer.as_ref().map(|c| c.tier),
+            chosen,
+            member_terms: self.member_terms.clone(),
+        };
         let tk = &self.checkpoint.tokenizer;
         let guide = Some(&guide).filter(|_| self.guided);
         let g = generate_guided(&self.checkpoint.model, tk, &built.ids, &self.sampling, guide, sink);

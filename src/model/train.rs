@@ -50,6 +50,8 @@ pub struct TrainOptions {
     /// More eval case files whose questions must not appear in training (the bundled eval sets
     /// are always excluded).
     pub exclude: Vec<PathBuf>,
+    /// The members' tier names (`[model] member_terms`), for the synthetic members' replies.
+    pub member_terms: Vec<String>,
 }
 
 impl Default for TrainOptions {
@@ -73,6 +75,7 @@ impl Default for TrainOptions {
             command: String::new(),
             data_out: None,
             exclude: Vec::new(),
+            member_terms: Vec::new(),
         }
     }
 }
@@ -284,7 +287,7 @@ pub fn build_data(opts: &TrainOptions, rng: &mut Rng) -> Result<(Vec<Example>, M
         seed: opts.seed,
         ..Manifest::default()
     };
-    let synth = Synthesizer::new(&chunks, &retriever);
+    let synth = Synthesizer::new(&chunks, &retriever).with_member_terms(&opts.member_terms);
     let mut examples = synth.generate(opts.per_passage, rng);
     let synthetic = examples.len();
     let mut transcripts = Vec::new();

@@ -178,8 +178,8 @@ pub(super) struct Styled {
     pub(super) upset: bool,
 }
 
-/// Puts a bare question into a customer's voice.
-pub(super) fn en_voice(question: &str, tier: Tier, rng: &mut Rng) -> Styled {
+/// Puts a bare question into a customer's voice. `member`: the members' tier name, if any.
+pub(super) fn en_voice(question: &str, tier: Tier, member: Option<&str>, rng: &mut Rng) -> Styled {
     let order = format!("HP-{}", 100_000 + rng.below(899_999));
     let prefixes: Vec<String> = vec![
         String::new(),
@@ -195,7 +195,10 @@ pub(super) fn en_voice(question: &str, tier: Tier, rng: &mut Rng) -> Styled {
         format!("I ordered something last week (order {order}). "),
         format!("About my order {order}: "),
         "I bought a lamp from you recently. ".into(),
-        if tier == Tier::Plus { "I'm a Harbor+ member. ".into() } else { "Hi, first time buying from you. ".into() },
+        match member.filter(|_| tier == Tier::Plus) {
+            Some(m) => format!("I'm a {m} member. "),
+            None => "Hi, first time buying from you. ".into(),
+        },
     ];
     let suffixes = ["", "", "", " thanks", " thx", " please", " ??", "!", " Thank you.", " asap"];
     let upset = rng.chance(0.1);

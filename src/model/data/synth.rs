@@ -169,6 +169,8 @@ pub struct Synthesizer<'a> {
     chunks: Vec<&'a Chunk>,
     retriever: &'a Retriever,
     idf: Idf,
+    /// The members' tier names (`[model] member_terms`): a member hears the sentence naming one.
+    member_terms: Vec<String>,
 }
 
 /// One answerable question about a passage.
@@ -183,7 +185,13 @@ impl<'a> Synthesizer<'a> {
     pub fn new(chunks: &'a [Chunk], retriever: &'a Retriever) -> Self {
         let chunks: Vec<&Chunk> = chunks.iter().filter(|c| !sentences(&c.text).is_empty()).collect();
         let all: Vec<Chunk> = chunks.iter().map(|c| (*c).clone()).collect();
-        Self { idf: Idf::new(&all), chunks, retriever }
+        Self { idf: Idf::new(&all), chunks, retriever, member_terms: Vec::new() }
+    }
+
+    /// The members' tier names, from the config (none: no members' rules are told apart).
+    pub fn with_member_terms(mut self, terms: &[String]) -> Self {
+        self.member_terms = terms.iter().filter(|t| !t.is_empty()).cloned().collect();
+        self
     }
 
     pub fn passages(&self) -> usize {
@@ -210,7 +218,7 @@ impl<'a> Synthesizer<'a> {
             (zh_question(target, heading, &c.title, rng), false)
         } else {
             let q = en_question(target, heading, &c.title, &self.idf, rng);
-            let s = en_voice(&q, persona.tier, rng);
+            let s = en_voice(&q, persona.tier, self.member_terms.first().map(String::as_str), rng);
             (s.text, s.upset)
         };
         let mut answer = vec![finish(target, persona.zh)];
@@ -219,8 +227,10 @@ impl<'a> Synthesizer<'a> {
         }
         // Members hear their own rule.
         if persona.tier == Tier::Plus
-            && let Some(plus) =
-                sents.iter().find(|s| s.contains("Harbor+") && !answer.iter().any(|a| a.starts_with(s.as_str())))
+            && let Some(plus) = sents.iter().find(|s| {
+                self.member_terms.iter().any(|t| s.contains(t.as_str()))
+                    && !answer.iter().any(|a| a.starts_with(s.as_str()))
+            })
             && rng.chance(0.6)
         {
             answer.push(finish(plus, persona.zh));
@@ -396,7 +406,7 @@ impl<'a> Synthesizer<'a> {
         } else {
             {
                 let q: &str = OFF_TOPIC[rng.below(OFF_TOPIC.len())];
-                en_voice(q, persona.tier, rng).text
+                en_voice(q, persona.tier, self.member_terms.first().map(String::as_str), rng).text
             }
         };
         let passages = top_passages(self.retriever.search_text(&question, 2), 2);
