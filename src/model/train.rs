@@ -43,15 +43,12 @@ pub struct TrainOptions {
     /// Stop (and save) after this many minutes.
     pub max_minutes: Option<f64>,
     pub val_fraction: f32,
-    /// The command line, recorded in the checkpoint.
-    pub command: String,
+    pub command: String, // the command line, recorded in the checkpoint
     /// Also write the training examples here (JSONL), to read what the model learns from.
     pub data_out: Option<PathBuf>,
-    /// More eval case files whose questions must not appear in training (the bundled eval sets
-    /// are always excluded).
+    /// More eval case files whose questions must not appear in training (bundled sets always are).
     pub exclude: Vec<PathBuf>,
-    /// The members' tier names (`[model] member_terms`), for the synthetic members' replies.
-    pub member_terms: Vec<String>,
+    pub member_terms: Vec<String>, // `[model] member_terms`: the synthetic members' replies
 }
 
 impl Default for TrainOptions {
