@@ -261,16 +261,21 @@ pub fn choose(probs: &[f32], a: f32, d: &Decision, texts: &[&str]) -> Choice {
         return Choice::Abstain;
     }
     let top = probs[best];
-    let mut en = crate::text::analyzers::english();
     let mut picked = vec![best];
-    let mut said = texts.get(best).map(|t| gist(t, &mut en)).unwrap_or_default();
+    // Built only when a second sentence qualifies (most questions pick one).
+    let mut seen: Option<(tantivy::tokenizer::TextAnalyzer, std::collections::HashSet<String>)> = None;
     // A repeat keeps its place in the count: dropping it shortens the reply rather than letting
     // a weaker sentence in.
     for &j in order.iter().take(d.max_sentences.max(1)).skip(1) {
         if probs[j] < d.pick || probs[j] < d.relative * top {
             break;
         }
-        let words = texts.get(j).map(|t| gist(t, &mut en)).unwrap_or_default();
+        let (en, said) = seen.get_or_insert_with(|| {
+            let mut en = crate::text::analyzers::english();
+            let said = texts.get(best).map(|t| gist(t, &mut en)).unwrap_or_default();
+            (en, said)
+        });
+        let words = texts.get(j).map(|t| gist(t, en)).unwrap_or_default();
         if !words.is_empty() && words.intersection(&said).count() * 10 >= words.len() * 7 {
             continue;
         }
