@@ -276,7 +276,7 @@ pub fn choose(probs: &[f32], a: f32, d: &Decision, texts: &[&str]) -> Choice {
             (en, said)
         });
         let words = texts.get(j).map(|t| gist(t, en)).unwrap_or_default();
-        if !words.is_empty() && words.intersection(&said).count() * 10 >= words.len() * 7 {
+        if !words.is_empty() && words.intersection(said).count() * 10 >= words.len() * 7 {
             continue;
         }
         said.extend(words);
