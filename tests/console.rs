@@ -59,6 +59,7 @@ fn open(app: &mut App, id: &str, name: &str, lang: &str) {
     app.on_channel(ChannelEvent::NewConversation {
         conversation: Box::new(conversation),
         customer: Box::new(customer),
+        history: Vec::new(),
     });
 }
 

@@ -83,6 +83,8 @@ impl Fixture {
             scenarios: Some(self.scenarios.clone()),
             fresh,
             model_dir: None,
+            demo: true,
+            http: None,
         }
     }
 }

@@ -268,6 +268,7 @@ impl Channel for DemoChannel {
                 out.push(ChannelEvent::NewConversation {
                     conversation: Box::new(conversation),
                     customer: Box::new(customer),
+                    history: Vec::new(),
                 });
                 self.cursors[i].opened = true;
             }
@@ -287,6 +288,10 @@ impl Channel for DemoChannel {
             }
         }
         out
+    }
+
+    fn owns(&self, conversation: &ConversationId) -> bool {
+        conversation.0.starts_with(&self.prefix)
     }
 
     fn deliver(&mut self, conversation: &ConversationId, message: &Message) -> Result<(), PortError> {

@@ -9,6 +9,7 @@ mod index;
 mod kb;
 mod review;
 mod search;
+mod serve;
 mod train;
 mod train_selector;
 
@@ -69,8 +70,26 @@ pub struct Cli {
     /// Console: the generator's folder (default: the configured or bundled model).
     #[arg(long, value_name = "DIR")]
     pub model: Option<PathBuf>,
+    /// Console: where customers come from: `demo`, `http` (the web chat), or both (`demo,http`).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "demo", value_name = "KIND")]
+    pub channel: Vec<ChannelKind>,
+    /// Console and `serve`: the web chat's address (loopback unless --public).
+    #[arg(long, global = true, default_value = crate::channel::http::DEFAULT_LISTEN, value_name = "ADDR")]
+    pub listen: std::net::SocketAddr,
+    /// Console and `serve`: allow a non-loopback --listen address (needs DESKPILOT_API_KEY).
+    #[arg(long, global = true)]
+    pub public: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// A source of customer conversations for the console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ChannelKind {
+    /// The simulated Harbor & Pine customers.
+    Demo,
+    /// The web chat: an HTTP/WebSocket server and the chat page.
+    Http,
 }
 
 #[derive(Debug, Subcommand)]
@@ -95,6 +114,8 @@ pub enum Command {
     Bench(bench::Args),
     /// Supervisor review: drafts vs sent replies, approval queue; --stats, --export.
     Review(review::Args),
+    /// Run the web chat server (HTTP API, WebSocket stream, chat page) without the console.
+    Serve(serve::Args),
 }
 
 /// Loads settings and starts file logging (plus warnings on stderr).
@@ -142,6 +163,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 scenarios: cli.scenarios.clone(),
                 fresh: cli.fresh,
                 model_dir: cli.model.clone(),
+                demo: cli.channel.contains(&ChannelKind::Demo),
+                http: cli.channel.contains(&ChannelKind::Http).then(|| {
+                    let mut o = crate::channel::http::HttpOptions::new(&settings.paths.data_dir);
+                    o.listen = cli.listen;
+                    o.public = cli.public;
+                    o
+                }),
             };
             crate::tui::run(&settings, opts)?;
             Ok(ExitCode::SUCCESS)
@@ -156,6 +184,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Eval(a)) => eval::run(&settings, a),
         Some(Command::Bench(a)) => bench::run(&settings, a),
         Some(Command::Review(a)) => review::run(&settings, a),
+        Some(Command::Serve(a)) => serve::run(&settings, a, cli.listen, cli.public),
     }
 }
 

@@ -71,9 +71,21 @@ pub trait Drafter: Send {
 /// Something that happened on a customer channel.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ChannelEvent {
-    NewConversation { conversation: Box<Conversation>, customer: Box<Customer> },
-    Typing { conversation: ConversationId, typing: bool },
-    Message { conversation: ConversationId, message: Message },
+    /// A conversation the console has not seen, with what was said in it before (a web
+    /// conversation reopened by its customer; empty for a new one).
+    NewConversation {
+        conversation: Box<Conversation>,
+        customer: Box<Customer>,
+        history: Vec<Message>,
+    },
+    Typing {
+        conversation: ConversationId,
+        typing: bool,
+    },
+    Message {
+        conversation: ConversationId,
+        message: Message,
+    },
 }
 
 /// A source of customer conversations (demo simulator, web chat).
@@ -82,6 +94,16 @@ pub trait Channel: Send {
     fn poll(&mut self, now: Millis) -> Vec<ChannelEvent>;
     /// Delivers an agent reply to the customer.
     fn deliver(&mut self, conversation: &ConversationId, message: &Message) -> Result<(), PortError>;
+    /// Whether this channel serves the conversation (where a mix of channels sends a reply).
+    fn owns(&self, _conversation: &ConversationId) -> bool {
+        true
+    }
+    /// Whether the channel has already stored the conversation and its customers' messages (the
+    /// web channel's server commits them before acknowledging): the console must not store
+    /// them again.
+    fn stores_customer_side(&self, _conversation: &ConversationId) -> bool {
+        false
+    }
 }
 
 /// Durable storage of everything the agent and the assistant did.

@@ -124,6 +124,19 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX approvals_by_state ON approvals(state, id);
     "#,
+    // 5: the web chat channel. A conversation's customer token (its SHA-256 only), the customer's
+    // typing time, and a client id per message so a retried post is stored once.
+    r#"
+    CREATE TABLE web_sessions (
+        conversation_id TEXT PRIMARY KEY,
+        token_sha256 TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        customer_typing_ms INTEGER NOT NULL DEFAULT 0
+    );
+    ALTER TABLE messages ADD COLUMN client_id TEXT;
+    CREATE UNIQUE INDEX messages_by_client_id ON messages(conversation_id, client_id) WHERE client_id IS NOT NULL;
+    CREATE INDEX conversations_by_channel ON conversations(channel, updated_ms);
+    "#,
 ];
 
 /// The newest schema version this build knows.

@@ -8,10 +8,12 @@
 mod migrations;
 mod repo;
 mod review;
+mod web;
 
 pub use migrations::LATEST as LATEST_SCHEMA;
 pub use repo::{Review, StoredDraft};
 pub use review::{Approval, ApprovalState, CoachingNote, DraftFilter, ReviewRow};
+pub use web::{Appended, NewMessage, Opened, WEB, WebMessage};
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};

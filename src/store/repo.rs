@@ -52,6 +52,24 @@ fn bad_value(column: &str, value: &str) -> rusqlite::Error {
     )
 }
 
+const CONVERSATION_COLUMNS: &str = "id, customer_id, channel, status, priority, tags, assignee, created_ms, updated_ms";
+
+fn conversation_row(r: &Row<'_>) -> rusqlite::Result<Conversation> {
+    let status: String = r.get(3)?;
+    let priority: String = r.get(4)?;
+    Ok(Conversation {
+        id: ConversationId(r.get(0)?),
+        customer: crate::desk::CustomerId(r.get(1)?),
+        channel: r.get(2)?,
+        status: Status::parse(&status).ok_or_else(|| bad_value("status", &status))?,
+        priority: Priority::parse(&priority).ok_or_else(|| bad_value("priority", &priority))?,
+        tags: json_col(r, 5)?,
+        assignee: r.get(6)?,
+        created: r.get(7)?,
+        updated: r.get(8)?,
+    })
+}
+
 fn json_col<T: serde::de::DeserializeOwned>(row: &Row<'_>, idx: usize) -> rusqlite::Result<T> {
     let text: String = row.get(idx)?;
     serde_json::from_str(&text)
@@ -150,29 +168,22 @@ impl SqliteStore {
     pub fn conversations(&self) -> Result<Vec<Conversation>> {
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT id, customer_id, channel, status, priority, tags, assignee, created_ms, updated_ms
-                 FROM conversations ORDER BY updated_ms DESC, id",
-            )
+            .prepare(&format!("SELECT {CONVERSATION_COLUMNS} FROM conversations ORDER BY updated_ms DESC, id"))
             .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([], |r| {
-                let status: String = r.get(3)?;
-                let priority: String = r.get(4)?;
-                Ok(Conversation {
-                    id: ConversationId(r.get(0)?),
-                    customer: crate::desk::CustomerId(r.get(1)?),
-                    channel: r.get(2)?,
-                    status: Status::parse(&status).ok_or_else(|| bad_value("status", &status))?,
-                    priority: Priority::parse(&priority).ok_or_else(|| bad_value("priority", &priority))?,
-                    tags: json_col(r, 5)?,
-                    assignee: r.get(6)?,
-                    created: r.get(7)?,
-                    updated: r.get(8)?,
-                })
-            })
-            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>());
+        let rows = stmt.query_map([], conversation_row).and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>());
         rows.map_err(|e| self.err(e))
+    }
+
+    /// One conversation, if it exists.
+    pub fn conversation(&self, id: &ConversationId) -> Result<Option<Conversation>> {
+        self.conn
+            .query_row(
+                &format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = ?1"),
+                [&id.0],
+                conversation_row,
+            )
+            .optional()
+            .map_err(|e| self.err(e))
     }
 
     pub fn add_message(&mut self, conversation: &ConversationId, m: &Message) -> Result<()> {

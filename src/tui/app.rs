@@ -173,12 +173,12 @@ impl App {
 
     pub fn on_channel(&mut self, ev: ChannelEvent) -> Vec<Effect> {
         match ev {
-            ChannelEvent::NewConversation { conversation, customer } => {
+            ChannelEvent::NewConversation { conversation, customer, history } => {
                 let first = self.state.conversations.is_empty();
                 let fx = self.apply(Msg::ConversationOpened {
                     conversation: *conversation,
                     customer: Some(*customer),
-                    messages: Vec::new(),
+                    messages: history,
                 });
                 if first {
                     self.mark_seen();

@@ -41,6 +41,10 @@ pub struct ConsoleOptions {
     pub fresh: bool,
     /// The generator's folder (default: configured or bundled).
     pub model_dir: Option<PathBuf>,
+    /// Run the simulated demo customers.
+    pub demo: bool,
+    /// Serve the web chat channel (its server runs on threads of its own).
+    pub http: Option<crate::channel::http::HttpOptions>,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -132,6 +136,7 @@ pub fn prepare(settings: &Settings, opts: &ConsoleOptions) -> Result<Prepared> {
     let started = now();
     let mut channel = DemoChannel::new(scenarios, started, opts.speed, opts.seed).with_prefix(format!("S{session}-"));
     let mut waiting = Vec::new();
+    let restored_views = if opts.demo { restored_views } else { Vec::new() };
     for (c, customer, messages) in restored_views {
         let customers = messages.iter().filter(|m| m.author == crate::desk::Author::Customer).count();
         let awaiting = messages.last().is_some_and(|m| m.author == crate::desk::Author::Customer);
@@ -139,6 +144,32 @@ pub fn prepare(settings: &Settings, opts: &ConsoleOptions) -> Result<Prepared> {
         let last = messages.last().map_or(c.created, |m| m.at);
         waiting.push((last, c.id.clone()));
         app.apply(Msg::ConversationOpened { conversation: c, customer, messages });
+    }
+    let mut channels: Vec<Box<dyn Channel>> = Vec::new();
+    let mut server = None;
+    if let Some(http) = &opts.http {
+        // Web conversations still open, and everything after them from the store's tail.
+        let (open, cursor) = store.web_snapshot()?;
+        let mut known = std::collections::HashSet::new();
+        for (c, customer, messages) in open {
+            let last = messages.last().map_or(c.created, |m| m.at);
+            if messages.last().is_some_and(|m| m.author == crate::desk::Author::Customer) {
+                waiting.push((last, c.id.clone()));
+            }
+            known.insert(c.id.clone());
+            app.apply(Msg::ConversationOpened { conversation: c, customer, messages });
+        }
+        channels.push(Box::new(crate::channel::web::WebChannel::start(data, cursor, known)?));
+        let running = crate::channel::http::Background::start(http.clone())?;
+        app.say(format!(
+            "Web chat on http://{}/ (agent API key in {})",
+            running.addr,
+            http.data_dir.join(crate::channel::http::API_KEY_FILE).display()
+        ));
+        server = Some(running);
+    }
+    if opts.demo {
+        channels.push(Box::new(channel));
     }
     for (id, text, at) in autosaves {
         if app.state.get(&id).is_some() {
@@ -166,7 +197,8 @@ pub fn prepare(settings: &Settings, opts: &ConsoleOptions) -> Result<Prepared> {
         changed.then(|| (Box::new(r) as Box<dyn crate::desk::ports::Retriever>, report.articles))
     });
     let workers = Workers::start(Box::new(retriever), Some(refresh), load_drafter, store, tx)?;
-    let mut shell = Shell { workers, channel: Box::new(channel), started };
+    let channel = Box::new(crate::channel::web::Channels(channels));
+    let mut shell = Shell { workers, channel, started, _server: server };
     // Customers still waiting after a restart get their knowledge (and a draft) again, the
     // most recent conversation first.
     waiting.sort_by(|a, b| b.cmp(a));
@@ -216,6 +248,8 @@ pub struct Shell {
     pub workers: Workers,
     pub channel: Box<dyn Channel>,
     pub started: i64,
+    /// The web chat server, when the console serves it (stops when the console closes).
+    pub _server: Option<crate::channel::http::Background>,
 }
 
 impl Shell {
@@ -244,7 +278,12 @@ impl Shell {
                     }
                 }
                 Effect::PersistMessage { conversation, message } => {
-                    self.workers.store(StoreOp::Message(conversation, message))
+                    // The web channel's server stored its customers' messages before acknowledging.
+                    let stored = message.author == crate::desk::Author::Customer
+                        && self.channel.stores_customer_side(&conversation);
+                    if !stored {
+                        self.workers.store(StoreOp::Message(conversation, message))
+                    }
                 }
                 Effect::PersistStatus { conversation, status, at } => {
                     self.workers.store(StoreOp::Status(conversation, status, at))
@@ -268,7 +307,9 @@ impl Shell {
     }
 
     pub fn on_channel(&mut self, app: &mut App, ev: ChannelEvent) {
-        if let ChannelEvent::NewConversation { conversation, customer } = &ev {
+        if let ChannelEvent::NewConversation { conversation, customer, .. } = &ev
+            && !self.channel.stores_customer_side(&conversation.id)
+        {
             self.workers.store(StoreOp::Customer((**customer).clone()));
             self.workers.store(StoreOp::Conversation((**conversation).clone()));
         }

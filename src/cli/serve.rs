@@ -1,0 +1,43 @@
+//! `deskpilot serve`: the web chat channel's server without the console, on the same store (for
+//! integrations, tests, and a console running beside it).
+
+use crate::channel::http::{self, HttpOptions};
+use crate::config::Settings;
+use anyhow::Result;
+use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Print the agent API key on stdout at start (it is also in the data directory's key file).
+    #[arg(long)]
+    show_key: bool,
+}
+
+pub fn run(settings: &Settings, args: Args, listen: std::net::SocketAddr, public: bool) -> Result<ExitCode> {
+    let mut opts = HttpOptions::new(&settings.paths.data_dir);
+    opts.listen = listen;
+    opts.public = public;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    rt.block_on(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut running = http::start(opts).await?;
+        println!("Web chat on http://{}/", running.addr);
+        println!(
+            "API on http://{}/api/v1 (agent API key in {})",
+            running.addr,
+            settings.paths.data_dir.join(http::API_KEY_FILE).display()
+        );
+        if args.show_key {
+            println!("Agent API key: {}", running.api_key);
+        }
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+            _ = running.wait() => return Ok(ExitCode::FAILURE),
+        }
+        eprintln!("Stopping: streams closed, every acknowledged message is stored.");
+        running.stop().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
