@@ -8,6 +8,8 @@ mod console_loop;
 mod e2e;
 mod fuzz;
 mod hardening;
+mod http;
+mod browser;
 mod hybrid;
 mod kb;
 mod model;

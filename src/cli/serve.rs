@@ -4,6 +4,7 @@
 use crate::channel::http::{self, HttpOptions};
 use crate::config::Settings;
 use anyhow::Result;
+use std::io::Write;
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
