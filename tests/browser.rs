@@ -51,7 +51,9 @@ impl Cdp {
     }
 
     async fn eval(&mut self, js: &str) -> Value {
-        let r = self.call("Runtime.evaluate", json!({ "expression": js, "returnByValue": true, "awaitPromise": true })).await;
+        let r = self
+            .call("Runtime.evaluate", json!({ "expression": js, "returnByValue": true, "awaitPromise": true }))
+            .await;
         assert!(r.get("exceptionDetails").is_none(), "{js}: {r}");
         r["result"]["value"].clone()
     }
@@ -156,8 +158,11 @@ async fn a_customer_chats_in_a_real_browser_with_the_keyboard_alone() {
     let target = cdp.call("Target.createTarget", json!({ "url": "about:blank" })).await;
     let attached = cdp.call("Target.attachToTarget", json!({ "targetId": target["targetId"], "flatten": true })).await;
     cdp.session = Some(attached["sessionId"].as_str().unwrap().to_owned());
-    cdp.call("Emulation.setDeviceMetricsOverride", json!({ "width": 360, "height": 740, "deviceScaleFactor": 1, "mobile": true }))
-        .await;
+    cdp.call(
+        "Emulation.setDeviceMetricsOverride",
+        json!({ "width": 360, "height": 740, "deviceScaleFactor": 1, "mobile": true }),
+    )
+    .await;
     cdp.call("Page.enable", json!({})).await;
     cdp.call("Page.navigate", json!({ "url": format!("{b}/") })).await;
     cdp.wait_for("document.readyState === 'complete' && !!document.getElementById('start')", "the page").await;
@@ -177,7 +182,11 @@ async fn a_customer_chats_in_a_real_browser_with_the_keyboard_alone() {
     order.push(cdp.tab().await);
     assert_eq!(order, ["name", "email", "language", "first", "start-button"], "focus order");
     cdp.key("Enter", "Enter", 13, "\r").await;
-    cdp.wait_for("!document.getElementById('conversation').hidden && document.querySelector('#log li[data-id]') !== null", "the chat").await;
+    cdp.wait_for(
+        "!document.getElementById('conversation').hidden && document.querySelector('#log li[data-id]') !== null",
+        "the chat",
+    )
+    .await;
     assert_eq!(cdp.eval("document.activeElement.id").await, json!("text"), "focus moves to the message box");
     assert_eq!(cdp.eval(shown).await, json!([false, true]), "only the chat shows once it started");
     cdp.wait_for("document.getElementById('status').textContent.startsWith('Connected')", "the stream").await;
@@ -187,7 +196,11 @@ async fn a_customer_chats_in_a_real_browser_with_the_keyboard_alone() {
     let conversation = ConversationId(session["id"].as_str().unwrap().to_owned());
     let mut console = SqliteStore::open_in(dir.path()).unwrap();
     console.add_message(&conversation, &Message::agent("Hi Li Wei, order A1234 ships today.", 1)).unwrap();
-    cdp.wait_for("[...document.querySelectorAll('#log .agent')].some((e) => e.textContent.includes('A1234 ships today'))", "the agent's reply").await;
+    cdp.wait_for(
+        "[...document.querySelectorAll('#log .agent')].some((e) => e.textContent.includes('A1234 ships today'))",
+        "the agent's reply",
+    )
+    .await;
 
     // A second message typed and sent with Enter.
     cdp.call("Input.insertText", json!({ "text": "Thanks! <b>bold</b>?" })).await;
@@ -204,7 +217,11 @@ async fn a_customer_chats_in_a_real_browser_with_the_keyboard_alone() {
     o.listen = addr;
     o.api_key = Some("test-agent-key".into());
     let srv = deskpilot::channel::http::start(o).await.expect("restart on the same port");
-    cdp.wait_for("[...document.querySelectorAll('#log .agent')].some((e) => e.textContent.includes('HP-88231'))", "the reply after the restart").await;
+    cdp.wait_for(
+        "[...document.querySelectorAll('#log .agent')].some((e) => e.textContent.includes('HP-88231'))",
+        "the reply after the restart",
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let texts = cdp.eval("[...document.querySelectorAll('#log li .text')].map((e) => e.textContent)").await;
     assert_eq!(

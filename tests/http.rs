@@ -97,7 +97,11 @@ async fn every_bad_request_gets_its_status_and_names_the_field() {
     assert_eq!((st, v["duplicate"].clone()), (201, json!(false)));
     let first = v["id"].as_i64().unwrap();
     let (st, v) = post(&c, &b, &id, &token, json!({ "text": "hi", "client_id": "m1" })).await;
-    assert_eq!((st, v["id"].as_i64(), v["duplicate"].clone()), (200, Some(first), json!(true)), "a retry is stored once");
+    assert_eq!(
+        (st, v["id"].as_i64(), v["duplicate"].clone()),
+        (200, Some(first), json!(true)),
+        "a retry is stored once"
+    );
 
     for (body, field) in [
         (json!({}), "text"),
@@ -274,7 +278,9 @@ fn a_killed_server_loses_nothing_it_acknowledged() {
         let (id, token) = start(&c, &b, "message 0").await;
         let mut acked = Vec::new();
         for i in 1..=9 {
-            let (st, v) = post(&c, &b, &id, &token, json!({ "text": format!("message {i}"), "client_id": format!("m{i}") })).await;
+            let (st, v) =
+                post(&c, &b, &id, &token, json!({ "text": format!("message {i}"), "client_id": format!("m{i}") }))
+                    .await;
             assert_eq!(st, 201);
             acked.push(v["id"].as_i64().unwrap());
         }

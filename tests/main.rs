@@ -2,6 +2,7 @@
 
 mod util;
 
+mod browser;
 mod cli;
 mod console;
 mod console_loop;
@@ -9,7 +10,6 @@ mod e2e;
 mod fuzz;
 mod hardening;
 mod http;
-mod browser;
 mod hybrid;
 mod kb;
 mod model;

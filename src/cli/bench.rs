@@ -39,6 +39,25 @@ enum What {
         #[arg(long)]
         json: bool,
     },
+    /// The web chat channel under load: concurrent simulated customers over loopback (each
+    /// starts a conversation, streams it, and posts its messages), on a fresh store.
+    Channel {
+        /// Customers at once.
+        #[arg(long, default_value_t = 1000, value_parser = super::ranged(1, 20_000))]
+        customers: usize,
+        /// Messages per customer (the first starts the conversation).
+        #[arg(long, default_value_t = 10, value_parser = super::ranged(1, 1000))]
+        messages: usize,
+        /// Customers arrive spread over this many milliseconds (0: all at once).
+        #[arg(long, default_value_t = 1000)]
+        ramp_ms: u64,
+        /// Each customer's pause between messages, about this many milliseconds (0: back to
+        /// back, which measures the server at saturation).
+        #[arg(long, default_value_t = 1000)]
+        think_ms: u64,
+        #[arg(long)]
+        json: bool,
+    },
     /// `review --stats` on a seeded store of 10,000 drafts, and review-list frames while
     /// scrolling through them.
     Review {
@@ -55,6 +74,32 @@ enum What {
 
 pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
     match args.what {
+        What::Channel { customers, messages, ramp_ms, think_ms, json } => {
+            let dir = std::env::temp_dir().join(format!("deskpilot-bench-channel-{}", std::process::id()));
+            let report = crate::channel::http::bench::run(
+                &dir,
+                customers,
+                messages,
+                crate::channel::http::bench::Pace { ramp_ms, think_ms },
+            );
+            let _ = std::fs::remove_dir_all(&dir);
+            let report = report?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.table());
+            }
+            if report.lost
+                + report.duplicated
+                + report.stream_missing
+                + report.stream_duplicated
+                + report.console_duplicated
+                > 0
+            {
+                eprintln!("error: messages were lost or duplicated");
+                return Ok(ExitCode::FAILURE);
+            }
+        }
         What::Retrieval { passages, queries, json, retrieval } => {
             let choice = crate::retrieval::DenseChoice::from_config(&settings.config, retrieval)?;
             let encoder =

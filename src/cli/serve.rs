@@ -23,15 +23,16 @@ pub fn run(settings: &Settings, args: Args, listen: std::net::SocketAddr, public
         use tokio::signal::unix::{SignalKind, signal};
         let mut term = signal(SignalKind::terminate())?;
         let mut running = http::start(opts).await?;
-        println!("Web chat on http://{}/", running.addr);
-        println!(
-            "API on http://{}/api/v1 (agent API key in {})",
-            running.addr,
-            settings.paths.data_dir.join(http::API_KEY_FILE).display()
-        );
+        // A closed stdout (a supervisor that read the address and left) must not stop the server.
+        let mut out = std::io::stdout().lock();
+        let key_file = settings.paths.data_dir.join(http::API_KEY_FILE);
+        let _ = writeln!(out, "Web chat on http://{}/", running.addr);
+        let _ = writeln!(out, "API on http://{}/api/v1 (agent API key in {})", running.addr, key_file.display());
         if args.show_key {
-            println!("Agent API key: {}", running.api_key);
+            let _ = writeln!(out, "Agent API key: {}", running.api_key);
         }
+        let _ = out.flush();
+        drop(out);
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}

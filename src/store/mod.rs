@@ -13,7 +13,7 @@ mod web;
 pub use migrations::LATEST as LATEST_SCHEMA;
 pub use repo::{Review, StoredDraft};
 pub use review::{Approval, ApprovalState, CoachingNote, DraftFilter, ReviewRow};
-pub use web::{Appended, NewMessage, Opened, WEB, WebMessage};
+pub use web::{Appended, NewMessage, Opened, WEB, WebMessage, WebStart};
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};

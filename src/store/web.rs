@@ -31,6 +31,15 @@ pub struct NewMessage {
     pub client_id: Option<String>,
 }
 
+/// A new web conversation to store.
+#[derive(Debug, Clone)]
+pub struct WebStart {
+    pub customer: Customer,
+    pub conversation: Conversation,
+    pub token_sha256: String,
+    pub first: NewMessage,
+}
+
 /// What appending one message did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Appended {
@@ -52,45 +61,17 @@ fn message_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<WebMessage> {
 }
 
 impl SqliteStore {
-    /// Stores a new web conversation, its customer (a known customer keeps their tier and notes),
-    /// the token's hash and the first message, in one transaction.
-    pub fn start_web_conversation(
-        &mut self,
-        customer: &Customer,
-        conversation: &Conversation,
-        token_sha256: &str,
-        first: &NewMessage,
-    ) -> Result<Appended> {
+    /// Stores new web conversations (each with its customer, the token's hash and the first
+    /// message) in one transaction. A known customer keeps their tier and notes.
+    pub fn start_web_conversations(&mut self, batch: &[WebStart]) -> Result<Vec<Appended>> {
         let path = self.path.clone();
         let tx = self.conn.transaction().map_err(|e| super::classify(&path, e))?;
-        let run = || -> rusqlite::Result<Appended> {
-            tx.execute(
-                "INSERT INTO customers (id, name, email, language, tier, notes) VALUES (?1, ?2, ?3, ?4, 'standard', '')
-                 ON CONFLICT(id) DO UPDATE SET name = ?2, language = ?4",
-                params![customer.id.0, customer.name, customer.email, customer.language],
-            )?;
-            tx.execute(
-                "INSERT INTO conversations (id, customer_id, channel, status, priority, tags, assignee, created_ms, updated_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7, ?7)",
-                params![
-                    conversation.id.0,
-                    conversation.customer.0,
-                    WEB,
-                    conversation.status.as_str(),
-                    conversation.priority.as_str(),
-                    serde_json::to_string(&conversation.tags).unwrap_or_else(|_| "[]".into()),
-                    conversation.created
-                ],
-            )?;
-            tx.execute(
-                "INSERT INTO web_sessions (conversation_id, token_sha256, created_ms) VALUES (?1, ?2, ?3)",
-                params![conversation.id.0, token_sha256, conversation.created],
-            )?;
-            insert_message(&tx, first)
-        };
-        let appended = run().map_err(|e| super::classify(&path, e))?;
+        let mut out = Vec::with_capacity(batch.len());
+        for s in batch {
+            out.push(insert_start(&tx, s).map_err(|e| super::classify(&path, e))?);
+        }
         tx.commit().map_err(|e| super::classify(&path, e))?;
-        Ok(appended)
+        Ok(out)
     }
 
     /// Appends customer messages in one transaction (one commit for the whole batch). A message
@@ -236,6 +217,33 @@ impl SqliteStore {
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>());
         rows.map_err(|e| self.err(e))
     }
+}
+
+fn insert_start(tx: &rusqlite::Transaction<'_>, s: &WebStart) -> rusqlite::Result<Appended> {
+    let (customer, conversation) = (&s.customer, &s.conversation);
+    tx.execute(
+        "INSERT INTO customers (id, name, email, language, tier, notes) VALUES (?1, ?2, ?3, ?4, 'standard', '')
+         ON CONFLICT(id) DO UPDATE SET name = ?2, language = ?4",
+        params![customer.id.0, customer.name, customer.email, customer.language],
+    )?;
+    tx.execute(
+        "INSERT INTO conversations (id, customer_id, channel, status, priority, tags, assignee, created_ms, updated_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7, ?7)",
+        params![
+            conversation.id.0,
+            conversation.customer.0,
+            WEB,
+            conversation.status.as_str(),
+            conversation.priority.as_str(),
+            serde_json::to_string(&conversation.tags).unwrap_or_else(|_| "[]".into()),
+            conversation.created
+        ],
+    )?;
+    tx.execute(
+        "INSERT INTO web_sessions (conversation_id, token_sha256, created_ms) VALUES (?1, ?2, ?3)",
+        params![conversation.id.0, s.token_sha256, conversation.created],
+    )?;
+    insert_message(tx, &s.first)
 }
 
 fn insert_message(tx: &rusqlite::Transaction<'_>, m: &NewMessage) -> rusqlite::Result<Appended> {

@@ -6,7 +6,7 @@
 
 use crate::desk::Conversation;
 use crate::desk::{Author, ConversationId, Customer, Message, Millis};
-use crate::store::{Appended, NewMessage, SqliteStore, StoreError, WebMessage};
+use crate::store::{Appended, NewMessage, SqliteStore, StoreError, WebMessage, WebStart};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, mpsc};
@@ -32,26 +32,10 @@ const TYPING_FOR_MS: Millis = 5_000;
 type Reply<T> = oneshot::Sender<Result<T, String>>;
 
 enum Job {
-    Start {
-        customer: Customer,
-        conversation: Conversation,
-        token_sha256: String,
-        first: NewMessage,
-        reply: Reply<Appended>,
-    },
-    Append {
-        message: NewMessage,
-        reply: Reply<Appended>,
-    },
-    Agent {
-        conversation: ConversationId,
-        message: Message,
-        reply: Reply<()>,
-    },
-    Typing {
-        conversation: ConversationId,
-        at: Millis,
-    },
+    Start { start: WebStart, reply: Reply<Appended> },
+    Append { message: NewMessage, reply: Reply<Appended> },
+    Agent { conversation: ConversationId, message: Message, reply: Reply<()> },
+    Typing { conversation: ConversationId, at: Millis },
 }
 
 /// Sends writes to the writer thread.
@@ -95,7 +79,7 @@ impl Writer {
         token_sha256: String,
         first: NewMessage,
     ) -> Result<Appended, String> {
-        self.ask(|reply| Job::Start { customer, conversation, token_sha256, first, reply }).await
+        self.ask(|reply| Job::Start { start: WebStart { customer, conversation, token_sha256, first }, reply }).await
     }
 
     pub async fn append(&self, message: NewMessage) -> Result<Appended, String> {
@@ -112,14 +96,11 @@ impl Writer {
 }
 
 fn run_jobs(store: &mut SqliteStore, jobs: Vec<Job>) {
-    let mut appends = Vec::new();
+    let (mut starts, mut appends) = (Vec::new(), Vec::new());
     for job in jobs {
         match job {
             Job::Append { message, reply } => appends.push((message, reply)),
-            Job::Start { customer, conversation, token_sha256, first, reply } => {
-                let r = store.start_web_conversation(&customer, &conversation, &token_sha256, &first);
-                let _ = reply.send(r.map_err(|e| e.to_string()));
-            }
+            Job::Start { start, reply } => starts.push((start, reply)),
             Job::Agent { conversation, message, reply } => {
                 let _ = reply.send(store.add_message(&conversation, &message).map_err(|e| e.to_string()));
             }
@@ -130,21 +111,30 @@ fn run_jobs(store: &mut SqliteStore, jobs: Vec<Job>) {
             }
         }
     }
-    if appends.is_empty() {
+    commit_batch(starts, |b| store.start_web_conversations(b));
+    commit_batch(appends, |b| store.append_customer_messages(b));
+}
+
+/// Commits a batch in one transaction and answers each job; when the batch fails, each job is
+/// tried alone, so one bad row cannot fail the others.
+fn commit_batch<T: Clone>(
+    jobs: Vec<(T, Reply<Appended>)>,
+    mut write: impl FnMut(&[T]) -> Result<Vec<Appended>, StoreError>,
+) {
+    if jobs.is_empty() {
         return;
     }
-    let batch: Vec<NewMessage> = appends.iter().map(|(m, _)| m.clone()).collect();
-    match store.append_customer_messages(&batch) {
+    let batch: Vec<T> = jobs.iter().map(|(t, _)| t.clone()).collect();
+    match write(&batch) {
         Ok(done) => {
-            for ((_, reply), a) in appends.into_iter().zip(done) {
+            for ((_, reply), a) in jobs.into_iter().zip(done) {
                 let _ = reply.send(Ok(a));
             }
         }
         Err(e) => {
-            // One bad row must not fail the others: retry them one by one.
-            tracing::warn!("web writer: batch of {} failed ({e}); retrying one by one", batch.len());
-            for (m, reply) in appends {
-                let r = store.append_customer_messages(std::slice::from_ref(&m)).map(|mut v| v.remove(0));
+            tracing::warn!("web writer: a batch of {} failed ({e}); writing them one by one", batch.len());
+            for (t, reply) in jobs {
+                let r = write(std::slice::from_ref(&t)).map(|mut v| v.remove(0));
                 let _ = reply.send(r.map_err(|e| e.to_string()));
             }
         }

@@ -6,6 +6,7 @@
 //! a reconnecting page resumes from the last message id it saw and gets each message once.
 
 mod api;
+pub mod bench;
 pub mod hub;
 pub mod limits;
 mod stream;
