@@ -201,3 +201,57 @@ fn a_second_console_on_one_data_dir_is_refused() {
     tmux.run(&["send-keys", "-t", "dp", "C-q"]);
     tmux.wait_for("EXITED 0", Duration::from_secs(20));
 }
+
+/// The web chat end to end: a customer on the HTTP channel writes, the console in a real terminal
+/// shows the conversation and drafts a reply, the agent edits and sends it, and the customer's
+/// stream receives it. The customer's message is stored once (by the server, not again by the
+/// console).
+#[test]
+fn a_web_customer_gets_the_agents_reply_from_the_console() {
+    require_tmux();
+    let data = tempfile::tempdir().expect("tempdir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let tmux = Tmux { socket: format!("deskpilot-test-web-{}", std::process::id()) };
+    let cmd = console_command(data.path(), &format!("--channel http --listen 127.0.0.1:{port}"));
+    tmux.run(&["new-session", "-d", "-s", "dp", "-x", "160", "-y", "48", &cmd]);
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let (id, token) = rt.block_on(async {
+        let until = Instant::now() + Duration::from_secs(60);
+        while client.get(format!("{base}/healthz")).send().await.is_err() {
+            assert!(Instant::now() < until, "the console's web channel never listened:\n{}", tmux.screen());
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let r = client
+            .post(format!("{base}/api/v1/conversations"))
+            .json(&serde_json::json!({ "name": "Li Wei", "email": "li.wei@example.cn", "message": "How long do refunds take to reach my card?" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let v: serde_json::Value = r.json().await.unwrap();
+        (v["conversation"].as_str().unwrap().to_owned(), v["token"].as_str().unwrap().to_owned())
+    });
+    let screen = tmux.wait_for("review before sending", Duration::from_secs(60));
+    assert!(screen.contains("Li Wei"), "{screen}");
+    tmux.run(&["send-keys", "-t", "dp", "-l", " Thanks for waiting."]);
+    tmux.wait_for("Thanks for waiting.", Duration::from_secs(10));
+    tmux.run(&["send-keys", "-t", "dp", "C-s"]);
+    tmux.wait_for("Reply sent.", Duration::from_secs(10));
+    rt.block_on(async {
+        let mut ws = crate::http::stream(&base, &id, &token, 0).await;
+        let got = crate::http::messages(&mut ws, 2).await;
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[0]["author"], "customer");
+        assert_eq!(got[1]["author"], "agent");
+        assert!(got[1]["text"].as_str().unwrap().ends_with("Thanks for waiting."), "{}", got[1]);
+    });
+    tmux.run(&["send-keys", "-t", "dp", "C-q"]);
+    let screen = tmux.wait_for("EXITED", Duration::from_secs(20));
+    assert!(screen.contains("EXITED 0"), "{screen}");
+    let store = SqliteStore::open_in(data.path()).expect("store");
+    let messages = store.messages(&deskpilot::desk::ConversationId(id)).expect("messages");
+    let customer = messages.iter().filter(|m| m.author == deskpilot::desk::Author::Customer).count();
+    assert_eq!(customer, 1, "stored once: {messages:?}");
+}

@@ -352,3 +352,20 @@ async fn the_console_sees_web_conversations_once_and_routes_replies() {
     assert!(channels.deliver(&ConversationId("elsewhere".into()), &Message::agent("hi", 1)).is_err());
     s.stop().await;
 }
+
+#[test]
+fn bench_channel_reports_no_loss_under_concurrent_customers() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = crate::util::deskpilot(
+        dir.path(),
+        &["bench", "channel", "--customers", "40", "--messages", "4", "--ramp-ms", "0", "--think-ms", "0", "--json"],
+    );
+    assert!(out.status.success(), "{}", crate::util::stderr(&out));
+    let v: Value = serde_json::from_str(&crate::util::stdout(&out)).expect("json");
+    assert_eq!(v["stored"], 160);
+    for k in ["lost", "duplicated", "stream_missing", "stream_duplicated", "console_duplicated"] {
+        assert_eq!(v[k], 0, "{k}: {v}");
+    }
+    assert_eq!(v["console_received"], 160);
+    assert!(v["ack_p99_ms"].as_f64().unwrap() > 0.0);
+}

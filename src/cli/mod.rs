@@ -73,11 +73,11 @@ pub struct Cli {
     /// Console: where customers come from: `demo`, `http` (the web chat), or both (`demo,http`).
     #[arg(long, value_enum, value_delimiter = ',', default_value = "demo", value_name = "KIND")]
     pub channel: Vec<ChannelKind>,
-    /// Console and `serve`: the web chat's address (loopback unless --public).
-    #[arg(long, global = true, default_value = crate::channel::http::DEFAULT_LISTEN, value_name = "ADDR")]
+    /// Console with `--channel http`: the web chat's address (loopback unless --public).
+    #[arg(long, default_value = crate::channel::http::DEFAULT_LISTEN, value_name = "ADDR")]
     pub listen: std::net::SocketAddr,
-    /// Console and `serve`: allow a non-loopback --listen address (needs DESKPILOT_API_KEY).
-    #[arg(long, global = true)]
+    /// Console with `--channel http`: allow a non-loopback --listen address (needs DESKPILOT_API_KEY).
+    #[arg(long)]
     pub public: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -184,7 +184,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Eval(a)) => eval::run(&settings, a),
         Some(Command::Bench(a)) => bench::run(&settings, a),
         Some(Command::Review(a)) => review::run(&settings, a),
-        Some(Command::Serve(a)) => serve::run(&settings, a, cli.listen, cli.public),
+        Some(Command::Serve(a)) => serve::run(&settings, a),
     }
 }
 

@@ -9,15 +9,21 @@ use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// Where to listen (loopback unless --public).
+    #[arg(long, default_value = http::DEFAULT_LISTEN, value_name = "ADDR")]
+    listen: std::net::SocketAddr,
+    /// Allow a non-loopback --listen address (needs an agent API key in DESKPILOT_API_KEY).
+    #[arg(long)]
+    public: bool,
     /// Print the agent API key on stdout at start (it is also in the data directory's key file).
     #[arg(long)]
     show_key: bool,
 }
 
-pub fn run(settings: &Settings, args: Args, listen: std::net::SocketAddr, public: bool) -> Result<ExitCode> {
+pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
     let mut opts = HttpOptions::new(&settings.paths.data_dir);
-    opts.listen = listen;
-    opts.public = public;
+    opts.listen = args.listen;
+    opts.public = args.public;
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     rt.block_on(async move {
         use tokio::signal::unix::{SignalKind, signal};

@@ -102,7 +102,13 @@ pub fn run(model_dir: &Path, kb_dir: &Path, data_dir: &Path, runs: usize) -> Res
     let mut rates = Vec::new();
     let decode_steps = 100;
     // First token as the drafter gets it: prefill plus the content plan over the passages.
-    let guide = Guide { question: QUESTIONS[0].to_owned(), tier: None, chosen: Vec::new(), member_terms: Vec::new() };
+    let guide = Guide {
+        question: QUESTIONS[0].to_owned(),
+        tier: None,
+        chosen: Vec::new(),
+        member_terms: Vec::new(),
+        opened: false,
+    };
     let first = Sampling { max_tokens: 1, ..Sampling::default() };
     for _ in 0..runs {
         let g = generate_guided(&ckpt.model, tk, &prompt, &first, Some(&guide), &mut |_| Flow::Continue);

@@ -58,7 +58,12 @@ pub(crate) fn opening(request: &DraftRequest) -> Opening {
     let latest =
         request.messages.iter().rev().find(|m| m.author == Author::Customer).map(|m| m.text.as_str()).unwrap_or("");
     let zh = request.customer.as_ref().is_some_and(|c| c.language.starts_with("zh")) || is_cjk(latest);
-    let name = request.customer.as_ref().map(|c| address_name(&c.name)).unwrap_or_default();
+    // A Chinese reply to a name in Latin letters ("Wang Fang") uses the whole name, surname first.
+    let name = request
+        .customer
+        .as_ref()
+        .map(|c| if zh && !crate::text::has_cjk(&c.name) { c.name.trim().to_owned() } else { address_name(&c.name) })
+        .unwrap_or_default();
     let greeting = match (zh, name.is_empty()) {
         (true, false) => format!("{name}您好！"),
         (true, true) => "您好！".to_owned(),

@@ -148,7 +148,8 @@ pub fn generate(
 }
 
 /// Layout of a reply as the agent sees it: no spaces at the start of a line, at most one blank
-/// line in a row. Applied to every prefix while streaming: it never changes what it already
+/// line in a row, and a space between two sentences quoted back to back ("2FA.An" becomes
+/// "2FA. An"). Applied to every prefix while streaming: it never changes what it already
 /// returned for a shorter prefix.
 pub fn tidy(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -157,9 +158,20 @@ pub fn tidy(text: &str) -> String {
         if (c == ' ' && line_start) || (c == '\n' && (out.is_empty() || out.ends_with("\n\n"))) {
             continue;
         }
+        if c.is_ascii_uppercase() && sentence_just_ended(&out) {
+            out.push(' ');
+        }
         out.push(c);
     }
     out
+}
+
+/// Does `out` end with a word and a full stop (or ! or ?) with no space after it?
+fn sentence_just_ended(out: &str) -> bool {
+    let mut tail = out.chars().rev();
+    matches!(tail.next(), Some('.' | '!' | '?'))
+        && tail.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && tail.next().is_some_and(|c| c.is_ascii_alphanumeric())
 }
 
 /// Does this token end a sentence (or a list item, or a title)?
@@ -189,6 +201,9 @@ pub struct Guide {
     pub chosen: Vec<String>,
     /// The members' tier names (`[model] member_terms`): sentences naming one are members' rules.
     pub member_terms: Vec<String>,
+    /// The prompt ends with the reply's opening (the greeting by the customer's real name),
+    /// written by the drafter: the model's first token may start a quote.
+    pub opened: bool,
 }
 
 /// How strongly the content plan steers where a quote starts: a sentence's weight is
@@ -383,7 +398,8 @@ pub fn generate_guided(
         }
         // Only where the reply itself is between sentences (or clauses) can a fresh quote begin.
         // The reply's first token is the model's own (a greeting, or "Sure!" in a follow-up).
-        let boundary = out.ids.last().is_some_and(|&t| {
+        let opened = guide.is_some_and(|g| g.opened);
+        let boundary = out.ids.last().map_or(opened, |&t| {
             let last = tokenizer.decode(&[t]);
             last.trim().is_empty()
                 || (ends_sentence(&last) && !decimal_point(&reply_text, None))
@@ -448,7 +464,9 @@ pub fn generate_guided(
         let unquoted = plan.any_open(&covered);
         let in_body = chosen
             && !after_comma
-            && (reply_text.contains('\n') || reply_text.trim_end().ends_with(['.', '!', '。', '！']));
+            && ((opened && reply_text.trim().is_empty())
+                || reply_text.contains('\n')
+                || reply_text.trim_end().ends_with(['.', '!', '。', '！']));
         // A quote running on past its sentence's end into text the selector did not choose may
         // be steered too (Chinese sentences follow each other with no space between).
         let ran_on = chosen

@@ -44,6 +44,16 @@ fn a_verbatim_copy_takes_the_next_prompt_token_and_stops_at_a_special_one() {
 }
 
 #[test]
+fn tidy_spaces_sentences_quoted_back_to_back() {
+    assert_eq!(tidy("when you turn on 2FA.An app"), "when you turn on 2FA. An app");
+    assert_eq!(tidy("is placed.Free Express"), "is placed. Free Express");
+    assert_eq!(
+        tidy("costs $4.99 and U.S. orders; see harborandpine.com"),
+        "costs $4.99 and U.S. orders; see harborandpine.com"
+    );
+}
+
+#[test]
 fn tidy_lays_out_replies_and_is_stable_while_streaming() {
     let raw = "\n Hi there,\n\n\n  Standard shipping takes 3-5 days. \n\n If you need anything else, reply.";
     let want = "Hi there,\n\nStandard shipping takes 3-5 days. \n\nIf you need anything else, reply.";

@@ -132,15 +132,32 @@ impl Drafter for NeuralDrafter {
         input.passages.sort_by_key(|p| !chosen.iter().any(|c| p.text.contains(c.as_str())));
         input.passages.truncate(limits.max_passages);
         let built = prompt::build_keeping(&self.checkpoint.tokenizer, &input, &limits, &chosen);
+        let tk = &self.checkpoint.tokenizer;
+        // A first reply opens with the greeting by the customer's real name, written here: the
+        // network, trained on made-up customers, may greet a name it saw in training instead.
+        let opening = (self.guided && !request.messages.iter().any(|m| m.author == Author::Agent && !m.internal))
+            .then(|| super::extractive::opening(request))
+            .map(|o| if o.zh { format!("{}{}", o.greeting, o.empathy) } else { spaced(&o.greeting, o.empathy) })
+            .unwrap_or_default();
+        let mut ids = built.ids.clone();
+        if !opening.is_empty() {
+            ids.extend(tk.encode(&opening));
+            if sink(&opening) == Flow::Stop {
+                return Ok(cancelled_draft(version));
+            }
+        }
         let guide = Guide {
             question: latest.to_owned(),
             tier: request.customer.as_ref().map(|c| c.tier),
             chosen,
             member_terms: self.member_terms.clone(),
+            opened: !opening.is_empty(),
         };
-        let tk = &self.checkpoint.tokenizer;
         let guide = Some(&guide).filter(|_| self.guided);
-        let g = generate_guided(&self.checkpoint.model, tk, &built.ids, &self.sampling, guide, sink);
+        let mut g = generate_guided(&self.checkpoint.model, tk, &ids, &self.sampling, guide, sink);
+        if !opening.is_empty() {
+            g.text = format!("{opening}{}", g.text);
+        }
         let used: Vec<PromptPassage> = built.passages.iter().map(|&i| input.passages[i].clone()).collect();
         if g.text.trim().is_empty() && !g.cancelled {
             // An empty reply is a broken model, never a grounded draft.
@@ -164,6 +181,23 @@ impl Drafter for NeuralDrafter {
             abstained,
             cancelled: g.cancelled,
         })
+    }
+}
+
+/// An English opening: the greeting, a blank line, and the apology when there is one (the body
+/// follows it on the same line, as in the training replies).
+fn spaced(greeting: &str, empathy: &str) -> String {
+    if empathy.is_empty() { format!("{greeting}\n\n") } else { format!("{greeting}\n\n{empathy} ") }
+}
+
+fn cancelled_draft(model_version: String) -> DraftResult {
+    DraftResult {
+        text: String::new(),
+        sources: Vec::new(),
+        model_version,
+        timings: DraftTimings::default(),
+        abstained: false,
+        cancelled: true,
     }
 }
 
