@@ -39,6 +39,7 @@ fn app_with_history() -> App {
     app.on_channel(ChannelEvent::NewConversation {
         conversation: Box::new(conversation),
         customer: Box::new(customer),
+        history: Vec::new(),
     });
     for i in 0..500 {
         let text = format!(

@@ -155,11 +155,12 @@ impl Drafter for NeuralDrafter {
         };
         let guide = Some(&guide).filter(|_| self.guided);
         let mut g = generate_guided(&self.checkpoint.model, tk, &ids, &self.sampling, guide, sink);
+        let empty = g.text.trim().is_empty();
         if !opening.is_empty() {
             g.text = format!("{opening}{}", g.text);
         }
         let used: Vec<PromptPassage> = built.passages.iter().map(|&i| input.passages[i].clone()).collect();
-        if g.text.trim().is_empty() && !g.cancelled {
+        if empty && !g.cancelled {
             // An empty reply is a broken model, never a grounded draft.
             return Err(format!(
                 "the generator ({version}) produced an empty draft; its weights may be damaged (`deskpilot doctor` checks them), or draft with `--drafter extractive`"

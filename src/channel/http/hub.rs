@@ -32,7 +32,7 @@ const TYPING_FOR_MS: Millis = 5_000;
 type Reply<T> = oneshot::Sender<Result<T, String>>;
 
 enum Job {
-    Start { start: WebStart, reply: Reply<Appended> },
+    Start { start: Box<WebStart>, reply: Reply<Appended> },
     Append { message: NewMessage, reply: Reply<Appended> },
     Agent { conversation: ConversationId, message: Message, reply: Reply<()> },
     Typing { conversation: ConversationId, at: Millis },
@@ -79,7 +79,11 @@ impl Writer {
         token_sha256: String,
         first: NewMessage,
     ) -> Result<Appended, String> {
-        self.ask(|reply| Job::Start { start: WebStart { customer, conversation, token_sha256, first }, reply }).await
+        self.ask(|reply| Job::Start {
+            start: Box::new(WebStart { customer, conversation, token_sha256, first }),
+            reply,
+        })
+        .await
     }
 
     pub async fn append(&self, message: NewMessage) -> Result<Appended, String> {
@@ -100,7 +104,7 @@ fn run_jobs(store: &mut SqliteStore, jobs: Vec<Job>) {
     for job in jobs {
         match job {
             Job::Append { message, reply } => appends.push((message, reply)),
-            Job::Start { start, reply } => starts.push((start, reply)),
+            Job::Start { start, reply } => starts.push((*start, reply)),
             Job::Agent { conversation, message, reply } => {
                 let _ = reply.send(store.add_message(&conversation, &message).map_err(|e| e.to_string()));
             }
@@ -202,7 +206,10 @@ impl Hub {
         // Statuses: rows changed since the last read (a second of overlap for clock steps).
         for (id, status, _) in store.web_changes_since(tail.since - 1000)? {
             let s = status.as_str();
-            if tail.statuses.insert(id.clone(), s) != Some(s) {
+            // A new conversation is open: only a change is news (a stream sends the current
+            // status when it connects).
+            let before = tail.statuses.insert(id.clone(), s);
+            if before.is_some_and(|b| b != s) || (before.is_none() && s != "open") {
                 self.send(&id, Event::Status { status: s });
             }
         }

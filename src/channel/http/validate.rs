@@ -110,6 +110,7 @@ pub fn client_id(map: &Map<String, Value>) -> Result<Option<String>, FieldError>
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
