@@ -198,7 +198,7 @@ pub fn prepare(settings: &Settings, opts: &ConsoleOptions) -> Result<Prepared> {
     });
     let workers = Workers::start(Box::new(retriever), Some(refresh), load_drafter, store, tx)?;
     let channel = Box::new(crate::channel::web::Channels(channels));
-    let mut shell = Shell { workers, channel, started, _server: server };
+    let mut shell = Shell { workers, channel, started, server };
     // Customers still waiting after a restart get their knowledge (and a draft) again, the
     // most recent conversation first.
     waiting.sort_by(|a, b| b.cmp(a));
@@ -249,7 +249,7 @@ pub struct Shell {
     pub channel: Box<dyn Channel>,
     pub started: i64,
     /// The web chat server, when the console serves it (stops when the console closes).
-    pub _server: Option<crate::channel::http::Background>,
+    pub server: Option<crate::channel::http::Background>,
 }
 
 impl Shell {

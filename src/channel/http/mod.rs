@@ -159,7 +159,11 @@ fn api_key(opts: &HttpOptions) -> Result<String> {
 /// store reads run on threads of their own).
 pub async fn start(opts: HttpOptions) -> Result<Running> {
     let key = api_key(&opts)?;
-    let writer = hub::Writer::start(SqliteStore::open_in(&opts.data_dir)?)?;
+    // Acknowledged means on disk: the writer's commits sync the log (FULL), which costs one
+    // fsync per batch, not per message.
+    let writer_store = SqliteStore::open_in(&opts.data_dir)?;
+    writer_store.execute_raw("PRAGMA synchronous = FULL")?;
+    let writer = hub::Writer::start(writer_store)?;
     let reader = SqliteStore::open_in(&opts.data_dir)?;
     let tail = Arc::new(Mutex::new(hub::Hub::tail(&reader)?));
     let listener = tokio::net::TcpListener::bind(opts.listen)
@@ -270,5 +274,47 @@ impl Drop for Background {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn opts(dir: &Path, listen: &str, public: bool, key: Option<&str>) -> HttpOptions {
+        let mut o = HttpOptions::new(dir);
+        o.listen = listen.parse().unwrap();
+        o.public = public;
+        o.api_key = key.map(str::to_owned);
+        o
+    }
+
+    #[test]
+    fn only_loopback_unless_public_with_a_real_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = api_key(&opts(dir.path(), "0.0.0.0:8088", false, Some("k".repeat(40).as_str()))).unwrap_err();
+        assert!(e.to_string().contains("--public"), "{e}");
+        let e = api_key(&opts(dir.path(), "0.0.0.0:8088", true, Some("short"))).unwrap_err();
+        assert!(e.to_string().contains("at least 24"), "{e}");
+        let long = "k".repeat(40);
+        assert_eq!(api_key(&opts(dir.path(), "0.0.0.0:8088", true, Some(&long))).unwrap(), long);
+        // Loopback without a key: one is made, kept owner-only, and reused.
+        let made = api_key(&opts(dir.path(), "127.0.0.1:0", false, None)).unwrap();
+        assert_eq!(made.len(), 32);
+        assert_eq!(api_key(&opts(dir.path(), "127.0.0.1:0", false, None)).unwrap(), made);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(API_KEY_FILE)).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "{mode:o}");
+        }
+    }
+
+    #[test]
+    fn tokens_are_128_random_bits() {
+        let (a, b) = (random_token().unwrap(), random_token().unwrap());
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, b);
     }
 }
