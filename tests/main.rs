@@ -13,6 +13,7 @@ mod http;
 mod hybrid;
 mod kb;
 mod model;
+mod privacy;
 mod retrieval;
 mod review;
 mod select;

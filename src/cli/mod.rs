@@ -7,6 +7,7 @@ mod draft;
 mod eval;
 mod index;
 mod kb;
+mod privacy;
 mod review;
 mod search;
 mod serve;
@@ -114,6 +115,8 @@ pub enum Command {
     Bench(bench::Args),
     /// Supervisor review: drafts vs sent replies, approval queue; --stats, --export.
     Review(review::Args),
+    /// Personal data: what the detector finds in a file (`scan`), its precision and recall (`eval`).
+    Privacy(privacy::Args),
     /// Run the web chat server (HTTP API, WebSocket stream, chat page) without the console.
     Serve(serve::Args),
 }
@@ -185,6 +188,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Bench(a)) => bench::run(&settings, a),
         Some(Command::Review(a)) => review::run(&settings, a),
         Some(Command::Serve(a)) => serve::run(&settings, a),
+        Some(Command::Privacy(a)) => privacy::run(&settings, a),
     }
 }
 

@@ -1,6 +1,9 @@
-//! Privacy helpers shared by exports and training data. For now only [`mask`], the minimal
-//! masker that the privacy issue will extend (names, addresses, a configurable rule set).
+//! Privacy: finding personal data in customer text ([`detect`]) and masking it ([`mask`]) before
+//! anything leaves the live store (exports, training data), and `deskpilot privacy scan`.
 
+pub mod detect;
+pub mod eval;
 pub mod mask;
 
+pub use detect::{Finding, Kind, find};
 pub use mask::mask_pii;

@@ -1,0 +1,317 @@
+//! Finds personal data in customer text, Latin and Chinese: e-mail addresses, payment cards
+//! (Luhn-checked), IBANs (mod-97-checked), phone numbers of several countries, street addresses,
+//! and order and tracking numbers.
+//!
+//! Candidates come from patterns; checksums and digit counts then decide. Digits count as one
+//! token only when no ASCII letter or digit touches them, so a number inside a Chinese sentence
+//! ("电话13812345678") is found, but not a run inside a longer code.
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use std::ops::Range;
+use std::sync::OnceLock;
+
+/// A kind of personal data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Email,
+    Card,
+    Iban,
+    Phone,
+    Address,
+    Order,
+    Tracking,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 7] =
+        [Kind::Email, Kind::Card, Kind::Iban, Kind::Tracking, Kind::Order, Kind::Phone, Kind::Address];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Email => "email",
+            Kind::Card => "card",
+            Kind::Iban => "iban",
+            Kind::Phone => "phone",
+            Kind::Address => "address",
+            Kind::Order => "order",
+            Kind::Tracking => "tracking",
+        }
+    }
+
+    /// What replaces it in masked text.
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Email => "[email]",
+            Kind::Card => "[card]",
+            Kind::Iban => "[iban]",
+            Kind::Phone => "[phone]",
+            Kind::Address => "[address]",
+            Kind::Order => "[order]",
+            Kind::Tracking => "[tracking]",
+        }
+    }
+}
+
+/// One finding: its kind and byte range in the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub kind: Kind,
+    pub range: Range<usize>,
+}
+
+struct Patterns {
+    email: Regex,
+    card: Regex,
+    iban: Regex,
+    phone: Vec<Regex>,
+    address: Vec<Regex>,
+    address_lead: Regex,
+    order: Regex,
+    tracking: Regex,
+}
+
+fn patterns() -> &'static Patterns {
+    static P: OnceLock<Patterns> = OnceLock::new();
+    P.get_or_init(|| {
+        // Literal patterns, checked by the tests: a failure here is a programming error.
+        #[allow(clippy::expect_used)]
+        let re = |p: &str| Regex::new(p).expect("valid PII pattern");
+        let street = r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl|Way|Terrace|Square|Sq|Strasse|Straße)";
+        Patterns {
+            email: re(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"),
+            card: re(r"\d(?:[ \-]?\d){12,18}"),
+            iban: re(r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?"),
+            phone: vec![
+                // International: +country, then groups (a bracketed area code allowed).
+                re(r"\+\d{1,3}(?:[ .\-]?\(\d{1,4}\))?(?:[ .\-]?\d{1,5}){1,5}"),
+                // North America: (415) 555-0100, 415-555-0100, 415.555.0100.
+                re(r"\(\d{3}\) ?\d{3}[ .\-]\d{4}|\d{3}[.\-]\d{3}[.\-]\d{4}|\d{3} \d{3} \d{4}"),
+                // Trunk prefix 0 with an area code: 020 7946 0958, 010-6552 8888, 030 1234567.
+                re(r"0\d{1,4}[ \-]\d{3,4}[ \-]?\d{3,4}"),
+                // Chinese mobiles: 138 1234 5678, 138-1234-5678, 13812345678.
+                re(r"1[3-9]\d[ \-]?\d{4}[ \-]?\d{4}"),
+                // A North American number written without separators: 4155550100.
+                re(r"[2-9]\d{9}"),
+            ],
+            address: vec![
+                re(&format!(
+                    r"\d{{1,6}}[A-Za-z]?,? (?:[A-Z][A-Za-z'\-]*\.? ){{1,4}}{street}\b\.?(?:,? (?:Apt|Apartment|Suite|Unit|Flat|#) ?[A-Za-z0-9\-]+)?"
+                )),
+                re(&format!(r"(?:[A-Z][a-zäöü]+){street}\.? \d{{1,5}}[a-z]?")),
+                re(r"(?:\p{Han}{1,8}(?:省|市|区|县|镇))*\p{Han}{1,10}(?:路|街|大道|巷|道|弄) ?\d{1,5} ?号(?: ?\d{1,5} ?(?:栋|幢|楼|单元|室|号楼))*"),
+            ],
+            address_lead: re(r"^(?:我家?住在|我家在|我住|住在|家住|地址是|地址为|地址|寄到|送到|发到|在)"),
+            order: re(
+                r"(?i)[A-Z]{2,4}-\d{4,}|order\s*(?:no\.?|number|#)\s*#?\s*\d{4,}|order\s+\d{5,}|订单号?\s*[:：]?\s*\d{4,}",
+            ),
+            tracking: re(
+                r"1Z[0-9A-Z]{16}|9[2-5]\d{20}|(?i:tracking\s*(?:number|no\.?|#|code)?\s*(?:is\s*)?[:#]?\s*)[A-Z0-9]{10,30}|(?:运单号|快递单号|物流单号)\s*[:：]?\s*[A-Z0-9]{8,30}",
+            ),
+        }
+    })
+}
+
+/// No ASCII letter or digit right before `start` or right after `end`.
+fn bounded(text: &str, r: &Range<usize>) -> bool {
+    let before = text[..r.start].chars().next_back();
+    let after = text[r.end..].chars().next();
+    !before.is_some_and(|c| c.is_ascii_alphanumeric()) && !after.is_some_and(|c| c.is_ascii_alphanumeric())
+}
+
+fn digits(s: &str) -> Vec<u32> {
+    s.chars().filter_map(|c| c.to_digit(10)).collect()
+}
+
+/// The Luhn checksum of payment cards.
+pub fn luhn(number: &str) -> bool {
+    let d = digits(number);
+    if d.len() < 2 {
+        return false;
+    }
+    let sum: u32 = d
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &x)| if i % 2 == 1 { if x * 2 > 9 { x * 2 - 9 } else { x * 2 } } else { x })
+        .sum();
+    sum.is_multiple_of(10)
+}
+
+/// The ISO 13616 check of an IBAN (spaces ignored).
+pub fn iban_valid(iban: &str) -> bool {
+    let s: String = iban.chars().filter(|c| !c.is_whitespace()).collect();
+    if !(15..=34).contains(&s.len()) || !s.is_char_boundary(4) {
+        return false;
+    }
+    let (head, tail) = s.split_at(4);
+    let mut rem: u64 = 0;
+    for c in tail.chars().chain(head.chars()) {
+        let v = match c {
+            '0'..='9' => u64::from(c as u8 - b'0'),
+            'A'..='Z' => u64::from(c as u8 - b'A') + 10,
+            _ => return false,
+        };
+        rem = if v >= 10 { (rem * 100 + v) % 97 } else { (rem * 10 + v) % 97 };
+    }
+    rem == 1
+}
+
+/// Finds the personal data of the given kinds, in text order, without overlaps (the kinds
+/// earlier in [`Kind::ALL`] win a contested span: a card is not also a phone).
+pub fn find(text: &str, kinds: &[Kind]) -> Vec<Finding> {
+    let p = patterns();
+    let mut found: Vec<Finding> = Vec::new();
+    let add = |kind: Kind, range: Range<usize>, found: &mut Vec<Finding>| {
+        if !found.iter().any(|f| f.range.start < range.end && range.start < f.range.end) {
+            found.push(Finding { kind, range });
+        }
+    };
+    for kind in Kind::ALL.into_iter().filter(|k| kinds.contains(k)) {
+        match kind {
+            Kind::Email => {
+                for m in p.email.find_iter(text) {
+                    add(kind, m.range(), &mut found);
+                }
+            }
+            Kind::Card => {
+                for m in p.card.find_iter(text).filter(|m| bounded(text, &m.range())) {
+                    // "+86 138 ..." is a phone number, whatever its checksum.
+                    if luhn(m.as_str()) && !text[..m.start()].ends_with('+') {
+                        add(kind, m.range(), &mut found);
+                    }
+                }
+            }
+            Kind::Iban => {
+                for m in p.iban.find_iter(text).filter(|m| bounded(text, &m.range())) {
+                    if iban_valid(m.as_str()) {
+                        add(kind, m.range(), &mut found);
+                    }
+                }
+            }
+            Kind::Phone => {
+                for re in &p.phone {
+                    for m in re.find_iter(text).filter(|m| bounded(text, &m.range())) {
+                        let n = digits(m.as_str()).len();
+                        let no_date = !looks_like_date(m.as_str());
+                        if (8..=15).contains(&n) && no_date {
+                            add(kind, m.range(), &mut found);
+                        }
+                    }
+                }
+            }
+            Kind::Address => {
+                for re in &p.address {
+                    for m in re.find_iter(text) {
+                        let lead = p.address_lead.find(m.as_str()).map_or(0, |l| l.end());
+                        let r = m.start() + lead..m.end();
+                        if !r.is_empty() {
+                            add(kind, r, &mut found);
+                        }
+                    }
+                }
+            }
+            Kind::Order => {
+                for m in p.order.find_iter(text).filter(|m| bounded(text, &m.range())) {
+                    add(kind, m.range(), &mut found);
+                }
+            }
+            Kind::Tracking => {
+                for m in p.tracking.find_iter(text).filter(|m| bounded(text, &m.range())) {
+                    add(kind, m.range(), &mut found);
+                }
+            }
+        }
+    }
+    found.sort_by_key(|f| f.range.start);
+    found
+}
+
+/// 2026-12-02, 02.12.2026, 12/02/2026: dates, not phone numbers.
+fn looks_like_date(s: &str) -> bool {
+    let parts: Vec<&str> = s.split(['-', '.', '/', ' ']).collect();
+    parts.len() == 3
+        && parts.iter().all(|p| p.chars().all(|c| c.is_ascii_digit()))
+        && parts.iter().any(|p| p.len() == 4)
+        && parts.iter().filter(|p| p.len() <= 2).count() == 2
+}
+
+/// Replaces each finding by its kind's label.
+pub fn mask(text: &str, kinds: &[Kind]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for f in find(text, kinds) {
+        out.push_str(&text[at..f.range.start]);
+        out.push_str(f.kind.label());
+        at = f.range.end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(text: &str) -> Vec<(Kind, &str)> {
+        find(text, &Kind::ALL).into_iter().map(|f| (f.kind, &text[f.range])).collect()
+    }
+
+    #[test]
+    fn cards_must_pass_luhn_in_any_grouping() {
+        assert_eq!(kinds("card 4111 1111 1111 1111 ok"), [(Kind::Card, "4111 1111 1111 1111")]);
+        assert_eq!(kinds("card 4111-1111-1111-1111."), [(Kind::Card, "4111-1111-1111-1111")]);
+        assert_eq!(kinds("amex 378282246310005"), [(Kind::Card, "378282246310005")]);
+        assert!(kinds("ref 4111 1111 1111 1112").is_empty(), "fails Luhn");
+        assert!(luhn("79927398713") && !luhn("79927398710"));
+    }
+
+    #[test]
+    fn ibans_must_pass_mod_97() {
+        assert_eq!(kinds("IBAN GB82 WEST 1234 5698 7654 32 please"), [(Kind::Iban, "GB82 WEST 1234 5698 7654 32")]);
+        assert_eq!(kinds("DE89370400440532013000"), [(Kind::Iban, "DE89370400440532013000")]);
+        assert!(kinds("GB83 WEST 1234 5698 7654 32").iter().all(|(k, _)| *k != Kind::Iban));
+    }
+
+    #[test]
+    fn phones_of_several_countries_and_not_dates_or_prices() {
+        for (text, phone) in [
+            ("call +1 (415) 555-0100 now", "+1 (415) 555-0100"),
+            ("ring (415) 555-0100", "(415) 555-0100"),
+            ("UK 020 7946 0958.", "020 7946 0958"),
+            ("+44 20 7946 0958", "+44 20 7946 0958"),
+            ("+49 30 1234567", "+49 30 1234567"),
+            ("电话13812345678谢谢", "13812345678"),
+            ("手机 138-1234-5678", "138-1234-5678"),
+            ("+86 138 1234 5678", "+86 138 1234 5678"),
+            ("北京 010-6552 8888", "010-6552 8888"),
+        ] {
+            assert_eq!(kinds(text), [(Kind::Phone, phone)], "{text}");
+        }
+        for text in ["on 2026-12-02", "refunds take 5-7 days", "$1,299.00 total", "model AH-200", "12/02/2026"] {
+            assert!(kinds(text).is_empty(), "{text}: {:?}", kinds(text));
+        }
+    }
+
+    #[test]
+    fn emails_addresses_orders_and_tracking() {
+        assert_eq!(kinds("<ana.souza+shop@example.co.uk>"), [(Kind::Email, "ana.souza+shop@example.co.uk")]);
+        assert_eq!(kinds("ship to 221B Baker Street, Apt 4 please"), [(Kind::Address, "221B Baker Street, Apt 4")]);
+        assert_eq!(kinds("I live at 1600 Pennsylvania Ave."), [(Kind::Address, "1600 Pennsylvania Ave.")]);
+        assert_eq!(kinds("我住在北京市朝阳区建国路88号3栋"), [(Kind::Address, "北京市朝阳区建国路88号3栋")]);
+        assert_eq!(kinds("order HP-20417 arrived"), [(Kind::Order, "HP-20417")]);
+        assert_eq!(kinds("my order #88231 is late"), [(Kind::Order, "order #88231")]);
+        assert_eq!(kinds("订单号：20417 未到"), [(Kind::Order, "订单号：20417")]);
+        assert_eq!(kinds("UPS 1Z999AA10123456784"), [(Kind::Tracking, "1Z999AA10123456784")]);
+        assert_eq!(kinds("tracking number: JD0123456789"), [(Kind::Tracking, "tracking number: JD0123456789")]);
+        assert!(kinds("Refunds take 5-7 business days, $4.99 shipping.").is_empty());
+    }
+
+    #[test]
+    fn masking_replaces_only_the_kinds_asked_for() {
+        let t = "Ana (ana@example.com, +1 415 555 0100) order HP-20417";
+        assert_eq!(mask(t, &Kind::ALL), "Ana ([email], [phone]) order [order]");
+        assert_eq!(mask(t, &[Kind::Email]), "Ana ([email], +1 415 555 0100) order HP-20417");
+    }
+}
