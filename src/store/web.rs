@@ -64,25 +64,24 @@ impl SqliteStore {
     /// Stores new web conversations (each with its customer, the token's hash and the first
     /// message) in one transaction. A known customer keeps their tier and notes.
     pub fn start_web_conversations(&mut self, batch: &[WebStart]) -> Result<Vec<Appended>> {
-        let path = self.path.clone();
-        let tx = self.conn.transaction().map_err(|e| super::classify(&path, e))?;
-        let mut out = Vec::with_capacity(batch.len());
-        for s in batch {
-            out.push(insert_start(&tx, s).map_err(|e| super::classify(&path, e))?);
-        }
-        tx.commit().map_err(|e| super::classify(&path, e))?;
-        Ok(out)
+        self.in_one_transaction(batch, insert_start)
     }
 
     /// Appends customer messages in one transaction (one commit for the whole batch). A message
     /// whose `client_id` is already stored is not written again: its first id comes back.
     pub fn append_customer_messages(&mut self, batch: &[NewMessage]) -> Result<Vec<Appended>> {
+        self.in_one_transaction(batch, insert_message)
+    }
+
+    fn in_one_transaction<T>(
+        &mut self,
+        batch: &[T],
+        insert: impl Fn(&rusqlite::Transaction<'_>, &T) -> rusqlite::Result<Appended>,
+    ) -> Result<Vec<Appended>> {
         let path = self.path.clone();
         let tx = self.conn.transaction().map_err(|e| super::classify(&path, e))?;
-        let mut out = Vec::with_capacity(batch.len());
-        for m in batch {
-            out.push(insert_message(&tx, m).map_err(|e| super::classify(&path, e))?);
-        }
+        let out = batch.iter().map(|item| insert(&tx, item)).collect::<rusqlite::Result<Vec<_>>>();
+        let out = out.map_err(|e| super::classify(&path, e))?;
         tx.commit().map_err(|e| super::classify(&path, e))?;
         Ok(out)
     }
