@@ -98,8 +98,14 @@ pub struct LogConfig {
 }
 
 /// Environment variables read elsewhere (command-line flags, benchmarks, tests).
-const OTHER_ENV: [&str; 4] =
-    ["DESKPILOT_CONFIG", "DESKPILOT_DATA_DIR", "DESKPILOT_BENCH_KEEP", "DESKPILOT_TEST_WRITER_DB"];
+const OTHER_ENV: [&str; 5] = [
+    "DESKPILOT_CONFIG",
+    "DESKPILOT_DATA_DIR",
+    "DESKPILOT_BENCH_KEEP",
+    "DESKPILOT_TEST_WRITER_DB",
+    // The web chat's agent API key (a secret: never in a config file).
+    "DESKPILOT_API_KEY",
+];
 
 /// A configuration value that cannot be used, named by where it came from.
 #[derive(Debug, thiserror::Error)]

@@ -369,3 +369,30 @@ fn bench_channel_reports_no_loss_under_concurrent_customers() {
     assert_eq!(v["console_received"], 160);
     assert!(v["ack_p99_ms"].as_f64().unwrap() > 0.0);
 }
+
+/// `serve` refuses a public address without `--public`, and `--public` without a real agent key,
+/// saying why; a port in use is named.
+#[test]
+fn serve_refuses_unsafe_or_unusable_addresses_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], key: Option<&str>| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_deskpilot"));
+        c.args(args).env("DESKPILOT_DATA_DIR", dir.path()).env("XDG_CONFIG_HOME", dir.path().join("config"));
+        match key {
+            Some(k) => c.env("DESKPILOT_API_KEY", k),
+            None => c.env_remove("DESKPILOT_API_KEY"),
+        };
+        c.output().unwrap()
+    };
+    let o = run(&["serve", "--listen", "0.0.0.0:0"], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(crate::util::stderr(&o).contains("--public"), "{}", crate::util::stderr(&o));
+    let o = run(&["serve", "--listen", "0.0.0.0:0", "--public"], Some("short"));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(crate::util::stderr(&o).contains("at least 24"), "{}", crate::util::stderr(&o));
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let o = run(&["serve", "--listen", &addr], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(crate::util::stderr(&o).contains("cannot listen there"), "{}", crate::util::stderr(&o));
+}
