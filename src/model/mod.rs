@@ -13,6 +13,7 @@ pub mod checkpoint;
 pub mod data;
 pub mod extractive;
 pub mod generate;
+pub mod layout;
 pub mod net;
 pub mod neural;
 pub mod prompt;
