@@ -19,4 +19,5 @@ pub mod semantic;
 pub mod store;
 pub mod text;
 pub mod tui;
+pub mod understand;
 pub mod util;

@@ -342,3 +342,24 @@ fn wrapped_messages_lose_no_characters() {
         assert_eq!(screen.matches('Z').count(), 300, "characters cut at {w}x{h}:\n{screen}");
     }
 }
+
+/// The conversation's title shows the key details the customer gave (orders, amounts, dates with
+/// relative ones resolved), read again only from new messages.
+#[test]
+fn the_title_shows_the_customers_key_details() {
+    let mut a = app();
+    open(&mut a, "T-9", "Li Wei", "zh");
+    let msg = |text: &str| ChannelEvent::Message {
+        conversation: ConversationId::from("T-9"),
+        message: deskpilot::desk::Message::customer(text, T0),
+    };
+    // T0 is 2023-11-14 (a Tuesday): 上周二 is 2023-11-07.
+    a.on_channel(msg("我上周二下的订单 HP-30112，付了299元"));
+    let s = text_of(&screen(&mut a, 160, 30));
+    let title = s.lines().next().unwrap_or_default();
+    assert!(title.contains("2023-11-07 · order HP-30112 · CNY 299.00"), "{title}");
+    a.on_channel(msg("The AH-200 heater, if that helps"));
+    let s = text_of(&screen(&mut a, 220, 30));
+    let title = s.lines().next().unwrap_or_default();
+    assert!(title.contains("AH-200"), "{title}");
+}

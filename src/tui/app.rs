@@ -82,6 +82,9 @@ pub struct App {
     /// The Review tab (supervisors only) and whether it is showing.
     pub review: Option<Box<super::review::ReviewConsole>>,
     pub review_open: bool,
+    /// Key details per conversation (orders, amounts, dates...), and how many of its messages
+    /// they were read from: filled as the conversation is drawn, new messages only.
+    pub details: RefCell<HashMap<ConversationId, (usize, Vec<crate::understand::Detail>)>>,
 }
 
 impl App {
@@ -109,6 +112,7 @@ impl App {
             frames: 0,
             review: None,
             review_open: false,
+            details: RefCell::new(HashMap::new()),
         };
         app.style_editor();
         app

@@ -1,0 +1,324 @@
+//! Key details in what a customer wrote: order and tracking numbers, emails, phones (through
+//! [`crate::privacy::detect`]), amounts with their currency, product models, and dates, relative
+//! ones resolved against when the message was written ("last Tuesday", "3 days ago", "昨天").
+
+use crate::privacy::{Kind, find};
+use regex::Regex;
+use std::sync::OnceLock;
+
+/// What a detail is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DetailKind {
+    Order,
+    Tracking,
+    Email,
+    Phone,
+    Amount,
+    Model,
+    Date,
+}
+
+impl DetailKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DetailKind::Order => "order",
+            DetailKind::Tracking => "tracking",
+            DetailKind::Email => "email",
+            DetailKind::Phone => "phone",
+            DetailKind::Amount => "amount",
+            DetailKind::Model => "model",
+            DetailKind::Date => "date",
+        }
+    }
+}
+
+/// One detail: as written, and normalised (an amount as `USD 49.00`, a date as `2026-11-24`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Detail {
+    pub kind: DetailKind,
+    pub text: String,
+    pub value: String,
+}
+
+struct Patterns {
+    amount: Regex,
+    model: Regex,
+    iso: Regex,
+    us: Regex,
+    month_day: Regex,
+    day_month: Regex,
+    zh_date: Regex,
+    relative: Regex,
+    zh_relative: Regex,
+}
+
+const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+const WEEKDAYS: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+
+fn patterns() -> &'static Patterns {
+    static P: OnceLock<Patterns> = OnceLock::new();
+    P.get_or_init(|| {
+        // Literal patterns, checked by the tests: a failure here is a programming error.
+        #[allow(clippy::expect_used)]
+        let re = |p: &str| Regex::new(p).expect("valid detail pattern");
+        let month = r"(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)";
+        Patterns {
+            amount: re(
+                r"(?i)(?:(?P<sym>[$€£¥])\s?(?P<a>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?))|(?:(?P<b>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)\s?(?P<code>USD|EUR|GBP|CNY|RMB|dollars?|euros?|pounds?|元|块))|(?:(?P<pre>RMB|CNY|USD)\s?(?P<c>\d+(?:\.\d{1,2})?))",
+            ),
+            model: re(r"\b[A-Z]{1,3}-\d{2,3}[A-Z]?\b"),
+            iso: re(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b"),
+            us: re(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b"),
+            month_day: re(&format!(r"\b({month})\.? (\d{{1,2}})(?:st|nd|rd|th)?(?:,? (\d{{4}}))?\b")),
+            day_month: re(&format!(r"\b(\d{{1,2}})(?:st|nd|rd|th)? (?:of )?({month})(?:,? (\d{{4}}))?\b")),
+            zh_date: re(r"(?:(\d{4})年)?(\d{1,2})月(\d{1,2})[日号]"),
+            relative: re(
+                r"(?i)\b(today|yesterday|the day before yesterday|(?:last|this past) (monday|tuesday|wednesday|thursday|friday|saturday|sunday)|(\d{1,2}|a|one|two|three|four|five|six|seven) (days?|weeks?) ago)\b",
+            ),
+            zh_relative: re(r"今天|昨天|前天|(?:上周|上星期|上个星期)([一二三四五六日天])|(\d{1,2})天前"),
+        }
+    })
+}
+
+/// Days since 1970-01-01 of a civil date (proleptic Gregorian).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+fn iso(days: i64) -> String {
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+fn valid(m: i64, d: i64) -> bool {
+    (1..=12).contains(&m) && (1..=31).contains(&d)
+}
+
+/// A date without a year: the latest such day not after `today` (customers write about the past).
+fn recent(today: i64, m: i64, d: i64) -> i64 {
+    let (y, _, _) = civil_from_days(today);
+    let this = days_from_civil(y, m, d);
+    if this <= today { this } else { days_from_civil(y - 1, m, d) }
+}
+
+fn month_of(name: &str) -> i64 {
+    let n = name.to_lowercase();
+    MONTHS.iter().position(|m| n.starts_with(m)).map_or(1, |i| i as i64 + 1)
+}
+
+fn number(word: &str) -> i64 {
+    match word.to_lowercase().as_str() {
+        "a" | "one" => 1,
+        "two" => 2,
+        "three" => 3,
+        "four" => 4,
+        "five" => 5,
+        "six" => 6,
+        "seven" => 7,
+        w => w.parse().unwrap_or(0),
+    }
+}
+
+/// Reads a matched date as days since 1970 (given today's), or refuses an impossible one.
+type DateRule = fn(&regex::Captures<'_>, i64) -> Option<i64>;
+
+/// The details in one message written at `at` (Unix milliseconds, for relative dates).
+pub fn details(text: &str, at: i64) -> Vec<Detail> {
+    let p = patterns();
+    let today = at.div_euclid(86_400_000);
+    let weekday = (today + 3).rem_euclid(7); // 1970-01-01 was a Thursday; 0 = Monday
+    let mut out: Vec<(usize, Detail)> = Vec::new();
+    let mut taken: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut push = |start: usize, end: usize, kind: DetailKind, value: String, out: &mut Vec<(usize, Detail)>| {
+        if taken.iter().any(|r| r.start < end && start < r.end) {
+            return;
+        }
+        taken.push(start..end);
+        out.push((start, Detail { kind, text: text[start..end].to_owned(), value }));
+    };
+    for f in find(text, &[Kind::Email, Kind::Tracking, Kind::Order, Kind::Phone]) {
+        let kind = match f.kind {
+            Kind::Email => DetailKind::Email,
+            Kind::Tracking => DetailKind::Tracking,
+            Kind::Order => DetailKind::Order,
+            _ => DetailKind::Phone,
+        };
+        let value: String = text[f.range.clone()].chars().filter(|c| !c.is_whitespace()).collect();
+        push(f.range.start, f.range.end, kind, value, &mut out);
+    }
+    let dates: [(&Regex, DateRule); 5] = [
+        (&p.iso, |c, _| {
+            let (y, m, d) = (c[1].parse().ok()?, c[2].parse().ok()?, c[3].parse().ok()?);
+            valid(m, d).then(|| days_from_civil(y, m, d))
+        }),
+        (&p.us, |c, _| {
+            let (m, d, y) = (c[1].parse().ok()?, c[2].parse().ok()?, c[3].parse().ok()?);
+            valid(m, d).then(|| days_from_civil(y, m, d))
+        }),
+        (&p.month_day, |c, today| {
+            let (m, d) = (month_of(&c[1]), c[2].parse().ok()?);
+            let y = c.get(3).and_then(|y| y.as_str().parse().ok());
+            valid(m, d).then(|| y.map_or_else(|| recent(today, m, d), |y| days_from_civil(y, m, d)))
+        }),
+        (&p.day_month, |c, today| {
+            let (d, m) = (c[1].parse().ok()?, month_of(&c[2]));
+            let y = c.get(3).and_then(|y| y.as_str().parse().ok());
+            valid(m, d).then(|| y.map_or_else(|| recent(today, m, d), |y| days_from_civil(y, m, d)))
+        }),
+        (&p.zh_date, |c, today| {
+            let (m, d) = (c[2].parse().ok()?, c[3].parse().ok()?);
+            let y = c.get(1).and_then(|y| y.as_str().parse().ok());
+            valid(m, d).then(|| y.map_or_else(|| recent(today, m, d), |y| days_from_civil(y, m, d)))
+        }),
+    ];
+    for (re, resolve) in dates {
+        for c in re.captures_iter(text) {
+            let Some(m) = c.get(0) else { continue };
+            if let Some(day) = resolve(&c, today) {
+                push(m.start(), m.end(), DetailKind::Date, iso(day), &mut out);
+            }
+        }
+    }
+    for c in p.relative.captures_iter(text) {
+        let Some(m) = c.get(0) else { continue };
+        let phrase = m.as_str().to_lowercase();
+        let day = if phrase == "today" {
+            today
+        } else if phrase == "yesterday" {
+            today - 1
+        } else if phrase == "the day before yesterday" {
+            today - 2
+        } else if let Some(w) = c.get(2) {
+            let target = WEEKDAYS.iter().position(|d| *d == w.as_str().to_lowercase()).unwrap_or(0) as i64;
+            let back = (weekday - target).rem_euclid(7);
+            today - if back == 0 { 7 } else { back }
+        } else {
+            let n = c.get(3).map_or(0, |n| number(n.as_str()));
+            let unit = if c.get(4).is_some_and(|u| u.as_str().starts_with("week")) { 7 } else { 1 };
+            today - n * unit
+        };
+        push(m.start(), m.end(), DetailKind::Date, iso(day), &mut out);
+    }
+    for c in p.zh_relative.captures_iter(text) {
+        let Some(m) = c.get(0) else { continue };
+        let day = match m.as_str() {
+            "今天" => today,
+            "昨天" => today - 1,
+            "前天" => today - 2,
+            _ => match (c.get(1), c.get(2)) {
+                (Some(w), _) => {
+                    let target = "一二三四五六日".chars().position(|x| w.as_str().starts_with(x)).unwrap_or(6) as i64;
+                    // 上周X: that weekday of the week before this one.
+                    today - weekday - 7 + target
+                }
+                (_, Some(n)) => today - n.as_str().parse::<i64>().unwrap_or(0),
+                _ => continue,
+            },
+        };
+        push(m.start(), m.end(), DetailKind::Date, iso(day), &mut out);
+    }
+    for c in p.amount.captures_iter(text) {
+        let Some(m) = c.get(0) else { continue };
+        let (num, cur) = if let Some(sym) = c.name("sym") {
+            let cur = match sym.as_str() {
+                "$" => "USD",
+                "€" => "EUR",
+                "£" => "GBP",
+                _ => "CNY",
+            };
+            (c.name("a"), cur)
+        } else if let Some(code) = c.name("code") {
+            let cur = match code.as_str().to_lowercase().as_str() {
+                "usd" | "dollar" | "dollars" => "USD",
+                "eur" | "euro" | "euros" => "EUR",
+                "gbp" | "pound" | "pounds" => "GBP",
+                _ => "CNY",
+            };
+            (c.name("b"), cur)
+        } else {
+            let cur = match c.name("pre").map(|p| p.as_str()) {
+                Some("USD") => "USD",
+                _ => "CNY",
+            };
+            (c.name("c"), cur)
+        };
+        let Some(num) = num else { continue };
+        let value: f64 = num.as_str().replace(',', "").parse().unwrap_or(0.0);
+        push(m.start(), m.end(), DetailKind::Amount, format!("{cur} {value:.2}"), &mut out);
+    }
+    for m in p.model.find_iter(text) {
+        push(m.start(), m.end(), DetailKind::Model, m.as_str().to_owned(), &mut out);
+    }
+    out.sort_by_key(|(start, _)| *start);
+    out.into_iter().map(|(_, d)| d).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 2026-12-02 (a Wednesday), noon UTC.
+    const AT: i64 = 1_796_212_800_000;
+
+    fn got(text: &str) -> Vec<(&'static str, String)> {
+        details(text, AT).into_iter().map(|d| (d.kind.as_str(), d.value)).collect()
+    }
+
+    #[test]
+    fn the_reference_day_is_a_wednesday() {
+        assert_eq!(iso(AT / 86_400_000), "2026-12-02");
+        assert_eq!(got("today"), [("date", "2026-12-02".to_owned())]);
+    }
+
+    #[test]
+    fn dates_absolute_and_relative() {
+        assert_eq!(got("ordered on 2026-11-28"), [("date", "2026-11-28".into())]);
+        assert_eq!(got("ordered 11/28/2026"), [("date", "2026-11-28".into())]);
+        assert_eq!(got("it came Nov 28th"), [("date", "2026-11-28".into())]);
+        assert_eq!(got("on 5 December"), [("date", "2025-12-05".into())], "a day without a year is in the past");
+        assert_eq!(got("yesterday"), [("date", "2026-12-01".into())]);
+        assert_eq!(got("last Tuesday"), [("date", "2026-12-01".into())]);
+        assert_eq!(got("last Wednesday"), [("date", "2026-11-25".into())]);
+        assert_eq!(got("3 days ago"), [("date", "2026-11-29".into())]);
+        assert_eq!(got("two weeks ago"), [("date", "2026-11-18".into())]);
+        assert_eq!(got("我昨天收到的"), [("date", "2026-12-01".into())]);
+        assert_eq!(got("上周二下的单"), [("date", "2026-11-24".into())]);
+        assert_eq!(got("11月28日买的"), [("date", "2026-11-28".into())]);
+        assert_eq!(got("5天前"), [("date", "2026-11-27".into())]);
+    }
+
+    #[test]
+    fn amounts_with_their_currency() {
+        assert_eq!(got("charged $1,299.00 twice"), [("amount", "USD 1299.00".into())]);
+        assert_eq!(got("paid 49.99 EUR"), [("amount", "EUR 49.99".into())]);
+        assert_eq!(got("退了299元"), [("amount", "CNY 299.00".into())]);
+        assert_eq!(got("RMB 88"), [("amount", "CNY 88.00".into())]);
+        assert_eq!(got("£12 shipping"), [("amount", "GBP 12.00".into())]);
+    }
+
+    #[test]
+    fn identifiers_come_from_the_privacy_detector_and_models_are_kept_apart() {
+        assert_eq!(
+            got("Order HP-20386: the AH-200 heater, call 415-555-0100"),
+            [("order", "HP-20386".into()), ("model", "AH-200".into()), ("phone", "415-555-0100".into())]
+        );
+        assert!(got("Refunds take 5-7 business days.").is_empty());
+    }
+}

@@ -1,0 +1,16 @@
+//! Understanding the customer: the key details of what they wrote ([`details`]).
+
+pub mod details;
+
+pub use details::{Detail, DetailKind, details};
+
+/// Details of a conversation's customer messages, oldest first, each (kind, value) once.
+pub fn conversation_details<'a>(texts: impl IntoIterator<Item = (&'a str, i64)>, into: &mut Vec<Detail>) {
+    for (text, at) in texts {
+        for d in details(text, at) {
+            if !into.iter().any(|x| x.kind == d.kind && x.value == d.value) {
+                into.push(d);
+            }
+        }
+    }
+}
