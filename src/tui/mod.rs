@@ -3,6 +3,7 @@
 //! a frame tick, only when something changed.
 
 pub mod app;
+pub mod details;
 pub mod instance;
 pub mod keymap;
 pub mod layout;

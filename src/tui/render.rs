@@ -161,38 +161,11 @@ fn conversation_title(app: &App, c: &ConversationView) -> Line<'static> {
         };
         spans.push(Span::styled(format!("· {tier} · {} · {} ", k.language, c.conversation.id), app.theme.dim));
     }
-    let shown = key_details(app, c);
+    let shown = super::details::key_details(app, c);
     if !shown.is_empty() {
         spans.push(Span::styled(format!("· {} ", shown.join(" · ")), app.theme.title));
     }
     Line::from(spans)
-}
-
-/// The conversation's latest key details (orders, amounts, dates, models...), four at most,
-/// read from customer messages not read before.
-fn key_details(app: &App, c: &ConversationView) -> Vec<String> {
-    use crate::understand::DetailKind;
-    let mut cache = app.details.borrow_mut();
-    let (read, found) = cache.entry(c.conversation.id.clone()).or_default();
-    if *read > c.messages.len() {
-        (*read, *found) = (0, Vec::new());
-    }
-    let new = c.messages[*read..].iter().filter(|m| m.author == Author::Customer && !m.internal);
-    crate::understand::conversation_details(new.map(|m| (m.text.as_str(), m.at)), found);
-    *read = c.messages.len();
-    found
-        .iter()
-        .rev()
-        .filter(|d| d.kind != DetailKind::Email && d.kind != DetailKind::Phone)
-        .take(4)
-        .map(|d| match d.kind {
-            DetailKind::Order | DetailKind::Tracking => format!("{} {}", d.kind.as_str(), d.value),
-            _ => d.value.clone(),
-        })
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect()
 }
 
 fn render_conversation(app: &App, frame: &mut Frame, area: Rect) {
