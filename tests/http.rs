@@ -317,7 +317,7 @@ async fn the_console_sees_web_conversations_once_and_routes_replies() {
     assert_eq!(open.len(), 1);
     assert_eq!(open[0].2.len(), 1);
     let known = open.iter().map(|o| o.0.id.clone()).collect();
-    let web = deskpilot::channel::web::WebChannel::start(dir.path(), cursor, known).unwrap();
+    let web = deskpilot::channel::web::WebChannel::start(store.another().unwrap(), cursor, known).unwrap();
     let demo = deskpilot::channel::DemoChannel::new(deskpilot::channel::Scenarios::bundled().unwrap(), 0, 1.0, 1)
         .with_prefix("S1-");
     let mut channels = deskpilot::channel::web::Channels(vec![Box::new(web), Box::new(demo)]);

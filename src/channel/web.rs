@@ -7,7 +7,6 @@ use crate::desk::ports::{Channel, ChannelEvent, PortError};
 use crate::desk::{Author, ConversationId, Customer, CustomerId, Message, Millis, Status};
 use crate::store::SqliteStore;
 use std::collections::HashSet;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
@@ -29,10 +28,9 @@ pub struct WebChannel {
 }
 
 impl WebChannel {
-    /// Follows the store from message id `after` on; `known` are the conversations the console
-    /// already shows (from [`SqliteStore::web_snapshot`]).
-    pub fn start(data_dir: &Path, after: i64, known: HashSet<ConversationId>) -> anyhow::Result<Self> {
-        let store = SqliteStore::open_in(data_dir)?;
+    /// Follows the store from message id `after` on, on a connection of its own; `known` are the
+    /// conversations the console already shows (from [`SqliteStore::web_snapshot`]).
+    pub fn start(store: SqliteStore, after: i64, known: HashSet<ConversationId>) -> anyhow::Result<Self> {
         let (tx, rx) = mpsc::channel();
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = stop.clone();

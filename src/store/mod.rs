@@ -153,16 +153,32 @@ impl SqliteStore {
         self.conn.execute_batch(sql).map_err(|e| self.err(e))
     }
 
-    fn configure(&mut self) -> Result<()> {
-        let path = self.path.clone();
-        let c = &self.conn;
-        c.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| classify(&path, e))?;
-        let mode: String = c.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(|e| classify(&path, e))?;
+    /// A second connection to this store's file, for another thread. The file was checked and
+    /// migrated when this one opened, so neither is done again.
+    pub fn another(&self) -> Result<Self> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&self.path, flags).map_err(|e| self.err(e))?;
+        let store = Self { conn, path: self.path.clone(), agent: self.agent.clone() };
+        store.pragmas()?;
+        Ok(store)
+    }
+
+    fn pragmas(&self) -> Result<()> {
+        let (path, c) = (&self.path, &self.conn);
+        c.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| classify(path, e))?;
+        let mode: String = c.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(|e| classify(path, e))?;
         if !mode.eq_ignore_ascii_case("wal") {
             tracing::warn!(path = %path.display(), mode, "SQLite refused WAL mode");
         }
-        c.pragma_update(None, "synchronous", "NORMAL").map_err(|e| classify(&path, e))?;
-        c.pragma_update(None, "foreign_keys", "ON").map_err(|e| classify(&path, e))?;
+        c.pragma_update(None, "synchronous", "NORMAL").map_err(|e| classify(path, e))?;
+        c.pragma_update(None, "foreign_keys", "ON").map_err(|e| classify(path, e))?;
+        Ok(())
+    }
+
+    fn configure(&mut self) -> Result<()> {
+        self.pragmas()?;
+        let path = self.path.clone();
+        let c = &self.conn;
         let check: String = c.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(|e| classify(&path, e))?;
         if check != "ok" {
             return Err(StoreError::Corrupt { path, detail: format!("integrity check: {check}") });

@@ -160,7 +160,7 @@ pub fn prepare(settings: &Settings, opts: &ConsoleOptions) -> Result<Prepared> {
             known.insert(c.id.clone());
             app.apply(Msg::ConversationOpened { conversation: c, customer, messages });
         }
-        channels.push(Box::new(crate::channel::web::WebChannel::start(data, cursor, known)?));
+        channels.push(Box::new(crate::channel::web::WebChannel::start(store.another()?, cursor, known)?));
         let running = crate::channel::http::Background::start(http.clone())?;
         app.say(format!(
             "Web chat on http://{}/ (agent API key in {})",

@@ -202,7 +202,7 @@ pub fn run(data_dir: &std::path::Path, customers: usize, messages: usize, pace: 
     // console's event loop does.
     let store = crate::store::SqliteStore::open_in(data_dir)?;
     let cursor = store.last_message_id()?;
-    let mut web = super::super::web::WebChannel::start(data_dir, cursor, HashSet::new())?;
+    let mut web = super::super::web::WebChannel::start(store, cursor, HashSet::new())?;
     let done = Arc::new(AtomicBool::new(false));
     let console_done = done.clone();
     let console = std::thread::spawn(move || {

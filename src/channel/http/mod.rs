@@ -163,8 +163,8 @@ pub async fn start(opts: HttpOptions) -> Result<Running> {
     // fsync per batch, not per message.
     let writer_store = SqliteStore::open_in(&opts.data_dir)?;
     writer_store.execute_raw("PRAGMA synchronous = FULL")?;
+    let reader = writer_store.another()?;
     let writer = hub::Writer::start(writer_store)?;
-    let reader = SqliteStore::open_in(&opts.data_dir)?;
     let tail = Arc::new(Mutex::new(hub::Hub::tail(&reader)?));
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await
