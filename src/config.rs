@@ -26,6 +26,9 @@ pub struct Config {
     /// Who is at the console: name, role, whether replies need a supervisor's approval.
     #[serde(default)]
     pub agent: AgentConfig,
+    /// What is masked before text leaves the live store; retention; where gap drafts go.
+    #[serde(default)]
+    pub privacy: crate::privacy::PrivacyConfig,
     /// Key-binding overrides per mode (`[keys.editor]` ...), checked when the console starts.
     #[serde(default)]
     pub keys: toml::Table,
@@ -335,6 +338,9 @@ impl Config {
                 format!("{:?}", self.ui.theme),
                 "unknown theme (\"dark\" or \"light\")".into(),
             ));
+        }
+        if let Err(bad) = self.privacy.policy() {
+            return Err(fail("privacy", bad.key, bad.value, bad.expected));
         }
         if let Err(why) = check_log_filter(&self.log.level) {
             return Err(fail(

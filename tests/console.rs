@@ -265,10 +265,23 @@ fn notes_resolve_escalate_and_paste() {
     let msg = a.state.conversations[0].messages.last().expect("note");
     assert!(msg.internal && msg.author == Author::Agent);
     assert_eq!(msg.text, "VIP customer,\nhandle with care");
+    a.on_channel(ChannelEvent::Message {
+        conversation: "T-1".into(),
+        message: Message::customer("My order HP-20417 arrived broken, what now?", T0),
+    });
     let fx = a.on_key(KeyCode::F(8).into());
-    assert!(matches!(fx[0], Effect::PersistStatus { status: Status::Escalated, .. }));
+    assert!(fx.iter().any(|e| matches!(e, Effect::PersistStatus { status: Status::Escalated, .. })), "{fx:?}");
+    // The handoff summary: an internal note, stored, never delivered.
+    let note = a.state.conversations[0].messages.last().expect("summary");
+    assert!(note.internal && note.author == Author::System, "{note:?}");
+    assert!(note.text.starts_with("Summary (escalated): Situation: My order HP-20417 arrived broken"), "{}", note.text);
+    assert!(note.text.contains("(order HP-20417)") && note.text.contains("Open: The customer's last message has no reply"));
+    assert!(fx.iter().any(|e| matches!(e, Effect::PersistMessage { message, .. } if message.text == note.text)));
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Deliver { .. })));
     let fx = a.on_key(KeyCode::F(7).into());
-    assert!(matches!(fx[0], Effect::PersistStatus { status: Status::Resolved, .. }));
+    assert!(fx.iter().any(|e| matches!(e, Effect::PersistStatus { status: Status::Resolved, .. })), "{fx:?}");
+    let s = text_of(&screen(&mut a, 160, 40));
+    assert!(s.contains("Summary (resolved)"), "the note shows in the conversation:\n{s}");
 }
 
 #[test]

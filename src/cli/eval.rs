@@ -52,6 +52,9 @@ pub struct Args {
     /// Write one JSON line per case here.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Keep personal data in the --out file (masked by default, as `[privacy] mask` lists).
+    #[arg(long)]
+    unmasked: bool,
     /// The answer selector's folder, or `none` for the hand-written heuristics (default: the
     /// config's `[model] selector`).
     #[arg(long, value_name = "DIR|none")]
@@ -153,6 +156,9 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
             let mut line = serde_json::to_value(c)?;
             if let (Some(d), Some(obj)) = (drafts.get(c.id.as_str()), line.as_object_mut()) {
                 obj.insert("generation".into(), serde_json::to_value(d)?);
+            }
+            if !args.unmasked {
+                crate::privacy::mask_json(&mut line);
             }
             writeln!(f, "{line}")?;
         }

@@ -38,6 +38,9 @@ Examples:
   deskpilot review                          supervisor console: drafts vs sent replies, approvals
   deskpilot review --stats --since 2026-01-01
   deskpilot review --export csv --agent ana  drafts as CSV, PII masked (--unmasked to keep it)
+  deskpilot kb gaps --since 2026-11-01       article drafts for what the KB could not answer
+  deskpilot privacy forget --customer ana@example.com
+                                            erase one customer everywhere, and say what went
 
 Exit codes: 0 success, 1 error, 2 usage error.";
 
@@ -115,7 +118,7 @@ pub enum Command {
     Bench(bench::Args),
     /// Supervisor review: drafts vs sent replies, approval queue; --stats, --export.
     Review(review::Args),
-    /// Personal data: what the detector finds in a file (`scan`), its precision and recall (`eval`).
+    /// Personal data: find it (`scan`, `eval`), erase a customer (`forget`), apply retention (`retain`).
     Privacy(privacy::Args),
     /// Run the web chat server (HTTP API, WebSocket stream, chat page) without the console.
     Serve(serve::Args),
@@ -124,6 +127,10 @@ pub enum Command {
 /// Loads settings and starts file logging (plus warnings on stderr).
 fn setup(cli: &Cli) -> Result<Settings> {
     let settings = config::load(cli.config.as_deref(), cli.data_dir.as_deref())?;
+    // Checked when the settings loaded: what every export, eval output and log line masks.
+    if let Ok(policy) = settings.config.privacy.policy() {
+        crate::privacy::policy::install(policy);
+    }
     // The console owns the terminal: its logs go to the file only.
     init_logging(&settings, cli.verbose, cli.command.is_none());
     Ok(settings)
@@ -148,7 +155,7 @@ fn init_logging(settings: &Settings, verbose: u8, console: bool) {
         .and_then(|_| std::fs::OpenOptions::new().create(true).append(true).open(&settings.paths.log_file).ok())
         .map(|f| {
             tracing_subscriber::fmt::layer()
-                .with_writer(std::sync::Mutex::new(f))
+                .with_writer(std::sync::Mutex::new(crate::privacy::MaskingWriter::new(f)))
                 .with_ansi(false)
                 .with_filter(EnvFilter::try_new(&settings.config.log.level).unwrap_or_else(|_| EnvFilter::new("info")))
         });
@@ -208,6 +215,17 @@ fn finite(lo: f64, hi: f64) -> impl Fn(&str) -> std::result::Result<f64, String>
 /// The KB folder: `--kb` if given, else the configured one, else the bundled demo KB.
 fn kb_dir(settings: &Settings, flag: Option<&PathBuf>) -> PathBuf {
     flag.cloned().unwrap_or_else(|| settings.config.kb_dir())
+}
+
+/// Where personal data can be outside the store, and where `kb gaps` writes its drafts.
+fn privacy_places(settings: &Settings, kb: Option<&PathBuf>) -> crate::privacy::erase::Places {
+    let gaps = &settings.config.privacy.gaps_dir;
+    crate::privacy::erase::Places {
+        data_dir: settings.paths.data_dir.clone(),
+        state_dir: settings.paths.state_dir.clone(),
+        gaps_dir: if gaps.is_empty() { settings.paths.data_dir.join("kb-gaps") } else { PathBuf::from(gaps) },
+        kb_dir: kb_dir(settings, kb),
+    }
 }
 
 /// A progress bar for long loops, drawn on stderr only when it is a terminal.

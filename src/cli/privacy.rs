@@ -1,8 +1,10 @@
-//! `deskpilot privacy`: what the PII detector finds in a file (`scan`), and how well it does on
-//! a labelled set (`eval`).
+//! `deskpilot privacy`: what the PII detector finds in a file (`scan`), how well it does on a
+//! labelled set (`eval`), erasing one customer everywhere (`forget`), and the retention period
+//! (`retain`).
 
 use crate::config::Settings;
-use crate::privacy::{Kind, find};
+use crate::privacy::Kind;
+use crate::privacy::erase::{forget as erase, retain};
 use anyhow::Result;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,9 +20,32 @@ enum What {
     /// Report the personal data in a text file, line by line, and how it would be masked.
     Scan {
         file: PathBuf,
-        /// Only these kinds (default: all).
+        /// Only these kinds (default: those `[privacy] mask` lists).
         #[arg(long, value_enum, value_delimiter = ',')]
         kinds: Vec<Kind>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Erase one customer's data everywhere: store rows, log lines, the training export, article
+    /// drafts made from their conversations; list exports and KB articles outside its reach.
+    Forget {
+        /// The customer's e-mail address.
+        #[arg(long, value_name = "EMAIL")]
+        customer: String,
+        /// Say what would be erased, and erase nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The KB to check for articles citing their conversations (default: the configured one).
+        #[arg(long, value_name = "DIR")]
+        kb: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Apply the retention period now (`[privacy] retention_days`, `retention`); the console
+    /// applies it at start-up.
+    Retain {
+        #[arg(long)]
+        dry_run: bool,
         #[arg(long)]
         json: bool,
     },
@@ -32,14 +57,39 @@ enum What {
     },
 }
 
-pub fn run(_settings: &Settings, args: Args) -> Result<ExitCode> {
+pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
     match args.what {
+        What::Forget { customer, dry_run, kb, json } => return forget(settings, &customer, dry_run, kb, json),
+        What::Retain { dry_run, json } => {
+            let mut store = crate::store::SqliteStore::open_in(&settings.paths.data_dir)?;
+            let r = retain(&mut store, &settings.config.privacy, crate::util::now_ms(), dry_run)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else if r.action == "keep" {
+                println!("Retention is off ([privacy] retention_days = 0): nothing to do.");
+            } else {
+                let verb = match (dry_run, r.action.as_str()) {
+                    (true, "purge") => "would purge",
+                    (true, _) => "would anonymise",
+                    (false, "purge") => "purged",
+                    (false, _) => "anonymised",
+                };
+                let before = r.before.map(crate::review::iso_time).unwrap_or_default();
+                println!(
+                    "{verb} {} resolved conversations last changed before {before} ({} rows)",
+                    r.conversations.len(),
+                    r.store.total()
+                );
+            }
+        }
         What::Scan { file, kinds, json } => {
-            let kinds = if kinds.is_empty() { Kind::ALL.to_vec() } else { kinds };
+            // What exports would mask: the `[privacy]` policy, narrowed by --kinds.
+            let policy = crate::privacy::policy::current();
+            let policy = if kinds.is_empty() { policy.clone() } else { policy.only(&kinds) };
             let text = crate::knowledge::read_input(&file)?;
             let mut rows = Vec::new();
             for (i, line) in text.lines().enumerate() {
-                for f in find(line, &kinds) {
+                for f in policy.find(line) {
                     let col = line[..f.range.start].chars().count() + 1;
                     rows.push((i + 1, col, f.kind, line[f.range.clone()].to_owned()));
                 }
@@ -95,4 +145,78 @@ pub fn run(_settings: &Settings, args: Args) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn forget(settings: &Settings, email: &str, dry_run: bool, kb: Option<PathBuf>, json: bool) -> Result<ExitCode> {
+    let mut store = crate::store::SqliteStore::open_in(&settings.paths.data_dir)?;
+    let places = super::privacy_places(settings, kb.as_ref());
+    let r = erase(&mut store, &places, email, dry_run)?;
+    tracing::info!(conversations = r.conversations.len(), dry_run, "privacy forget");
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+        return Ok(if r.remaining_traces.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) });
+    }
+    let would = if dry_run { "would be " } else { "" };
+    if r.customers.is_empty() && r.conversations.is_empty() {
+        println!("No customer with that e-mail address, and no conversation mentioning it: nothing {would}erased.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "Customer records {would}erased: {} ({}); conversations: {} ({})",
+        r.customers.len(),
+        r.customers.join(", "),
+        r.conversations.len(),
+        r.conversations.join(", ")
+    );
+    if !dry_run {
+        let s = &r.store;
+        println!(
+            "  store rows deleted: {} messages, {} drafts, {} reviews, {} coaching notes, {} events, {} approvals, {} autosaves, {} web sessions, {} conversations, {} customers",
+            s.messages,
+            s.drafts,
+            s.reviews,
+            s.coaching_notes,
+            s.events,
+            s.approvals,
+            s.autosaves,
+            s.web_sessions,
+            s.conversations,
+            s.customers
+        );
+        if !r.log_truncated {
+            println!(
+                "  the database's write-ahead log is in use (a console is running): run this again after closing it"
+            );
+        }
+    }
+    println!("  log lines {would}removed: {}", r.log_lines_removed);
+    println!("  training export lines {would}removed: {}", r.training_lines_removed);
+    for d in &r.gap_drafts_removed {
+        println!("  article draft {would}removed: {d}");
+    }
+    for a in &r.kb_articles_citing {
+        println!("  KB article built from their conversations (edit it by hand): {a}");
+    }
+    for e in &r.exports {
+        println!(
+            "  exported before, outside Deskpilot's reach: {} by {} on {} to {} ({})",
+            e.what,
+            if e.agent.is_empty() { "?" } else { &e.agent },
+            crate::review::iso_time(e.at),
+            e.destination,
+            if e.masked { "masked" } else { "UNMASKED" }
+        );
+    }
+    if dry_run {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if r.remaining_traces.is_empty() {
+        println!("Checked the data, log and drafts folders: no trace of the address or the conversations is left.");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        for t in &r.remaining_traces {
+            println!("  still found in: {t}");
+        }
+        Ok(ExitCode::from(1))
+    }
 }

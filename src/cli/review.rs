@@ -51,7 +51,8 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
         crate::tui::review::run(settings)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let store = SqliteStore::open_in(&settings.paths.data_dir)?;
+    let mut store = SqliteStore::open_in(&settings.paths.data_dir)?;
+    store.set_agent(&settings.config.agent.name);
     let mut out = std::io::stdout().lock();
     if args.stats {
         let stats = stats(&store, &filter)?;
@@ -63,6 +64,10 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let rows: Vec<ExportRow> = store.review_rows(&filter)?.iter().map(|r| ExportRow::new(r, !args.unmasked)).collect();
+    // The export log: erasing a customer later lists this export if it held their conversations.
+    let ids: Vec<String> = rows.iter().map(|r| r.conversation.clone()).collect();
+    let what = format!("review --export {}", if matches!(args.export, Some(Format::Json)) { "json" } else { "csv" });
+    store.record_export(&what, "stdout", !args.unmasked, &ids)?;
     match args.export {
         Some(Format::Json) => writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?,
         _ => write!(out, "{}", csv(&rows))?,

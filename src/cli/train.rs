@@ -100,9 +100,10 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
     let fine_tune = args.from.is_some();
     let mut transcripts = args.transcripts;
     if args.from_store {
-        let store = crate::store::SqliteStore::open_in(&settings.paths.data_dir)?;
+        let mut store = crate::store::SqliteStore::open_in(&settings.paths.data_dir)?;
+        store.set_agent(&settings.config.agent.name);
         let (lines, report) = crate::review::training::store_cases(&store)?;
-        let path = settings.paths.data_dir.join("train-from-store.jsonl");
+        let path = settings.paths.data_dir.join(crate::privacy::erase::TRAINING_EXPORT);
         std::fs::write(&path, lines.join("\n") + "\n")
             .map_err(|e| anyhow::anyhow!("{}: cannot write ({e})", path.display()))?;
         eprintln!(
@@ -112,6 +113,12 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
             report.skipped_unsent,
             path.display()
         );
+        let ids: Vec<String> = lines
+            .iter()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter_map(|v| v["conversation"].as_str().map(str::to_owned))
+            .collect();
+        store.record_export("train --from-store", &path.display().to_string(), true, &ids)?;
         if report.cases > 0 {
             transcripts.push(path);
         }

@@ -95,6 +95,13 @@ pub enum Msg {
         status: Status,
         at: Millis,
     },
+    /// An internal note from Deskpilot itself (the handoff summary on resolve and escalate):
+    /// shown and stored with the conversation, never sent to the customer.
+    AddNote {
+        conversation: ConversationId,
+        text: String,
+        at: Millis,
+    },
     Select {
         index: usize,
     },
@@ -361,6 +368,12 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             c.conversation.status = status;
             c.conversation.updated = at;
             fx.push(Effect::PersistStatus { conversation, status, at });
+        }
+        Msg::AddNote { conversation, text, at } => {
+            let Some(c) = state.get_mut(&conversation) else { return fx };
+            let message = Message { author: Author::System, internal: true, text, at };
+            c.messages.push(message.clone());
+            fx.push(Effect::PersistMessage { conversation, message });
         }
         Msg::Select { index } => {
             if let Some(c) = state.conversations.get_mut(index) {

@@ -38,6 +38,9 @@ pub struct FrontMatter {
     pub updated: Option<String>,
     #[serde(default)]
     pub audience: Audience,
+    /// The conversations an article was drafted from (`kb gaps`), so erasing a customer finds it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
 }
 
 /// A loaded article.

@@ -317,7 +317,7 @@ fn load_article(root: &Path, path: &Path, issues: &mut Vec<Issue>) -> Option<Art
 }
 
 fn parse_front_matter(path: &Path, yaml: &str, issues: &mut Vec<Issue>) -> Option<FrontMatter> {
-    const KNOWN: [&str; 7] = ["title", "category", "lang", "tags", "id", "updated", "audience"];
+    const KNOWN: [&str; 8] = ["title", "category", "lang", "tags", "id", "updated", "audience", "sources"];
     // Line 1 is the opening `---`; YAML line n is file line n + 1.
     let raw: BTreeMap<String, serde_norway::Value> = match serde_norway::from_str(yaml) {
         Ok(v) => v,

@@ -4,6 +4,7 @@
 
 pub mod diff;
 pub mod export;
+pub mod gaps;
 pub mod seed;
 pub mod stats;
 pub mod training;

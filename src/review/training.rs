@@ -50,6 +50,8 @@ pub fn store_cases(store: &SqliteStore) -> crate::store::Result<(Vec<String>, St
         let gold: Vec<&str> = r.sources.iter().map(|s| s.slug.as_str()).collect();
         let case = json!({
             "id": format!("store-{}", r.id),
+            // Which conversation it came from, so erasing a customer finds the line.
+            "conversation": r.conversation.0,
             "turns": turns,
             "gold": gold,
             "gold_passages": [],

@@ -124,7 +124,7 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX approvals_by_state ON approvals(state, id);
     "#,
-    // 5: the web chat channel. A conversation's customer token (its SHA-256 only), the customer's
+    // 4: the web chat channel. A conversation's customer token (its SHA-256 only), the customer's
     // typing time, and a client id per message so a retried post is stored once.
     r#"
     CREATE TABLE web_sessions (
@@ -136,6 +136,22 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE messages ADD COLUMN client_id TEXT;
     CREATE UNIQUE INDEX messages_by_client_id ON messages(conversation_id, client_id) WHERE client_id IS NOT NULL;
     CREATE INDEX conversations_by_channel ON conversations(channel, updated_ms);
+    "#,
+    // 5: privacy. When a conversation was anonymised; the export log (which conversations left
+    // the store, how and where), so erasing a customer can list the copies outside it.
+    r#"
+    ALTER TABLE conversations ADD COLUMN anonymised_ms INTEGER;
+    CREATE INDEX conversations_by_customer ON conversations(customer_id);
+    CREATE TABLE exports (
+        id INTEGER PRIMARY KEY,
+        at_ms INTEGER NOT NULL,
+        agent TEXT NOT NULL,
+        what TEXT NOT NULL,
+        destination TEXT NOT NULL,
+        masked INTEGER NOT NULL,
+        conversations TEXT NOT NULL DEFAULT '[]',
+        erased INTEGER NOT NULL DEFAULT 0
+    );
     "#,
 ];
 

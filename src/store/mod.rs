@@ -6,11 +6,13 @@
 //! there and is now empty usually means it was truncated, and the user should know.
 
 mod migrations;
+mod privacy;
 mod repo;
 mod review;
 mod web;
 
 pub use migrations::LATEST as LATEST_SCHEMA;
+pub use privacy::{Erased, ExportRecord};
 pub use repo::{Review, StoredDraft};
 pub use review::{Approval, ApprovalState, CoachingNote, DraftFilter, ReviewRow};
 pub use web::{Appended, NewMessage, Opened, WEB, WebMessage, WebStart};

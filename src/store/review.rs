@@ -243,6 +243,37 @@ impl SqliteStore {
         rows.map_err(|e| self.err(e))
     }
 
+    /// Resolved conversations' knowledge gaps: (conversation, the question no passage answered,
+    /// when), oldest first; with `since`, only gaps recorded then or later.
+    pub fn resolved_gaps(&self, since: Option<Millis>) -> Result<Vec<(ConversationId, String, Millis)>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT e.conversation_id, e.detail, e.at_ms FROM events e
+                 JOIN conversations c ON c.id = e.conversation_id
+                 WHERE e.event = 'kb_gap' AND e.detail != '' AND c.status = 'resolved'
+                 AND (?1 IS NULL OR e.at_ms >= ?1) ORDER BY e.at_ms, e.id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![since], |r| Ok((ConversationId(r.get(0)?), r.get(1)?, r.get(2)?)))
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>());
+        rows.map_err(|e| self.err(e))
+    }
+
+    /// The customer of a conversation.
+    pub fn customer_of(&self, conversation: &ConversationId) -> Result<Option<crate::desk::Customer>> {
+        let id: Option<String> = self
+            .conn
+            .query_row("SELECT customer_id FROM conversations WHERE id = ?1", [&conversation.0], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))?;
+        match id {
+            Some(id) => self.customer(&id),
+            None => Ok(None),
+        }
+    }
+
     /// Holds a reply for approval; returns the queue entry's id.
     pub fn submit_approval(
         &mut self,

@@ -8,6 +8,7 @@ use super::text::WrapCache;
 use super::theme::Theme;
 use crate::desk::ports::ChannelEvent;
 use crate::desk::{ConversationId, DraftState, Effect, Millis, Msg, State, Status, update};
+use crate::understand::summarize;
 use crossterm::event::{KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 use ratatui_textarea::{CursorMove, TextArea, WrapMode};
@@ -465,8 +466,20 @@ impl App {
             Action::Resolve | Action::Escalate => {
                 if let Some(conversation) = sel {
                     let status = if action == Action::Resolve { Status::Resolved } else { Status::Escalated };
-                    self.say(format!("Conversation {}.", status.as_str()));
-                    return self.apply(Msg::SetStatus { conversation, status, at: now });
+                    // The handoff summary, as an internal note the next person (and the
+                    // supervisor) reads first.
+                    let summary = self.state.get(&conversation).map(|c| summarize(&c.messages, status));
+                    let mut fx = Vec::new();
+                    if let Some(s) = &summary {
+                        fx = self.apply(Msg::AddNote {
+                            conversation: conversation.clone(),
+                            text: s.note(status),
+                            at: now,
+                        });
+                        self.say(format!("Conversation {}. Open: {}", status.as_str(), s.open));
+                    }
+                    fx.extend(self.apply(Msg::SetStatus { conversation, status, at: now }));
+                    return fx;
                 }
             }
             Action::ToggleTheme => {

@@ -80,6 +80,14 @@ pub fn prepare(settings: &Settings, opts: &ConsoleOptions) -> Result<Prepared> {
     let lock = instance::acquire(data)?;
     let mut store = SqliteStore::open_in(data)?;
     store.set_agent(&settings.config.agent.name);
+    // Retention (`[privacy] retention_days`): old resolved conversations go before any is shown.
+    match crate::privacy::erase::retain(&mut store, &settings.config.privacy, crate::util::now_ms(), false) {
+        Ok(r) if !r.conversations.is_empty() => {
+            tracing::info!(action = %r.action, conversations = r.conversations.len(), "retention applied");
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!("retention not applied: {e:#}"),
+    }
     let scenarios = match &opts.scenarios {
         Some(p) => Scenarios::load(p)?,
         None => Scenarios::bundled()?,

@@ -1,8 +1,11 @@
-//! Understanding the customer: the key details of what they wrote ([`details`]).
+//! Understanding the customer: the key details of what they wrote ([`details`]), and a
+//! conversation's summary for handoffs ([`summary`]).
 
 pub mod details;
+pub mod summary;
 
 pub use details::{Detail, DetailKind, details};
+pub use summary::{Summary, summarize};
 
 /// Details of a conversation's customer messages, oldest first, each (kind, value) once.
 pub fn conversation_details<'a>(texts: impl IntoIterator<Item = (&'a str, i64)>, into: &mut Vec<Detail>) {
