@@ -275,7 +275,9 @@ fn notes_resolve_escalate_and_paste() {
     let note = a.state.conversations[0].messages.last().expect("summary");
     assert!(note.internal && note.author == Author::System, "{note:?}");
     assert!(note.text.starts_with("Summary (escalated): Situation: My order HP-20417 arrived broken"), "{}", note.text);
-    assert!(note.text.contains("(order HP-20417)") && note.text.contains("Open: The customer's last message has no reply"));
+    assert!(
+        note.text.contains("(order HP-20417)") && note.text.contains("Open: The customer's last message has no reply")
+    );
     assert!(fx.iter().any(|e| matches!(e, Effect::PersistMessage { message, .. } if message.text == note.text)));
     assert!(!fx.iter().any(|e| matches!(e, Effect::Deliver { .. })));
     let fx = a.on_key(KeyCode::F(7).into());
