@@ -378,3 +378,26 @@ fn the_title_shows_the_customers_key_details() {
     let title = s.lines().next().unwrap_or_default();
     assert!(title.contains("AH-200"), "{title}");
 }
+
+#[test]
+fn a_customer_getting_angrier_raises_the_priority_and_suggests_escalating() {
+    let mut a = app();
+    open(&mut a, "T-3", "Sam Lee", "en");
+    let say = |a: &mut App, text: &str| {
+        a.on_channel(ChannelEvent::Message { conversation: "T-3".into(), message: Message::customer(text, T0) })
+    };
+    let fx = say(&mut a, "Where is my refund?");
+    assert!(!fx.iter().any(|e| matches!(e, Effect::PersistPriority { .. })), "a plain question changes nothing");
+    say(&mut a, "It's been two weeks, still nothing.");
+    assert_eq!(a.state.conversations[0].conversation.priority, deskpilot::desk::Priority::High);
+    let fx = say(&mut a, "This is RIDICULOUS!!");
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::PersistPriority { priority: deskpilot::desk::Priority::Urgent, .. })),
+        "{fx:?}"
+    );
+    let s = text_of(&screen(&mut a, 320, 30));
+    let title = s.lines().next().unwrap_or_default();
+    assert!(title.contains("escalate? frustration rising on a repeated contact"), "{title}");
+    assert!(title.contains("upset, rising · asked before ×1"), "{title}");
+    assert!(s.contains("!!Sam Lee"), "the queue marks it urgent:\n{s}");
+}

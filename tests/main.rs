@@ -19,3 +19,4 @@ mod review;
 mod select;
 mod semantic;
 mod store;
+mod understand;

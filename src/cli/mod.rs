@@ -13,6 +13,7 @@ mod search;
 mod serve;
 mod train;
 mod train_selector;
+mod understand;
 
 use crate::config::{self, Settings};
 use anyhow::Result;
@@ -120,6 +121,8 @@ pub enum Command {
     Review(review::Args),
     /// Personal data: find it (`scan`, `eval`), erase a customer (`forget`), apply retention (`retain`).
     Privacy(privacy::Args),
+    /// What the console reads in customer messages (key details, sentiment), and its scores.
+    Understand(understand::Args),
     /// Run the web chat server (HTTP API, WebSocket stream, chat page) without the console.
     Serve(serve::Args),
 }
@@ -196,6 +199,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Review(a)) => review::run(&settings, a),
         Some(Command::Serve(a)) => serve::run(&settings, a),
         Some(Command::Privacy(a)) => privacy::run(&settings, a),
+        Some(Command::Understand(a)) => understand::run(&settings, a),
     }
 }
 

@@ -8,7 +8,7 @@
 use super::classify_outcome;
 use super::state::{ConversationView, DraftState, State};
 use super::types::{
-    Author, Conversation, ConversationId, Customer, Draft, Message, Millis, RequestId, Retrieval, Status,
+    Author, Conversation, ConversationId, Customer, Draft, Message, Millis, Priority, RequestId, Retrieval, Status,
     SuggestionEvent,
 };
 
@@ -95,6 +95,11 @@ pub enum Msg {
         status: Status,
         at: Millis,
     },
+    /// The customer's mood calls for another priority (sentiment, threats, repeated contacts).
+    SetPriority {
+        conversation: ConversationId,
+        priority: Priority,
+    },
     /// An internal note from Deskpilot itself (the handoff summary on resolve and escalate):
     /// shown and stored with the conversation, never sent to the customer.
     AddNote {
@@ -149,6 +154,10 @@ pub enum Effect {
         conversation: ConversationId,
         status: Status,
         at: Millis,
+    },
+    PersistPriority {
+        conversation: ConversationId,
+        priority: Priority,
     },
     SaveDraft {
         draft: Draft,
@@ -368,6 +377,13 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             c.conversation.status = status;
             c.conversation.updated = at;
             fx.push(Effect::PersistStatus { conversation, status, at });
+        }
+        Msg::SetPriority { conversation, priority } => {
+            let Some(c) = state.get_mut(&conversation) else { return fx };
+            if c.conversation.priority != priority {
+                c.conversation.priority = priority;
+                fx.push(Effect::PersistPriority { conversation, priority });
+            }
         }
         Msg::AddNote { conversation, text, at } => {
             let Some(c) = state.get_mut(&conversation) else { return fx };

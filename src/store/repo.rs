@@ -164,6 +164,13 @@ impl SqliteStore {
             .map_err(|e| self.err(e))
     }
 
+    pub fn set_priority(&mut self, id: &ConversationId, priority: crate::desk::Priority) -> Result<()> {
+        self.conn
+            .execute("UPDATE conversations SET priority = ?2 WHERE id = ?1", params![id.0, priority.as_str()])
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
     /// All conversations, most recently updated first.
     pub fn conversations(&self) -> Result<Vec<Conversation>> {
         let mut stmt = self

@@ -86,6 +86,8 @@ pub struct App {
     /// Key details per conversation (orders, amounts, dates...), and how many of its messages
     /// they were read from: filled as the conversation is drawn, new messages only.
     pub details: RefCell<HashMap<ConversationId, (usize, Vec<crate::understand::Detail>)>>,
+    /// Each conversation's mood, read when a customer message arrives.
+    pub moods: HashMap<ConversationId, crate::understand::mood::Mood>,
 }
 
 impl App {
@@ -114,6 +116,7 @@ impl App {
             review: None,
             review_open: false,
             details: RefCell::new(HashMap::new()),
+            moods: HashMap::new(),
         };
         app.style_editor();
         app
@@ -180,7 +183,8 @@ impl App {
         match ev {
             ChannelEvent::NewConversation { conversation, customer, history } => {
                 let first = self.state.conversations.is_empty();
-                let fx = self.apply(Msg::ConversationOpened {
+                let id = conversation.id.clone();
+                let mut fx = self.apply(Msg::ConversationOpened {
                     conversation: *conversation,
                     customer: Some(*customer),
                     messages: history,
@@ -188,6 +192,7 @@ impl App {
                 if first {
                     self.mark_seen();
                 }
+                fx.extend(super::details::read_mood(self, &id));
                 fx
             }
             ChannelEvent::Typing { conversation, typing } => self.apply(Msg::CustomerTyping { conversation, typing }),
@@ -195,7 +200,9 @@ impl App {
                 if self.selected_id().as_ref() == Some(&conversation) && self.knowledge_sel > 0 {
                     self.knowledge_sel = 0;
                 }
-                self.apply(Msg::CustomerMessage { conversation, message })
+                let mut fx = self.apply(Msg::CustomerMessage { conversation: conversation.clone(), message });
+                fx.extend(super::details::read_mood(self, &conversation));
+                fx
             }
         }
     }

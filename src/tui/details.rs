@@ -1,4 +1,4 @@
-//! The key details a conversation's title shows.
+//! What a conversation's title shows of the customer: key details, mood, an escalation hint.
 
 use super::app::App;
 use crate::desk::{Author, ConversationView};
@@ -28,4 +28,54 @@ pub fn key_details(app: &App, c: &ConversationView) -> Vec<String> {
         .into_iter()
         .rev()
         .collect()
+}
+
+/// Reads the customer's mood after a message; raises the conversation's priority when the mood
+/// calls for it (never lowers one an agent or an earlier turn set).
+pub fn read_mood(app: &mut App, id: &crate::desk::ConversationId) -> Vec<crate::desk::Effect> {
+    let Some(c) = app.state.get(id) else { return vec![] };
+    let turns: Vec<&str> =
+        c.messages.iter().filter(|m| m.author == Author::Customer && !m.internal).map(|m| m.text.as_str()).collect();
+    let customer = &c.conversation.customer;
+    let earlier = app
+        .state
+        .conversations
+        .iter()
+        .filter(|o| o.conversation.customer == *customer && o.conversation.id != *id)
+        .count();
+    let mood = crate::understand::mood::assess(&turns, earlier);
+    let (current, wanted) = (c.conversation.priority, mood.priority);
+    app.moods.insert(id.clone(), mood);
+    if wanted > current {
+        return app.apply(crate::desk::Msg::SetPriority { conversation: id.clone(), priority: wanted });
+    }
+    vec![]
+}
+
+/// The mood's tags for the title ("upset, rising", "cancel threat", "legal", "asked before ×2",
+/// "urgent") and the escalation hint, if any.
+pub fn mood_tags(app: &App, c: &ConversationView) -> (Vec<String>, Option<&'static str>) {
+    use crate::understand::mood::{Sentiment, Trend};
+    let Some(m) = app.moods.get(&c.conversation.id) else { return (vec![], None) };
+    let mut tags = Vec::new();
+    match (m.latest, m.trend) {
+        (Sentiment::Negative, Trend::Rising) => tags.push("upset, rising".to_owned()),
+        (Sentiment::Negative, _) => tags.push("upset".to_owned()),
+        (Sentiment::Positive, _) => tags.push("pleased".to_owned()),
+        (_, Trend::Easing) => tags.push("calmer".to_owned()),
+        _ => {}
+    }
+    if m.cancel {
+        tags.push("cancel threat".into());
+    }
+    if m.legal {
+        tags.push("legal".into());
+    }
+    if m.repeats > 0 {
+        tags.push(format!("asked before ×{}", m.repeats));
+    }
+    if m.urgent {
+        tags.push("urgent".into());
+    }
+    (tags, m.escalate)
 }

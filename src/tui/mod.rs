@@ -297,6 +297,9 @@ impl Shell {
                 Effect::PersistStatus { conversation, status, at } => {
                     self.workers.store(StoreOp::Status(conversation, status, at))
                 }
+                Effect::PersistPriority { conversation, priority } => {
+                    self.workers.store(StoreOp::Priority(conversation, priority))
+                }
                 Effect::SaveDraft { draft } => self.workers.store(StoreOp::Draft(draft)),
                 Effect::RecordEvent { conversation, request, event } => {
                     self.workers.store(StoreOp::Event(conversation, request, event, now()));

@@ -161,6 +161,13 @@ fn conversation_title(app: &App, c: &ConversationView) -> Line<'static> {
         };
         spans.push(Span::styled(format!("· {tier} · {} · {} ", k.language, c.conversation.id), app.theme.dim));
     }
+    let (mood, escalate) = super::details::mood_tags(app, c);
+    if let Some(why) = escalate {
+        spans.push(Span::styled(format!("· escalate? {why} "), app.theme.error));
+    }
+    if !mood.is_empty() {
+        spans.push(Span::styled(format!("· {} ", mood.join(" · ")), app.theme.warn));
+    }
     let shown = super::details::key_details(app, c);
     if !shown.is_empty() {
         spans.push(Span::styled(format!("· {} ", shown.join(" · ")), app.theme.title));

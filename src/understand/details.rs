@@ -80,6 +80,30 @@ fn patterns() -> &'static Patterns {
     })
 }
 
+/// A found detail's value as it is compared and shown: an order or tracking number without its
+/// lead-in words ("order #", "快递单号：") or spaces, in capitals; an e-mail address in lower case;
+/// a phone number as its digits (and a leading `+`).
+fn normalised(kind: DetailKind, found: &str) -> String {
+    static LEAD: OnceLock<Regex> = OnceLock::new();
+    #[allow(clippy::expect_used)]
+    let lead = LEAD.get_or_init(|| {
+        Regex::new(r"^(?i:tracking\s*(?:number|no\.?|#|code)?\s*(?:is\s*)?|order\s*(?:no\.?|number)?\s*|订单号?|运单号|快递单号|物流单号)\s*[:：#]?\s*#?\s*")
+            .expect("valid lead-in pattern")
+    });
+    match kind {
+        DetailKind::Order | DetailKind::Tracking => {
+            let code = lead.find(found).map_or(found, |m| &found[m.end()..]);
+            code.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase()
+        }
+        DetailKind::Email => found.to_lowercase(),
+        DetailKind::Phone => {
+            let plus = if found.trim_start().starts_with('+') { "+" } else { "" };
+            format!("{plus}{}", found.chars().filter(char::is_ascii_digit).collect::<String>())
+        }
+        _ => found.to_owned(),
+    }
+}
+
 /// Days since 1970-01-01 of a civil date (proleptic Gregorian).
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
@@ -160,7 +184,7 @@ pub fn details(text: &str, at: i64) -> Vec<Detail> {
             Kind::Order => DetailKind::Order,
             _ => DetailKind::Phone,
         };
-        let value: String = text[f.range.clone()].chars().filter(|c| !c.is_whitespace()).collect();
+        let value = normalised(kind, &text[f.range.clone()]);
         push(f.range.start, f.range.end, kind, value, &mut out);
     }
     let dates: [(&Regex, DateRule); 5] = [
@@ -317,7 +341,7 @@ mod tests {
     fn identifiers_come_from_the_privacy_detector_and_models_are_kept_apart() {
         assert_eq!(
             got("Order HP-20386: the AH-200 heater, call 415-555-0100"),
-            [("order", "HP-20386".into()), ("model", "AH-200".into()), ("phone", "415-555-0100".into())]
+            [("order", "HP-20386".into()), ("model", "AH-200".into()), ("phone", "4155550100".into())]
         );
         assert!(got("Refunds take 5-7 business days.").is_empty());
     }

@@ -2,6 +2,8 @@
 //! conversation's summary for handoffs ([`summary`]).
 
 pub mod details;
+pub mod eval;
+pub mod mood;
 pub mod summary;
 
 pub use details::{Detail, DetailKind, details};
