@@ -6,6 +6,7 @@ use crate::config::Settings;
 use crate::privacy::Kind;
 use crate::privacy::erase::{forget as erase, retain};
 use anyhow::Result;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -58,15 +59,16 @@ enum What {
 }
 
 pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
+    let o = &mut std::io::stdout().lock();
     match args.what {
         What::Forget { customer, dry_run, kb, json } => return forget(settings, &customer, dry_run, kb, json),
         What::Retain { dry_run, json } => {
             let mut store = crate::store::SqliteStore::open_in(&settings.paths.data_dir)?;
             let r = retain(&mut store, &settings.config.privacy, crate::util::now_ms(), dry_run)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&r)?);
+                writeln!(o, "{}", serde_json::to_string_pretty(&r)?)?;
             } else if r.action == "keep" {
-                println!("Retention is off ([privacy] retention_days = 0): nothing to do.");
+                writeln!(o, "Retention is off ([privacy] retention_days = 0): nothing to do.")?;
             } else {
                 let verb = match (dry_run, r.action.as_str()) {
                     (true, "purge") => "would purge",
@@ -75,11 +77,12 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
                     (false, _) => "anonymised",
                 };
                 let before = r.before.map(crate::review::iso_time).unwrap_or_default();
-                println!(
+                writeln!(
+                    o,
                     "{verb} {} resolved conversations last changed before {before} ({} rows)",
                     r.conversations.len(),
                     r.store.total()
-                );
+                )?;
             }
         }
         What::Scan { file, kinds, json } => {
@@ -99,12 +102,12 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
                     .iter()
                     .map(|(l, c, k, t)| serde_json::json!({ "line": l, "column": c, "kind": k.as_str(), "text": t }))
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                writeln!(o, "{}", serde_json::to_string_pretty(&v)?)?;
             } else {
                 for (l, c, k, t) in &rows {
-                    println!("{}:{l}:{c}: {} {t:?} -> {}", file.display(), k.as_str(), k.label());
+                    writeln!(o, "{}:{l}:{c}: {} {t:?} -> {}", file.display(), k.as_str(), k.label())?;
                 }
-                println!("{} findings in {} lines", rows.len(), text.lines().count());
+                writeln!(o, "{} findings in {} lines", rows.len(), text.lines().count())?;
             }
         }
         What::Eval { file, json } => {
@@ -115,9 +118,10 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
                 }
             };
             if json {
-                println!("{}", serde_json::to_string_pretty(&r)?);
+                writeln!(o, "{}", serde_json::to_string_pretty(&r)?)?;
             } else {
-                println!(
+                writeln!(
+                    o,
                     "{} cases: precision {:.3}, recall {:.3} ({} labelled, {} found, {} right)",
                     r.cases,
                     r.all.precision(),
@@ -125,21 +129,22 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
                     r.all.labelled,
                     r.all.found,
                     r.all.right
-                );
+                )?;
                 for (k, c) in &r.by_kind {
-                    println!(
+                    writeln!(
+                        o,
                         "  {k:<9} precision {:.3}  recall {:.3}  ({} labelled, {} found)",
                         c.precision(),
                         c.recall(),
                         c.labelled,
                         c.found
-                    );
+                    )?;
                 }
                 for m in &r.misses {
-                    println!("  missed      {m}");
+                    writeln!(o, "  missed      {m}")?;
                 }
                 for f in &r.false_alarms {
-                    println!("  false alarm {f}");
+                    writeln!(o, "  false alarm {f}")?;
                 }
             }
         }
@@ -148,29 +153,32 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
 }
 
 fn forget(settings: &Settings, email: &str, dry_run: bool, kb: Option<PathBuf>, json: bool) -> Result<ExitCode> {
+    let o = &mut std::io::stdout().lock();
     let mut store = crate::store::SqliteStore::open_in(&settings.paths.data_dir)?;
     let places = super::privacy_places(settings, kb.as_ref());
     let r = erase(&mut store, &places, email, dry_run)?;
     tracing::info!(conversations = r.conversations.len(), dry_run, "privacy forget");
     if json {
-        println!("{}", serde_json::to_string_pretty(&r)?);
+        writeln!(o, "{}", serde_json::to_string_pretty(&r)?)?;
         return Ok(if r.remaining_traces.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) });
     }
     let would = if dry_run { "would be " } else { "" };
     if r.customers.is_empty() && r.conversations.is_empty() {
-        println!("No customer with that e-mail address, and no conversation mentioning it: nothing {would}erased.");
+        writeln!(o, "No customer with that e-mail address, and no conversation mentioning it: nothing {would}erased.")?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    writeln!(
+        o,
         "Customer records {would}erased: {} ({}); conversations: {} ({})",
         r.customers.len(),
         r.customers.join(", "),
         r.conversations.len(),
         r.conversations.join(", ")
-    );
+    )?;
     if !dry_run {
         let s = &r.store;
-        println!(
+        writeln!(
+            o,
             "  store rows deleted: {} messages, {} drafts, {} reviews, {} coaching notes, {} events, {} approvals, {} autosaves, {} web sessions, {} conversations, {} customers",
             s.messages,
             s.drafts,
@@ -182,40 +190,42 @@ fn forget(settings: &Settings, email: &str, dry_run: bool, kb: Option<PathBuf>, 
             s.web_sessions,
             s.conversations,
             s.customers
-        );
+        )?;
         if !r.log_truncated {
-            println!(
+            writeln!(
+                o,
                 "  the database's write-ahead log is in use (a console is running): run this again after closing it"
-            );
+            )?;
         }
     }
-    println!("  log lines {would}removed: {}", r.log_lines_removed);
-    println!("  training export lines {would}removed: {}", r.training_lines_removed);
+    writeln!(o, "  log lines {would}removed: {}", r.log_lines_removed)?;
+    writeln!(o, "  training export lines {would}removed: {}", r.training_lines_removed)?;
     for d in &r.gap_drafts_removed {
-        println!("  article draft {would}removed: {d}");
+        writeln!(o, "  article draft {would}removed: {d}")?;
     }
     for a in &r.kb_articles_citing {
-        println!("  KB article built from their conversations (edit it by hand): {a}");
+        writeln!(o, "  KB article built from their conversations (edit it by hand): {a}")?;
     }
     for e in &r.exports {
-        println!(
+        writeln!(
+            o,
             "  exported before, outside Deskpilot's reach: {} by {} on {} to {} ({})",
             e.what,
             if e.agent.is_empty() { "?" } else { &e.agent },
             crate::review::iso_time(e.at),
             e.destination,
             if e.masked { "masked" } else { "UNMASKED" }
-        );
+        )?;
     }
     if dry_run {
         return Ok(ExitCode::SUCCESS);
     }
     if r.remaining_traces.is_empty() {
-        println!("Checked the data, log and drafts folders: no trace of the address or the conversations is left.");
+        writeln!(o, "Checked the data, log and drafts folders: no trace of the address or the conversations is left.")?;
         Ok(ExitCode::SUCCESS)
     } else {
         for t in &r.remaining_traces {
-            println!("  still found in: {t}");
+            writeln!(o, "  still found in: {t}")?;
         }
         Ok(ExitCode::from(1))
     }

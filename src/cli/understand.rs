@@ -3,7 +3,9 @@
 
 use crate::config::Settings;
 use crate::understand::eval;
+use crate::understand::head::Head;
 use anyhow::Result;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -28,8 +30,19 @@ enum What {
         file: Option<PathBuf>,
         #[arg(long, conflicts_with = "file")]
         dev: bool,
+        /// As the console labels turns: the sentence encoder's head for English turns, the cues
+        /// for Chinese ones (default: the cues alone).
+        #[arg(long)]
+        encoder: bool,
         #[arg(long)]
         json: bool,
+    },
+    /// Train the sentiment head on the encoder's vectors of the labelled sets
+    /// (`assets/eval/sentiment.jsonl` and `sentiment-dev.jsonl`, English turns), choosing the L2
+    /// penalty by 5-fold cross-validation; the held-out set is never read.
+    TrainSentiment {
+        #[arg(long, default_value = "assets/understand/sentiment-head.json", value_name = "FILE")]
+        out: PathBuf,
     },
     /// Key-detail precision and recall on a labelled set (default: `assets/eval/details.jsonl`).
     Details {
@@ -39,8 +52,32 @@ enum What {
     },
 }
 
-pub fn run(_settings: &Settings, args: Args) -> Result<ExitCode> {
+pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
+    let o = &mut std::io::stdout().lock();
     match args.what {
+        What::TrainSentiment { out } => {
+            let encoder = crate::semantic::Encoder::load(&settings.config.encoder_dir())?;
+            let mut rows = eval::sentiment_labels(eval::SENTIMENT, "assets/eval/sentiment.jsonl".as_ref())?;
+            rows.extend(eval::sentiment_labels(eval::SENTIMENT_DEV, "assets/eval/sentiment-dev.jsonl".as_ref())?);
+            rows.retain(|(t, _)| !crate::text::has_cjk(t));
+            let texts: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+            let vectors = encoder.encode(&texts)?;
+            let labels: Vec<_> = rows.iter().map(|r| r.1).collect();
+            let mut best = (0.0f32, -1.0f32);
+            for l2 in [0.0, 0.01, 0.1] {
+                let acc = Head::cross_validate(&vectors, &labels, l2, 5);
+                writeln!(o, "l2 {l2}: 5-fold cross-validated accuracy {:.3} ({} English turns)", acc, rows.len())?;
+                if acc > best.1 {
+                    best = (l2, acc);
+                }
+            }
+            let mut head = Head::train(&vectors, &labels, best.0, encoder.model_sha256());
+            head.trained_on = vec!["assets/eval/sentiment.jsonl".into(), "assets/eval/sentiment-dev.jsonl".into()];
+            head.cv_accuracy = best.1;
+            std::fs::write(&out, serde_json::to_string(&head)? + "\n")
+                .map_err(|e| anyhow::anyhow!("{}: cannot write ({e})", out.display()))?;
+            writeln!(o, "l2 {} chosen -> {}", best.0, out.display())?;
+        }
         What::Message { text, json } => {
             let text = text.join(" ");
             let details = crate::understand::details(&text, crate::util::now_ms());
@@ -50,10 +87,10 @@ pub fn run(_settings: &Settings, args: Args) -> Result<ExitCode> {
                     .iter()
                     .map(|d| serde_json::json!({ "kind": d.kind.as_str(), "text": d.text, "value": d.value }))
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "details": d, "mood": mood }))?);
+                writeln!(o, "{}", serde_json::to_string_pretty(&serde_json::json!({ "details": d, "mood": mood }))?)?;
             } else {
                 for d in &details {
-                    println!("{:<8} {:?} -> {}", d.kind.as_str(), d.text, d.value);
+                    writeln!(o, "{:<8} {:?} -> {}", d.kind.as_str(), d.text, d.value)?;
                 }
                 let flags: Vec<&str> =
                     [("cancel", mood.cancel), ("legal", mood.legal), ("repeat", mood.repeat), ("urgent", mood.urgent)]
@@ -61,35 +98,58 @@ pub fn run(_settings: &Settings, args: Args) -> Result<ExitCode> {
                         .filter(|f| f.1)
                         .map(|f| f.0)
                         .collect();
-                println!(
+                writeln!(
+                    o,
                     "sentiment {} ({:+.1}){}",
                     mood.sentiment.as_str(),
                     mood.score,
                     if flags.is_empty() { String::new() } else { format!("; {}", flags.join(", ")) }
-                );
+                )?;
             }
         }
-        What::Sentiment { file, dev, json } => {
+        What::Sentiment { file, dev, encoder, json } => {
+            let head = if encoder {
+                let e = crate::semantic::Encoder::load(&settings.config.encoder_dir())?;
+                let h = Head::bundled().filter(|h| h.encoder_sha256 == e.model_sha256());
+                anyhow::ensure!(h.is_some(), "the bundled sentiment head was not trained on this encoder");
+                Some((e, h))
+            } else {
+                None
+            };
+            let classify = |t: &str| -> Option<crate::understand::mood::Sentiment> {
+                let (e, h) = head.as_ref()?;
+                if crate::text::has_cjk(t) {
+                    return None;
+                }
+                let v = e.encode(&[t]).ok()?.into_iter().next()?;
+                h.and_then(|h| h.classify(&v)).map(|(s, _)| s)
+            };
+            let text_of = |p: &PathBuf| crate::knowledge::read_input(p);
             let r = match (&file, dev) {
-                (Some(p), _) => eval::sentiment(&crate::knowledge::read_input(p)?, p)?,
-                (None, true) => eval::sentiment(eval::SENTIMENT_DEV, "assets/eval/sentiment-dev.jsonl".as_ref())?,
-                (None, false) => eval::sentiment(eval::SENTIMENT, "assets/eval/sentiment.jsonl".as_ref())?,
+                (Some(p), _) => eval::sentiment_with(&text_of(p)?, p, &classify)?,
+                (None, true) => {
+                    eval::sentiment_with(eval::SENTIMENT_DEV, "assets/eval/sentiment-dev.jsonl".as_ref(), &classify)?
+                }
+                (None, false) => {
+                    eval::sentiment_with(eval::SENTIMENT, "assets/eval/sentiment.jsonl".as_ref(), &classify)?
+                }
             };
             if json {
-                println!("{}", serde_json::to_string_pretty(&r)?);
+                writeln!(o, "{}", serde_json::to_string_pretty(&r)?)?;
             } else {
-                println!("{} cases: sentiment agrees with the labels on {:.1}%", r.cases, r.agreement * 100.0);
+                writeln!(o, "{} cases: sentiment agrees with the labels on {:.1}%", r.cases, r.agreement * 100.0)?;
                 for (name, c) in &r.flags {
-                    println!(
+                    writeln!(
+                        o,
                         "  {name:<7} precision {:.3}  recall {:.3}  ({} labelled, {} found)",
                         c.precision(),
                         c.recall(),
                         c.labelled,
                         c.found
-                    );
+                    )?;
                 }
                 for d in &r.disagreements {
-                    println!("  {d}");
+                    writeln!(o, "  {d}")?;
                 }
             }
         }
@@ -99,9 +159,10 @@ pub fn run(_settings: &Settings, args: Args) -> Result<ExitCode> {
                 None => eval::details(eval::DETAILS, "assets/eval/details.jsonl".as_ref())?,
             };
             if json {
-                println!("{}", serde_json::to_string_pretty(&r)?);
+                writeln!(o, "{}", serde_json::to_string_pretty(&r)?)?;
             } else {
-                println!(
+                writeln!(
+                    o,
                     "{} cases: precision {:.3}, recall {:.3} ({} labelled, {} found, {} right)",
                     r.cases,
                     r.all.precision(),
@@ -109,21 +170,22 @@ pub fn run(_settings: &Settings, args: Args) -> Result<ExitCode> {
                     r.all.labelled,
                     r.all.found,
                     r.all.right
-                );
+                )?;
                 for (k, c) in &r.by_kind {
-                    println!(
+                    writeln!(
+                        o,
                         "  {k:<8} precision {:.3}  recall {:.3}  ({} labelled, {} found)",
                         c.precision(),
                         c.recall(),
                         c.labelled,
                         c.found
-                    );
+                    )?;
                 }
                 for m in &r.misses {
-                    println!("  missed      {m}");
+                    writeln!(o, "  missed      {m}")?;
                 }
                 for f in &r.false_alarms {
-                    println!("  false alarm {f}");
+                    writeln!(o, "  false alarm {f}")?;
                 }
             }
         }

@@ -8,7 +8,6 @@ use super::text::WrapCache;
 use super::theme::Theme;
 use crate::desk::ports::ChannelEvent;
 use crate::desk::{ConversationId, DraftState, Effect, Millis, Msg, State, Status, update};
-use crate::understand::summarize;
 use crossterm::event::{KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 use ratatui_textarea::{CursorMove, TextArea, WrapMode};
@@ -88,6 +87,9 @@ pub struct App {
     pub details: RefCell<HashMap<ConversationId, (usize, Vec<crate::understand::Detail>)>>,
     /// Each conversation's mood, read when a customer message arrives.
     pub moods: HashMap<ConversationId, crate::understand::mood::Mood>,
+    /// The encoder head's sentiment of each conversation's latest customer turn, and the head.
+    pub heard: HashMap<ConversationId, crate::understand::mood::Sentiment>,
+    pub sentiment_head: Option<&'static crate::understand::head::Head>,
 }
 
 impl App {
@@ -117,6 +119,8 @@ impl App {
             review_open: false,
             details: RefCell::new(HashMap::new()),
             moods: HashMap::new(),
+            heard: HashMap::new(),
+            sentiment_head: None,
         };
         app.style_editor();
         app
@@ -200,6 +204,9 @@ impl App {
                 if self.selected_id().as_ref() == Some(&conversation) && self.knowledge_sel > 0 {
                     self.knowledge_sel = 0;
                 }
+                // The head's reading was of the previous turn: the cues speak until retrieval
+                // brings the new turn's vector.
+                self.heard.remove(&conversation);
                 let mut fx = self.apply(Msg::CustomerMessage { conversation: conversation.clone(), message });
                 fx.extend(super::details::read_mood(self, &conversation));
                 fx
@@ -473,20 +480,7 @@ impl App {
             Action::Resolve | Action::Escalate => {
                 if let Some(conversation) = sel {
                     let status = if action == Action::Resolve { Status::Resolved } else { Status::Escalated };
-                    // The handoff summary, as an internal note the next person (and the
-                    // supervisor) reads first.
-                    let summary = self.state.get(&conversation).map(|c| summarize(&c.messages, status));
-                    let mut fx = Vec::new();
-                    if let Some(s) = &summary {
-                        fx = self.apply(Msg::AddNote {
-                            conversation: conversation.clone(),
-                            text: s.note(status),
-                            at: now,
-                        });
-                        self.say(format!("Conversation {}. Open: {}", status.as_str(), s.open));
-                    }
-                    fx.extend(self.apply(Msg::SetStatus { conversation, status, at: now }));
-                    return fx;
+                    return super::details::hand_off(self, conversation, status, now);
                 }
             }
             Action::ToggleTheme => {

@@ -43,7 +43,7 @@ pub fn read_mood(app: &mut App, id: &crate::desk::ConversationId) -> Vec<crate::
         .iter()
         .filter(|o| o.conversation.customer == *customer && o.conversation.id != *id)
         .count();
-    let mood = crate::understand::mood::assess(&turns, earlier);
+    let mood = crate::understand::mood::assess_with(&turns, earlier, app.heard.get(id).copied());
     let (current, wanted) = (c.conversation.priority, mood.priority);
     app.moods.insert(id.clone(), mood);
     if wanted > current {
@@ -78,4 +78,23 @@ pub fn mood_tags(app: &App, c: &ConversationView) -> (Vec<String>, Option<&'stat
         tags.push("urgent".into());
     }
     (tags, m.escalate)
+}
+
+/// Resolve or escalate, with the handoff summary as an internal note the next person (and the
+/// supervisor) reads first.
+pub fn hand_off(
+    app: &mut App,
+    conversation: crate::desk::ConversationId,
+    status: crate::desk::Status,
+    now: i64,
+) -> Vec<crate::desk::Effect> {
+    use crate::desk::Msg;
+    let summary = app.state.get(&conversation).map(|c| crate::understand::summarize(&c.messages, status));
+    let mut fx = Vec::new();
+    if let Some(s) = &summary {
+        fx = app.apply(Msg::AddNote { conversation: conversation.clone(), text: s.note(status), at: now });
+        app.say(format!("Conversation {}. Open: {}", status.as_str(), s.open));
+    }
+    fx.extend(app.apply(Msg::SetStatus { conversation, status, at: now }));
+    fx
 }

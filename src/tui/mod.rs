@@ -134,6 +134,9 @@ pub fn prepare(settings: &Settings, opts: &ConsoleOptions) -> Result<Prepared> {
         crate::knowledge::read_article(&kb_dir, slug).map(|a| (a.meta.title, a.body.trim().to_owned()))
     });
     let mut app = App::new(theme, keymap, info, articles);
+    // The sentiment head reads the bundled encoder's vectors only.
+    app.sentiment_head =
+        crate::understand::head::Head::bundled().filter(|h| h.dim > 0 && settings.config.retrieval.encoder.is_empty());
     app.state.top_k = settings.config.retrieval.top_k;
     app.state.continue_requests_after(last_request);
     app.state.requires_approval = settings.config.agent.requires_approval;
@@ -336,7 +339,16 @@ impl Shell {
             WorkerMsg::Retrieved { conversation, request, result, ms } => match result {
                 Ok(retrieval) => {
                     app.info.last_retrieval_ms = Some(ms);
-                    app.apply(Msg::RetrievalDone { conversation, request, retrieval })
+                    // The encoder embedded the latest customer turn for retrieval: its
+                    // sentiment comes from the same vector, off this thread's budget.
+                    let heard = retrieval.vectors.as_ref().and_then(|v| app.sentiment_head?.classify(&v.latest));
+                    let id = conversation.clone();
+                    let mut fx = app.apply(Msg::RetrievalDone { conversation, request, retrieval });
+                    if let Some((sentiment, _)) = heard {
+                        app.heard.insert(id.clone(), sentiment);
+                        fx.extend(details::read_mood(app, &id));
+                    }
+                    fx
                 }
                 Err(error) => app.apply(Msg::RetrievalFailed { conversation, request, error }),
             },

@@ -14,6 +14,17 @@ pub const SENTIMENT_DEV: &str = include_str!("../../assets/eval/sentiment-dev.js
 /// The frozen key-details set.
 pub const DETAILS: &str = include_str!("../../assets/eval/details.jsonl");
 
+/// The texts and sentiment labels of a labelled set (for training the head).
+pub fn sentiment_labels(text: &str, origin: &Path) -> anyhow::Result<Vec<(String, Sentiment)>> {
+    lines(text)
+        .map(|(n, line)| {
+            let c: SentimentCase =
+                serde_json::from_str(line).map_err(|e| anyhow::anyhow!("{}:{n}: {e}", origin.display()))?;
+            Ok((c.text, c.sentiment))
+        })
+        .collect()
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SentimentCase {
@@ -73,12 +84,25 @@ fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
 
 /// Sentiment agreement and flag precision/recall on a labelled JSONL set.
 pub fn sentiment(text: &str, origin: &Path) -> anyhow::Result<SentimentReport> {
+    sentiment_with(text, origin, &|_| None)
+}
+
+/// [`sentiment`], with a classifier that may overrule the cue scorer's label of a text (the
+/// encoder's head, as the console uses it).
+pub fn sentiment_with(
+    text: &str,
+    origin: &Path,
+    classify: &dyn Fn(&str) -> Option<Sentiment>,
+) -> anyhow::Result<SentimentReport> {
     let mut flags: BTreeMap<&'static str, Counts> = BTreeMap::new();
     let (mut cases, mut agree, mut disagreements) = (0, 0, Vec::new());
     for (n, line) in lines(text) {
         let c: SentimentCase =
             serde_json::from_str(line).map_err(|e| anyhow::anyhow!("{}:{n}: {e}", origin.display()))?;
-        let m = assess_turn(&c.text);
+        let mut m = assess_turn(&c.text);
+        if let Some(s) = classify(&c.text) {
+            m.sentiment = s;
+        }
         cases += 1;
         if m.sentiment == c.sentiment {
             agree += 1;

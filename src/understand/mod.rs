@@ -3,6 +3,7 @@
 
 pub mod details;
 pub mod eval;
+pub mod head;
 pub mod mood;
 pub mod summary;
 

@@ -185,8 +185,14 @@ pub struct Mood {
 /// The mood of a conversation's customer turns, oldest first; `earlier_contacts` counts the
 /// customer's earlier conversations.
 pub fn assess(turns: &[&str], earlier_contacts: usize) -> Mood {
+    assess_with(turns, earlier_contacts, None)
+}
+
+/// [`assess`], with the latest turn's sentiment from the sentence encoder's head when there is
+/// one (the cues still give the scores, the trend and the flags).
+pub fn assess_with(turns: &[&str], earlier_contacts: usize, latest: Option<Sentiment>) -> Mood {
     let moods: Vec<TurnMood> = turns.iter().map(|t| assess_turn(t)).collect();
-    let latest = moods.last().map_or(Sentiment::Neutral, |m| m.sentiment);
+    let latest = latest.or_else(|| moods.last().map(|m| m.sentiment)).unwrap_or(Sentiment::Neutral);
     let score = moods.last().map_or(0.0, |m| m.score);
     // Frustration is a running sum, so one calm turn does not erase three angry ones.
     let recent: Vec<f32> = moods.iter().rev().take(3).map(|m| m.score).collect();
