@@ -346,3 +346,18 @@ fn supervisors_get_a_review_tab_in_the_agent_console() {
     app.on_key(KeyCode::F(9).into());
     assert!(!app.review_open);
 }
+
+#[test]
+fn the_detail_shows_the_handoff_summary_first() {
+    let (_dir, mut store) = review_store();
+    let mut note = deskpilot::desk::Message::customer(
+        "Summary (resolved): Situation: When will my refund arrive? Done: Card refunds take 3-5 business days. Open: Nothing.",
+        SEED_T0 + 42 * 86_400_000,
+    );
+    (note.author, note.internal) = (deskpilot::desk::Author::System, true);
+    store.add_message(&"T-9".into(), &note).expect("note");
+    let mut c = console(store);
+    code(&mut c, KeyCode::Enter);
+    let s = crate::util::text_of(&screen(&mut c, 160, 40));
+    assert!(s.contains("Summary (resolved): Situation: When will my refund arrive?"), "{s}");
+}

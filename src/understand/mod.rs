@@ -4,6 +4,7 @@
 pub mod details;
 pub mod eval;
 pub mod head;
+pub mod intent;
 pub mod mood;
 pub mod summary;
 

@@ -275,6 +275,19 @@ impl<'a> Synthesizer<'a> {
 
     /// `per_passage` examples for every passage, plus multi-question, follow-up and abstention
     /// cases in fixed proportions.
+    /// Customer questions only, `per_passage` per English passage, with the article each asks
+    /// about (the intent head's training texts).
+    pub fn questions(&self, per_passage: usize, rng: &mut Rng) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for ci in (0..self.chunks.len()).filter(|&ci| !self.chunks[ci].lang.starts_with("zh")) {
+            for _ in 0..per_passage {
+                let persona = Persona::random(false, rng);
+                out.push((self.qa(ci, &persona, rng).question, self.chunks[ci].slug.clone()));
+            }
+        }
+        out
+    }
+
     pub fn generate(&self, per_passage: usize, rng: &mut Rng) -> Vec<Example> {
         let mut out = Vec::new();
         if self.chunks.is_empty() {

@@ -209,6 +209,12 @@ pub fn diff_line(app: &ReviewApp, draft: &str, sent: &str) -> Line<'static> {
 
 fn conversation_lines(app: &ReviewApp, r: &ReviewRow, d: &Detail) -> Vec<Line<'static>> {
     let mut lines = vec![Line::styled(format!("Conversation {}", r.conversation), app.theme.title)];
+    // The handoff summary written on resolve or escalate, first: the situation at a glance.
+    if let Some(m) =
+        d.messages.iter().rev().find(|m| m.internal && m.author == Author::System && m.text.starts_with("Summary ("))
+    {
+        lines.push(Line::styled(format!("  {}", crate::tui::text::display_text(&m.text)), app.theme.note));
+    }
     // Around the draft: what the customer had said before it, and the reply after.
     let until = r.sent_ms.unwrap_or(r.created) + 1;
     let before: Vec<_> = d.messages.iter().filter(|m| m.at < until).collect();
