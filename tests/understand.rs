@@ -41,3 +41,48 @@ fn the_labelled_sets_score_as_documented() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(stderr(&bad).contains("Cargo.toml:1:"), "{}", stderr(&bad));
 }
+
+#[test]
+fn an_intent_head_trains_on_a_kb_and_scores_cases() {
+    let dir = tempfile::tempdir().unwrap();
+    let kb = dir.path().join("kb");
+    std::fs::create_dir_all(&kb).unwrap();
+    let article = |slug: &str, title: &str, body: &str| {
+        std::fs::write(
+            kb.join(format!("{slug}.md")),
+            format!("---\ntitle: {title}\ncategory: {slug}\nlang: en\n---\n\n{body}\n"),
+        )
+        .unwrap();
+    };
+    article(
+        "returns",
+        "Returns",
+        "You can return unused items within 30 days of delivery. Refunds go back to the card you paid with.",
+    );
+    article(
+        "shipping",
+        "Shipping",
+        "Standard shipping takes 3-5 business days. Express shipping takes 1-2 business days and costs $12.99.",
+    );
+    let head = dir.path().join("head");
+    let out = deskpilot(
+        dir.path(),
+        &["understand", "train-intent", "--kb", kb.to_str().unwrap(), "--out", head.to_str().unwrap(), "--steps", "60"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("2 articles"), "{}", stdout(&out));
+    let cases = dir.path().join("cases.jsonl");
+    std::fs::write(
+        &cases,
+        "{\"id\":\"a\",\"turns\":[{\"role\":\"customer\",\"text\":\"can I send back a lamp I never used?\"}],\"gold\":[\"returns\"]}\n\
+         {\"id\":\"b\",\"turns\":[{\"role\":\"customer\",\"text\":\"how fast is express delivery?\"}],\"gold\":[\"shipping\"]}\n",
+    )
+    .unwrap();
+    let out = deskpilot(
+        dir.path(),
+        &["understand", "intent", "--json", "--head", head.to_str().unwrap(), "--cases", cases.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["cases"], 2, "{v}");
+}
