@@ -77,9 +77,13 @@ pub fn articles_hash(slugs: &[String]) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The generated training texts of a KB's English articles: (text, article index), and the
-/// articles' (slug, category).
-pub fn kb_texts(kb: &crate::knowledge::Kb) -> (Vec<(String, usize)>, Vec<(String, String)>) {
+/// Training texts, each with its class (article index).
+pub type Texts = Vec<(String, usize)>;
+/// Classes: each article's (slug, category).
+pub type Classes = Vec<(String, String)>;
+
+/// The generated training texts of a KB's English articles, and the articles.
+pub fn kb_texts(kb: &crate::knowledge::Kb) -> (Texts, Classes) {
     let mut classes: Vec<(String, String)> = Vec::new();
     let mut texts = Vec::new();
     let opts = crate::knowledge::ChunkOptions::default();
@@ -109,7 +113,7 @@ pub fn kb_texts(kb: &crate::knowledge::Kb) -> (Vec<(String, usize)>, Vec<(String
 
 /// Whether a text is in the held-out fifth (by a hash of it: stable across runs).
 pub fn held_out(text: &str) -> bool {
-    crate::semantic::vectors::key_of(text)[0] % 5 == 0
+    crate::semantic::vectors::key_of(text)[0].is_multiple_of(5)
 }
 
 /// Fits the head: full batch, softmax cross-entropy, AdamW.
