@@ -232,6 +232,27 @@ fn privacy_places(settings: &Settings, kb: Option<&PathBuf>) -> crate::privacy::
     }
 }
 
+/// Per-kind precision and recall, then each miss and false alarm (`privacy eval`,
+/// `understand details`).
+fn write_misses(
+    o: &mut impl std::io::Write,
+    by_kind: impl Iterator<Item = (String, crate::privacy::eval::Counts)>,
+    misses: &[String],
+    false_alarms: &[String],
+) -> std::io::Result<()> {
+    for (k, c) in by_kind {
+        let (p, r) = (c.precision(), c.recall());
+        writeln!(o, "  {k:<9} precision {p:.3}  recall {r:.3}  ({} labelled, {} found)", c.labelled, c.found)?;
+    }
+    for m in misses {
+        writeln!(o, "  missed      {m}")?;
+    }
+    for f in false_alarms {
+        writeln!(o, "  false alarm {f}")?;
+    }
+    Ok(())
+}
+
 /// A progress bar for long loops, drawn on stderr only when it is a terminal.
 fn progress_bar(label: &str) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());

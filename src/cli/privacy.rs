@@ -130,22 +130,7 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
                     r.all.found,
                     r.all.right
                 )?;
-                for (k, c) in &r.by_kind {
-                    writeln!(
-                        o,
-                        "  {k:<9} precision {:.3}  recall {:.3}  ({} labelled, {} found)",
-                        c.precision(),
-                        c.recall(),
-                        c.labelled,
-                        c.found
-                    )?;
-                }
-                for m in &r.misses {
-                    writeln!(o, "  missed      {m}")?;
-                }
-                for f in &r.false_alarms {
-                    writeln!(o, "  false alarm {f}")?;
-                }
+                super::write_misses(o, r.by_kind.iter().map(|(k, c)| (k.to_string(), *c)), &r.misses, &r.false_alarms)?;
             }
         }
     }

@@ -24,7 +24,8 @@ struct Label {
     text: String,
 }
 
-#[derive(Debug, Default, Clone, Serialize)]
+/// Precision and recall counts (the PII set's, and the understanding sets').
+#[derive(Debug, Default, Clone, Copy, Serialize)]
 pub struct Counts {
     pub labelled: usize,
     pub found: usize,

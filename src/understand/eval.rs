@@ -53,22 +53,7 @@ impl<'de> Deserialize<'de> for Sentiment {
     }
 }
 
-/// Precision and recall counts.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct Counts {
-    pub labelled: usize,
-    pub found: usize,
-    pub right: usize,
-}
-
-impl Counts {
-    pub fn precision(&self) -> f64 {
-        if self.found == 0 { 1.0 } else { self.right as f64 / self.found as f64 }
-    }
-    pub fn recall(&self) -> f64 {
-        if self.labelled == 0 { 1.0 } else { self.right as f64 / self.labelled as f64 }
-    }
-}
+pub use crate::privacy::eval::Counts;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SentimentReport {
