@@ -232,14 +232,22 @@ fn privacy_places(settings: &Settings, kb: Option<&PathBuf>) -> crate::privacy::
     }
 }
 
-/// Per-kind precision and recall, then each miss and false alarm (`privacy eval`,
+/// Precision and recall overall and per kind, then each miss and false alarm (`privacy eval`,
 /// `understand details`).
-fn write_misses(
+fn write_scores(
     o: &mut impl std::io::Write,
+    cases: usize,
+    all: crate::privacy::eval::Counts,
     by_kind: impl Iterator<Item = (String, crate::privacy::eval::Counts)>,
     misses: &[String],
     false_alarms: &[String],
 ) -> std::io::Result<()> {
+    let (p, r) = (all.precision(), all.recall());
+    writeln!(
+        o,
+        "{cases} cases: precision {p:.3}, recall {r:.3} ({} labelled, {} found, {} right)",
+        all.labelled, all.found, all.right
+    )?;
     for (k, c) in by_kind {
         let (p, r) = (c.precision(), c.recall());
         writeln!(o, "  {k:<9} precision {p:.3}  recall {r:.3}  ({} labelled, {} found)", c.labelled, c.found)?;

@@ -120,17 +120,8 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
             if json {
                 writeln!(o, "{}", serde_json::to_string_pretty(&r)?)?;
             } else {
-                writeln!(
-                    o,
-                    "{} cases: precision {:.3}, recall {:.3} ({} labelled, {} found, {} right)",
-                    r.cases,
-                    r.all.precision(),
-                    r.all.recall(),
-                    r.all.labelled,
-                    r.all.found,
-                    r.all.right
-                )?;
-                super::write_misses(o, r.by_kind.iter().map(|(k, c)| (k.to_string(), *c)), &r.misses, &r.false_alarms)?;
+                let by_kind = r.by_kind.iter().map(|(k, c)| (k.to_string(), *c));
+                super::write_scores(o, r.cases, r.all, by_kind, &r.misses, &r.false_alarms)?;
             }
         }
     }
