@@ -86,3 +86,32 @@ fn an_intent_head_trains_on_a_kb_and_scores_cases() {
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(v["cases"], 2, "{v}");
 }
+
+#[test]
+fn drafts_are_personalised_by_name_and_language() {
+    let dir = tempfile::tempdir().unwrap();
+    let draft = |args: &[&str]| -> String {
+        let mut all = vec!["draft", "--json"];
+        all.extend_from_slice(args);
+        let out = deskpilot(dir.path(), &all);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        v["draft"].as_str().unwrap_or_default().to_owned()
+    };
+    for drafter in ["neural", "extractive"] {
+        let en = draft(&[
+            "--drafter",
+            drafter,
+            "--name",
+            "Sam Lee",
+            "--tier",
+            "standard",
+            "How long do I have to return a lamp?",
+        ]);
+        assert!(en.starts_with("Hi Sam"), "{drafter}: {en}");
+        assert!(en.contains("30 days"), "{drafter}: {en}");
+        let zh = draft(&["--drafter", drafter, "--name", "李伟", "--language", "zh", "退货期限是多久？"]);
+        assert!(zh.starts_with("李伟您好"), "{drafter}: {zh}");
+        assert!(zh.contains("30 天"), "{drafter}: {zh}");
+    }
+}

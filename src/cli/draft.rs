@@ -30,6 +30,15 @@ pub struct Args {
     /// A conversation as JSON: {"turns": [{"role": "customer"|"agent", "text": ...}]}.
     #[arg(long, value_name = "FILE", conflicts_with = "message")]
     conversation: Option<PathBuf>,
+    /// The customer's name (the draft greets them), as a demo or web customer would have it.
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
+    /// The customer's tier: the KB's members' rules apply to `plus` (Harbor+).
+    #[arg(long, value_parser = ["standard", "plus", "business"], requires = "name")]
+    tier: Option<String>,
+    /// The customer's language (`en`, `zh`).
+    #[arg(long, value_name = "LANG", requires = "name")]
+    language: Option<String>,
     /// The customer's message.
     #[arg(value_name = "MESSAGE", required_unless_present = "conversation")]
     message: Vec<String>,
@@ -69,8 +78,19 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
     };
     let retrieval = retriever.retrieve(&query).map_err(|e| anyhow::anyhow!("retrieval: {e}"))?;
     let retrieval_ms = started.elapsed().as_secs_f64() * 1e3;
-    let request =
-        DraftRequest { request: RequestId(1), conversation: "cli".into(), customer: None, messages, retrieval };
+    let customer = args.name.as_ref().map(|name| crate::desk::Customer {
+        id: "cli".into(),
+        name: name.clone(),
+        email: String::new(),
+        language: args.language.clone().unwrap_or_else(|| "en".into()),
+        tier: match args.tier.as_deref() {
+            Some("plus") => crate::desk::Tier::Plus,
+            Some("business") => crate::desk::Tier::Business,
+            _ => crate::desk::Tier::Standard,
+        },
+        notes: String::new(),
+    });
+    let request = DraftRequest { request: RequestId(1), conversation: "cli".into(), customer, messages, retrieval };
     let out = &mut std::io::stdout().lock();
     let json = args.json;
     let mut failed: Option<std::io::Error> = None;
