@@ -239,9 +239,14 @@ fn looks_like_date(s: &str) -> bool {
 
 /// Replaces each finding by its kind's label.
 pub fn mask(text: &str, kinds: &[Kind]) -> String {
+    replace(text, &find(text, kinds))
+}
+
+/// `text` with each finding (in text order, not overlapping) replaced by its kind's label.
+pub fn replace(text: &str, findings: &[Finding]) -> String {
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
-    for f in find(text, kinds) {
+    for f in findings {
         out.push_str(&text[at..f.range.start]);
         out.push_str(f.kind.label());
         at = f.range.end;

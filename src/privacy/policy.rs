@@ -111,10 +111,6 @@ impl Default for Policy {
 }
 
 impl Policy {
-    pub fn kinds(&self) -> &[Kind] {
-        &self.kinds
-    }
-
     /// The same policy restricted to `kinds` (what `privacy scan --kinds` asks for).
     pub fn only(&self, kinds: &[Kind]) -> Self {
         Self { kinds: self.kinds.iter().copied().filter(|k| kinds.contains(k)).collect(), ..self.clone() }
@@ -146,18 +142,7 @@ impl Policy {
     /// The text with each finding replaced by its label (`[email]` ...).
     pub fn mask<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let found = self.find(text);
-        if found.is_empty() {
-            return Cow::Borrowed(text);
-        }
-        let mut out = String::with_capacity(text.len());
-        let mut at = 0;
-        for f in found {
-            out.push_str(&text[at..f.range.start]);
-            out.push_str(f.kind.label());
-            at = f.range.end;
-        }
-        out.push_str(&text[at..]);
-        Cow::Owned(out)
+        if found.is_empty() { Cow::Borrowed(text) } else { Cow::Owned(super::detect::replace(text, &found)) }
     }
 }
 

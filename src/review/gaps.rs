@@ -56,14 +56,7 @@ pub fn collect(store: &SqliteStore, since: Option<Millis>) -> crate::store::Resu
         }
         let messages = store.messages(&conversation)?;
         let Some(reply) = first_reply_after(&messages, &question, at) else { continue };
-        let customer = store.customer_of(&conversation)?.unwrap_or_else(|| crate::desk::Customer {
-            id: "".into(),
-            name: String::new(),
-            email: String::new(),
-            language: String::new(),
-            tier: crate::desk::Tier::Standard,
-            notes: String::new(),
-        });
+        let customer = store.customer_of(&conversation)?.unwrap_or_default();
         let scrub = |t: &str| anonymise_text(&policy, t, &customer);
         out.push(Asked {
             conversation,

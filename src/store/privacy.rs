@@ -5,7 +5,7 @@
 
 use super::{Result, SqliteStore};
 use crate::desk::{ConversationId, Customer, CustomerId, Millis};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 use serde::Serialize;
 
 /// Rows removed (or, when anonymising, rewritten), per table.
@@ -145,15 +145,7 @@ impl SqliteStore {
             };
             total.add(&n);
         }
-        for customer in customers {
-            total.customers += tx
-                .execute(
-                    "DELETE FROM customers WHERE id = ?1
-                     AND NOT EXISTS (SELECT 1 FROM conversations WHERE customer_id = ?1)",
-                    [&customer.0],
-                )
-                .map_err(err)?;
-        }
+        total.customers += delete_orphans(&tx, customers.iter()).map_err(err)?;
         forget_in_exports(&tx, ids).map_err(err)?;
         tx.commit().map_err(err)?;
         Ok(total)
@@ -165,23 +157,7 @@ impl SqliteStore {
     pub fn anonymise(&mut self, ids: &[ConversationId], mask: &dyn Fn(&str, &Customer) -> String) -> Result<Erased> {
         let mut owners = Vec::new();
         for id in ids {
-            let customer: Option<String> = self
-                .conn
-                .query_row("SELECT customer_id FROM conversations WHERE id = ?1", [&id.0], |r| r.get(0))
-                .optional()
-                .map_err(|e| self.err(e))?;
-            let customer = match customer {
-                Some(c) => self.customer(&c)?,
-                None => None,
-            };
-            owners.push(customer.unwrap_or_else(|| Customer {
-                id: CustomerId(String::new()),
-                name: String::new(),
-                email: String::new(),
-                language: String::new(),
-                tier: crate::desk::Tier::Standard,
-                notes: String::new(),
-            }));
+            owners.push(self.customer_of(id)?.unwrap_or_default());
         }
         self.conn.execute_batch("PRAGMA secure_delete = ON").map_err(|e| self.err(e))?;
         let path = self.path.clone();
@@ -238,15 +214,8 @@ impl SqliteStore {
                 .map_err(err)?;
             total.add(&n);
         }
-        for owner in owners.iter().filter(|o| !o.id.0.is_empty()) {
-            total.customers += tx
-                .execute(
-                    "DELETE FROM customers WHERE id = ?1
-                     AND NOT EXISTS (SELECT 1 FROM conversations WHERE customer_id = ?1)",
-                    [&owner.id.0],
-                )
-                .map_err(err)?;
-        }
+        total.customers +=
+            delete_orphans(&tx, owners.iter().map(|o| &o.id).filter(|id| !id.0.is_empty())).map_err(err)?;
         tx.commit().map_err(err)?;
         Ok(total)
     }
@@ -310,6 +279,21 @@ impl SqliteStore {
             .map_err(|e| self.err(e))?;
         Ok(all.into_iter().filter(|e| ids.iter().any(|id| e.conversations.contains(&id.0))).collect())
     }
+}
+
+/// Deletes these customers where no conversation refers to them any more; how many went.
+fn delete_orphans<'a>(
+    tx: &rusqlite::Transaction<'_>,
+    ids: impl Iterator<Item = &'a CustomerId>,
+) -> rusqlite::Result<usize> {
+    let mut n = 0;
+    for id in ids {
+        n += tx.execute(
+            "DELETE FROM customers WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM conversations WHERE customer_id = ?1)",
+            [&id.0],
+        )?;
+    }
+    Ok(n)
 }
 
 /// Drops erased conversations from the export log's lists (the export itself stays recorded,

@@ -40,19 +40,6 @@ struct SentimentCase {
     urgent: bool,
 }
 
-impl<'de> Deserialize<'de> for Sentiment {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match String::deserialize(d)?.as_str() {
-            "negative" => Ok(Sentiment::Negative),
-            "neutral" => Ok(Sentiment::Neutral),
-            "positive" => Ok(Sentiment::Positive),
-            other => {
-                Err(serde::de::Error::custom(format!("unknown sentiment {other:?} (negative, neutral or positive)")))
-            }
-        }
-    }
-}
-
 pub use crate::privacy::eval::Counts;
 
 #[derive(Debug, Clone, Serialize)]

@@ -7,11 +7,11 @@
 
 use crate::desk::Priority;
 use regex::Regex;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
 
 /// A turn's (or conversation's) sentiment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Sentiment {
     Negative,
@@ -89,8 +89,10 @@ pub fn assess_turn(text: &str) -> TurnMood {
     };
     let mut score = 0.0;
     let mut negatives = 0.0;
+    let mut spans: Vec<std::ops::Range<usize>> = Vec::new();
     for (re, w) in &c.negative {
         for m in re.find_iter(after) {
+            spans.push(m.range());
             // "not bad", "not unhappy": a negated complaint is mild praise.
             if c.negation.is_match(&after[..m.start()]) {
                 score += 0.5;
@@ -110,9 +112,8 @@ pub fn assess_turn(text: &str) -> TurnMood {
             }
             continue;
         }
-        let overlaps_negative =
-            c.negative.iter().any(|(re, _)| re.find_iter(after).any(|n| n.start() <= m.start() && m.end() <= n.end()));
-        if overlaps_negative {
+        // Inside a complaint ("great, another", "thanks for nothing"): counted there already.
+        if spans.iter().any(|n| n.start <= m.start() && m.end() <= n.end) {
             continue;
         }
         if c.negation.is_match(&after[..m.start()]) {
