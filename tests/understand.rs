@@ -113,5 +113,35 @@ fn drafts_are_personalised_by_name_and_language() {
         let zh = draft(&["--drafter", drafter, "--name", "李伟", "--language", "zh", "退货期限是多久？"]);
         assert!(zh.starts_with("李伟您好"), "{drafter}: {zh}");
         assert!(zh.contains("30 天"), "{drafter}: {zh}");
+        // Tier rules from the KB: a member is told the members' window, a standard customer is
+        // not quoted the members' rule, and a Chinese reply holds no English sentence.
+        let plus = draft(&[
+            "--drafter",
+            drafter,
+            "--name",
+            "Maya Chen",
+            "--tier",
+            "plus",
+            "How long do I have to return a lamp?",
+        ]);
+        assert!(plus.contains("60 days"), "{drafter}: {plus}");
+        let std_zh = draft(&[
+            "--drafter",
+            drafter,
+            "--name",
+            "Wang Fang",
+            "--tier",
+            "standard",
+            "--language",
+            "zh",
+            "我买的台灯想退货，有多长时间可以退？",
+        ]);
+        assert!(std_zh.contains("30 天"), "{drafter}: {std_zh}");
+        assert!(!std_zh.contains("会员的退货期限"), "{drafter}: {std_zh}");
+        for sentence in std_zh.split(['。', '！', '？', '\n']) {
+            let latin = sentence.chars().any(|c| c.is_ascii_alphabetic());
+            let chinese = sentence.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+            assert!(!latin || chinese, "{drafter}: an English sentence in a Chinese reply: {sentence:?} in {std_zh}");
+        }
     }
 }

@@ -54,10 +54,18 @@ pub(crate) struct Opening {
     pub empathy: &'static str,
 }
 
+/// Whether a reply to `request` is written in Chinese: the customer's language, or a latest
+/// message in Chinese.
+pub(crate) fn replies_in_chinese(request: &DraftRequest) -> bool {
+    let latest =
+        request.messages.iter().rev().find(|m| m.author == Author::Customer).map(|m| m.text.as_str()).unwrap_or("");
+    request.customer.as_ref().is_some_and(|c| c.language.starts_with("zh")) || is_cjk(latest)
+}
+
 pub(crate) fn opening(request: &DraftRequest) -> Opening {
     let latest =
         request.messages.iter().rev().find(|m| m.author == Author::Customer).map(|m| m.text.as_str()).unwrap_or("");
-    let zh = request.customer.as_ref().is_some_and(|c| c.language.starts_with("zh")) || is_cjk(latest);
+    let zh = replies_in_chinese(request);
     // A Chinese reply to a name in Latin letters ("Wang Fang") uses the whole name, surname first.
     let name = request
         .customer
@@ -228,6 +236,15 @@ impl ExtractiveDrafter {
         // List items and headings-as-sentences have no final stop; a reply's sentences do.
         let finish = |t: &str| {
             let t = t.trim_end_matches([':', ';', ',', '；', '：', '，']);
+            // A list item quoted as a sentence starts with a capital ("returned within 30 days").
+            let capital;
+            let t = match t.chars().next() {
+                Some(c) if c.is_ascii_lowercase() => {
+                    capital = format!("{}{}", c.to_ascii_uppercase(), &t[1..]);
+                    capital.as_str()
+                }
+                _ => t,
+            };
             match t.chars().last() {
                 Some(c) if c.is_alphanumeric() || c == ')' || c == '）' => {
                     format!("{t}{}", if zh { "。" } else { "." })
@@ -236,8 +253,7 @@ impl ExtractiveDrafter {
             }
         };
         let body = picked.iter().map(|c| finish(&c.text)).collect::<Vec<_>>().join(if zh { "" } else { " " });
-        let closing =
-            if zh { "还有什么可以帮您的吗？" } else { "Is there anything else I can help you with?" };
+        let closing = if zh { super::layout::ZH_CLOSING } else { "Is there anything else I can help you with?" };
         let text = if zh {
             format!("{greeting}{empathy}{body}{closing}")
         } else if empathy.is_empty() {

@@ -9,6 +9,7 @@
 use super::checkpoint::Checkpoint;
 use super::extractive::{answerable, recent_customer_text};
 use super::generate::{Guide, Sampling, generate_guided};
+use super::layout::ChineseOnly;
 use super::prompt::{self, Limits, Profile, PromptInput, PromptPassage};
 use crate::desk::ports::{DraftRequest, DraftResult, Drafter, Flow, PortError};
 use crate::desk::{Author, DraftTimings, Passage, Source};
@@ -154,7 +155,25 @@ impl Drafter for NeuralDrafter {
             opened: !opening.is_empty(),
         };
         let guide = Some(&guide).filter(|_| self.guided);
-        let mut g = generate_guided(&self.checkpoint.model, tk, &ids, &self.sampling, guide, sink);
+        // A Chinese reply stays Chinese: the network's English sentences are dropped as they stream.
+        let mut zh_only = super::extractive::replies_in_chinese(request).then(ChineseOnly::default);
+        let mut g = {
+            let mut guarded = |piece: &str| match zh_only.as_mut() {
+                Some(z) => {
+                    let shown = z.push(piece);
+                    if shown.is_empty() { Flow::Continue } else { sink(&shown) }
+                }
+                None => sink(piece),
+            };
+            generate_guided(&self.checkpoint.model, tk, &ids, &self.sampling, guide, &mut guarded)
+        };
+        if let Some(z) = zh_only.as_mut() {
+            let rest = z.finish();
+            if !g.cancelled && !rest.is_empty() && sink(&rest) == Flow::Stop {
+                g.cancelled = true;
+            }
+            g.text = z.text().to_owned();
+        }
         let empty = g.text.trim().is_empty();
         if !opening.is_empty() {
             g.text = format!("{opening}{}", g.text);

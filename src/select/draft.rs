@@ -3,8 +3,9 @@
 
 use super::features::{Question, candidates, split_turns};
 use super::{Choice, Selector};
-use crate::desk::Author;
 use crate::desk::ports::DraftRequest;
+use crate::desk::{Author, Passage};
+use crate::text::AnswerType;
 
 /// The sentences the selector picks for `request`, in passage order, or `None` to abstain.
 pub fn selected_sentences(
@@ -30,8 +31,11 @@ pub fn selected_sentences(
         vectors: r.vectors.as_deref(),
     };
     let cands = candidates(passages, &q);
-    let (choice, _, _) = selector.decide(&cands);
+    let (choice, probs, _) = selector.decide(&cands);
     let Choice::Answer(mut picked) = choice else { return None };
+    if !member_terms.iter().any(|t| !t.is_empty() && latest.to_lowercase().contains(&t.to_lowercase())) {
+        apply_tier(&mut picked, &cands, &probs, passages, member, member_terms);
+    }
     // Two questions get two answers: each part's best sentence joins the reply when likely enough.
     let parts = question_parts(&latest);
     if parts.len() > 1 {
@@ -75,4 +79,106 @@ pub fn question_parts(message: &str) -> Vec<String> {
         .filter(|p| crate::text::content_terms(p, &mut en).len() >= 2 || crate::text::has_cjk(p))
         .collect();
     if parts.len() > 1 { parts } else { vec![message.to_owned()] }
+}
+
+/// Whether `sentence` states a members' rule: it names a member tier outside parentheses
+/// ("Harbor+ members get 60 days"), not only as an aside to the general rule ("within 30 days
+/// (60 days for Harbor+ members)").
+pub fn members_rule(sentence: &str, member_terms: &[String]) -> bool {
+    let mut depth = 0usize;
+    let mut outside = String::with_capacity(sentence.len());
+    for c in sentence.chars() {
+        match c {
+            '(' | '（' => depth += 1,
+            ')' | '）' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => outside.push(c),
+            _ => {}
+        }
+    }
+    member_terms.iter().any(|t| !t.is_empty() && outside.contains(t.as_str()))
+}
+
+fn names_members(sentence: &str, member_terms: &[String]) -> bool {
+    member_terms.iter().any(|t| !t.is_empty() && sentence.contains(t.as_str()))
+}
+
+/// The tier rules the KB states, applied to the customer's tier (when known; the question does
+/// not ask about the tier itself). A customer outside the members' tier is not quoted a members'
+/// rule beside the general one. A member whose answer quotes a general rule also gets the
+/// members' rule for the same thing: the likeliest sentence of the same article that names the
+/// tier and states the same kind of answer (a duration, an amount, a count), preferring one that
+/// states the members' rule over an aside.
+fn apply_tier(
+    picked: &mut Vec<usize>,
+    cands: &[super::Candidate],
+    probs: &[f32],
+    passages: &[Passage],
+    member: Option<bool>,
+    member_terms: &[String],
+) {
+    let slug = |i: usize| passages[cands[i].passage].slug.as_str();
+    match member {
+        Some(false) => {
+            let general: Vec<usize> =
+                picked.iter().copied().filter(|&i| !members_rule(&cands[i].text, member_terms)).collect();
+            if !general.is_empty() {
+                *picked = general;
+            }
+        }
+        Some(true) => {
+            if picked.iter().any(|&i| names_members(&cands[i].text, member_terms)) {
+                return;
+            }
+            let kinds = [AnswerType::Time, AnswerType::Amount, AnswerType::Count];
+            let (mut add, mut complemented) = (Vec::new(), Vec::new());
+            for &i in picked.iter() {
+                let asked: Vec<AnswerType> = kinds.into_iter().filter(|k| k.found_in(&cands[i].text)).collect();
+                let best = (0..cands.len())
+                    .filter(|&j| !picked.contains(&j) && !add.contains(&j) && slug(j) == slug(i))
+                    .filter(|&j| names_members(&cands[j].text, member_terms))
+                    .filter(|&j| asked.iter().any(|k| k.found_in(&cands[j].text)))
+                    // A sentence about the members' rule beats an aside in a general one.
+                    .max_by(|&a, &b| {
+                        let key = |j: usize| (members_rule(&cands[j].text, member_terms), probs[j]);
+                        let (ka, kb) = (key(a), key(b));
+                        ka.0.cmp(&kb.0).then(ka.1.total_cmp(&kb.1))
+                    });
+                if let Some(j) = best {
+                    add.push(j);
+                    complemented.push(i);
+                }
+            }
+            // Within the reply's budget: the members' rule displaces the least likely sentence
+            // that it does not complement.
+            let budget = picked.len();
+            picked.extend(add);
+            while picked.len() > budget.max(2) {
+                let Some(k) = (0..picked.len())
+                    .filter(|&k| {
+                        !complemented.contains(&picked[k]) && !names_members(&cands[picked[k]].text, member_terms)
+                    })
+                    .min_by(|&a, &b| probs[picked[a]].total_cmp(&probs[picked[b]]))
+                else {
+                    break;
+                };
+                picked.remove(k);
+            }
+        }
+        None => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_members_rule_names_the_tier_outside_an_aside() {
+        let terms = vec!["Harbor+".to_owned()];
+        assert!(members_rule("Harbor+ members get 60 days.", &terms));
+        assert!(members_rule("Harbor+ 会员的退货期限为 60 天。", &terms));
+        assert!(!members_rule("Returned within 30 days of delivery (or 60 days for Harbor+ members).", &terms));
+        assert!(!members_rule("在商品送达后 30 天内提出退货申请（Harbor+ 会员为送达后 60 天内）", &terms));
+        assert!(!members_rule("Standard shipping takes 3-5 business days.", &terms));
+    }
 }
