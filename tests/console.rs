@@ -401,3 +401,51 @@ fn a_customer_getting_angrier_raises_the_priority_and_suggests_escalating() {
     assert!(title.contains("upset, rising · asked before ×1"), "{title}");
     assert!(s.contains("!!Sam Lee"), "the queue marks it urgent:\n{s}");
 }
+
+#[test]
+fn the_profile_panel_shows_the_customer_their_orders_and_conversations() {
+    use deskpilot::desk::PastConversation;
+    let mut a = app();
+    open(&mut a, "T-7", "Maya Chen", "en");
+    a.on_channel(ChannelEvent::Message {
+        conversation: ConversationId::from("T-7"),
+        message: Message::customer("Where is order HP-20417? It was due Monday", T0),
+    });
+    a.focus = Focus::Queue;
+    let fx = a.on_key(key(KeyCode::Char('p')));
+    assert!(fx.iter().any(|e| matches!(e, Effect::LoadHistory { customer } if customer.0 == "cus-T-7")), "{fx:?}");
+    assert!(matches!(a.overlay, Some(Overlay::Profile { history: None, .. })));
+    let loading = text_of(&screen(&mut a, 140, 40));
+    assert!(loading.contains("Tier: Harbor+ · Language: English"), "{loading}");
+    assert!(loading.contains("Reading their conversations"), "{loading}");
+    let past = |id: &str, status, summary: &str, orders: &[&str]| PastConversation {
+        id: ConversationId::from(id),
+        status,
+        channel: "web".into(),
+        updated_at: T0 - 86_400_000,
+        summary: summary.into(),
+        orders: orders.iter().map(|o| o.to_string()).collect(),
+    };
+    let history = vec![
+        past("T-7", Status::Open, "Asks where order HP-20417 is", &["HP-20417"]),
+        past("T-3", Status::Resolved, "Lamp arrived broken; replacement sent", &["HP-19002"]),
+    ];
+    // A reply for another customer's profile is ignored.
+    deskpilot::tui::details::history_arrived(&mut a, &"cus-other".into(), history.clone());
+    assert!(matches!(a.overlay, Some(Overlay::Profile { history: None, .. })));
+    deskpilot::tui::details::history_arrived(&mut a, &"cus-T-7".into(), history);
+    let s = text_of(&screen(&mut a, 140, 40));
+    for want in [
+        "order HP-20417",
+        "HP-19002 (not on file) · asked about in T-3 (resolved)",
+        "Open issues",
+        "T-7 · web · open",
+        "Lamp arrived broken",
+    ] {
+        assert!(s.contains(want), "{want:?} missing in\n{s}");
+    }
+    let (earlier, open_at) = (s.find("Earlier conversations").unwrap(), s.find("T-3 · web").unwrap());
+    assert!(open_at > earlier, "{s}");
+    a.on_key(key(KeyCode::Esc));
+    assert!(a.overlay.is_none());
+}

@@ -82,6 +82,13 @@ fn demo_customer_draft_edit_send_in_tmux() {
     tmux.wait_for("Thanks for your patience.", Duration::from_secs(10));
     tmux.run(&["send-keys", "-t", "dp", "C-s"]);
     tmux.wait_for("Reply sent.", Duration::from_secs(10));
+
+    // The customer's profile, read from the store off the UI thread.
+    tmux.run(&["send-keys", "-t", "dp", "F10"]);
+    let screen = tmux.wait_for("Earlier conversations", Duration::from_secs(10));
+    assert!(screen.contains("Tier: ") && screen.contains("Open issues"), "{screen}");
+    tmux.run(&["send-keys", "-t", "dp", "Escape"]);
+
     tmux.run(&["send-keys", "-t", "dp", "C-q"]);
     let screen = tmux.wait_for("EXITED", Duration::from_secs(20));
     assert!(screen.contains("EXITED 0"), "{screen}");

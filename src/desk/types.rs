@@ -351,3 +351,16 @@ impl SuggestionEvent {
         }
     }
 }
+
+/// One of a customer's conversations, as the profile panel lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PastConversation {
+    pub id: ConversationId,
+    pub status: Status,
+    pub channel: String,
+    pub updated_at: Millis,
+    /// One line: the situation, what was done, what is open.
+    pub summary: String,
+    /// Order numbers the customer gave in it.
+    pub orders: Vec<String>,
+}

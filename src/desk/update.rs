@@ -159,6 +159,10 @@ pub enum Effect {
         conversation: ConversationId,
         priority: Priority,
     },
+    /// The agent opened the customer's profile: read their earlier conversations.
+    LoadHistory {
+        customer: super::types::CustomerId,
+    },
     SaveDraft {
         draft: Draft,
     },

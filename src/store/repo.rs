@@ -181,6 +181,20 @@ impl SqliteStore {
         rows.map_err(|e| self.err(e))
     }
 
+    /// A customer's conversations, most recently updated first, at most `limit`.
+    pub fn conversations_of(&self, customer: &str, limit: usize) -> Result<Vec<Conversation>> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE customer_id = ?1 ORDER BY updated_ms DESC, id LIMIT ?2"
+            ))
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(rusqlite::params![customer, limit as i64], conversation_row)
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>());
+        rows.map_err(|e| self.err(e))
+    }
+
     /// One conversation, if it exists.
     pub fn conversation(&self, id: &ConversationId) -> Result<Option<Conversation>> {
         self.conn

@@ -41,6 +41,12 @@ pub enum Overlay {
         offered: String,
         scroll: u16,
     },
+    /// The customer's profile: who they are and their conversations (`None` while loading).
+    Profile {
+        customer: crate::desk::Customer,
+        history: Option<Vec<crate::desk::PastConversation>>,
+        scroll: u16,
+    },
 }
 
 /// What the status bar says about the machinery.
@@ -385,6 +391,7 @@ impl App {
         match action {
             Action::Quit => self.quit = true,
             Action::Help => self.overlay = Some(Overlay::Help { scroll: 0 }),
+            Action::Profile => return super::details::open_profile(self),
             Action::Close => self.overlay = None,
             Action::NextPane | Action::PrevPane => {
                 let i = FOCUS_ORDER.iter().position(|f| *f == self.focus).unwrap_or(0);
@@ -517,8 +524,10 @@ impl App {
 
     fn move_by(&mut self, delta: i32) {
         if let Some(overlay) = self.overlay.as_mut() {
-            let (Overlay::Help { scroll } | Overlay::Article { scroll, .. } | Overlay::Compare { scroll, .. }) =
-                overlay;
+            let (Overlay::Help { scroll }
+            | Overlay::Article { scroll, .. }
+            | Overlay::Compare { scroll, .. }
+            | Overlay::Profile { scroll, .. }) = overlay;
             *scroll = (i32::from(*scroll) + delta).clamp(0, 10_000) as u16;
             return;
         }

@@ -42,6 +42,8 @@ pub enum Action {
     Close,
     /// The supervisor's Review tab (role = "supervisor").
     Review,
+    /// The customer's profile panel.
+    Profile,
 }
 
 impl Action {
@@ -77,6 +79,7 @@ impl Action {
             Action::FocusEditor => "focus the reply editor",
             Action::Close => "close the overlay",
             Action::Review => "Review tab: drafts vs sent replies, stats, approval queue (supervisors)",
+            Action::Profile => "the customer's profile: tier, language, orders, earlier conversations",
         }
     }
 }

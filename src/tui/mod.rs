@@ -303,6 +303,7 @@ impl Shell {
                 Effect::PersistPriority { conversation, priority } => {
                     self.workers.store(StoreOp::Priority(conversation, priority))
                 }
+                Effect::LoadHistory { customer } => self.workers.store(StoreOp::History(customer)),
                 Effect::SaveDraft { draft } => self.workers.store(StoreOp::Draft(draft)),
                 Effect::RecordEvent { conversation, request, event } => {
                     self.workers.store(StoreOp::Event(conversation, request, event, now()));
@@ -397,6 +398,10 @@ impl Shell {
             WorkerMsg::KbReloaded { articles } => {
                 app.info.kb_articles = articles;
                 app.say(format!("Knowledge base changed: re-indexed ({articles} articles)."));
+                Vec::new()
+            }
+            WorkerMsg::History { customer, conversations } => {
+                details::history_arrived(app, &customer, conversations);
                 Vec::new()
             }
             WorkerMsg::StoreError(e) => {

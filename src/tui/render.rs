@@ -4,7 +4,7 @@
 use super::app::{App, Focus, Overlay};
 use super::layout::Panes;
 use super::text::{display_text, highlighted_line, wrap};
-use crate::desk::{Author, ConversationView, DraftState, Millis, Status, Tier};
+use crate::desk::{Author, ConversationView, DraftState, Millis, Status};
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
@@ -154,11 +154,7 @@ fn truncate(s: &str, width: usize) -> String {
 fn conversation_title(app: &App, c: &ConversationView) -> Line<'static> {
     let mut spans = vec![Span::styled(format!(" {} ", customer_name(c)), app.theme.title)];
     if let Some(k) = &c.customer {
-        let tier = match k.tier {
-            Tier::Plus => "Harbor+",
-            Tier::Business => "Business",
-            Tier::Standard => "Standard",
-        };
+        let tier = super::details::tier_label(k.tier);
         spans.push(Span::styled(format!("· {tier} · {} · {} ", k.language, c.conversation.id), app.theme.dim));
     }
     let (mood, escalate) = super::details::mood_tags(app, c);
@@ -499,6 +495,15 @@ fn render_overlay(app: &App, frame: &mut Frame, area: Rect, overlay: &Overlay) {
                 Line::styled("struck out: only in your text · underlined: only in the new draft", app.theme.dim);
             let text = Text::from(vec![legend, Line::default(), Line::from(spans)]);
             frame.render_widget(Paragraph::new(text).block(b).wrap(Wrap { trim: false }).scroll((*scroll, 0)), rect);
+        }
+        Overlay::Profile { customer, history, scroll } => {
+            let lines = super::details::profile_lines(app, customer, history.as_deref());
+            let b = block(
+                app,
+                Span::styled(format!(" {} · Esc close ", display_text(&customer.name)), app.theme.title),
+                true,
+            );
+            frame.render_widget(Paragraph::new(lines).block(b).wrap(Wrap { trim: false }).scroll((*scroll, 0)), rect);
         }
         Overlay::Article { slug, title, text, scroll } => {
             let b = block(

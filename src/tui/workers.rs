@@ -65,6 +65,11 @@ pub enum WorkerMsg {
     KbReloaded {
         articles: usize,
     },
+    /// A customer's conversations, most recent first, for the profile panel.
+    History {
+        customer: crate::desk::CustomerId,
+        conversations: Vec<crate::desk::PastConversation>,
+    },
 }
 
 /// Re-checks the KB folder; returns a fresh retriever (and its article count) when it changed.
@@ -108,6 +113,8 @@ pub enum StoreOp {
     Warnings(ConversationId, RequestId, Vec<String>),
     /// Fetch supervisors' decisions on this console's queued replies and unseen coaching notes.
     PollReview,
+    /// Read a customer's conversations for the profile panel.
+    History(crate::desk::CustomerId),
 }
 
 pub struct Workers {
@@ -372,6 +379,35 @@ fn poll_review(store: &mut SqliteStore, tx: &UnboundedSender<WorkerMsg>) -> Resu
     Ok(())
 }
 
+/// How many of a customer's conversations the profile panel lists.
+const HISTORY: usize = 20;
+
+/// Sends a customer's conversations, summarised, to the app.
+fn history(
+    store: &SqliteStore,
+    customer: &crate::desk::CustomerId,
+    tx: &UnboundedSender<WorkerMsg>,
+) -> Result<(), crate::desk::ports::PortError> {
+    use crate::understand::{DetailKind, conversation_details, summary::summarize};
+    let mut conversations = Vec::new();
+    for c in store.conversations_of(&customer.0, HISTORY)? {
+        let messages = store.messages(&c.id)?;
+        let mut found = Vec::new();
+        let said = messages.iter().filter(|m| m.author == crate::desk::Author::Customer && !m.internal);
+        conversation_details(said.map(|m| (m.text.as_str(), m.at)), &mut found);
+        conversations.push(crate::desk::PastConversation {
+            summary: summarize(&messages, c.status).one_line(),
+            orders: found.into_iter().filter(|d| d.kind == DetailKind::Order).map(|d| d.value).collect(),
+            id: c.id,
+            status: c.status,
+            channel: c.channel,
+            updated_at: c.updated,
+        });
+    }
+    let _ = tx.send(WorkerMsg::History { customer: customer.clone(), conversations });
+    Ok(())
+}
+
 fn store_loop(rx: mpsc::Receiver<StoreOp>, tx: UnboundedSender<WorkerMsg>, mut store: SqliteStore) {
     while let Ok(op) = rx.recv() {
         let outcome = supervised("saving", || match op {
@@ -392,6 +428,7 @@ fn store_loop(rx: mpsc::Receiver<StoreOp>, tx: UnboundedSender<WorkerMsg>, mut s
             }
             StoreOp::Warnings(id, r, w) => store.set_draft_warnings(&id, r, &w).map_err(Into::into),
             StoreOp::PollReview => poll_review(&mut store, &tx),
+            StoreOp::History(customer) => history(&store, &customer, &tx),
             StoreOp::Flush(done) => {
                 let r = store.checkpoint().map_err(Into::into);
                 let _ = done.send(());
