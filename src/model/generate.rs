@@ -458,7 +458,7 @@ pub fn generate_guided(
             ((after_quote || in_body) && starts_sentence) || (quotes_now && !(chosen && after_comma))
         };
         // A planned sentence whose words the reply already holds (knowledge bases repeat their
-        // key facts) is not quoted again.
+        // key facts) is not quoted again; the selector's choice was cleared of repeats already.
         let pending: Vec<(usize, usize)> = if may_steer {
             let said = super::prompt::words(&reply_text);
             plan.wanted
@@ -466,7 +466,8 @@ pub fn generate_guided(
                 .copied()
                 .filter(|(s, _)| {
                     let w = &plan.words[*s];
-                    !covered.contains(s) && w.intersection(&said).count() * 5 < w.len() * 3
+                    let again = covered.iter().any(|c| plan.words.get(*c) == Some(w));
+                    !covered.contains(s) && !again && (chosen || w.intersection(&said).count() * 5 < w.len() * 3)
                 })
                 .collect()
         } else {
