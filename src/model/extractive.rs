@@ -253,7 +253,7 @@ impl ExtractiveDrafter {
             }
         };
         let body = picked.iter().map(|c| finish(&c.text)).collect::<Vec<_>>().join(if zh { "" } else { " " });
-        let closing = if zh { super::layout::ZH_CLOSING } else { "Is there anything else I can help you with?" };
+        let closing = if zh { super::layout::ZH_CLOSING } else { super::layout::EN_CLOSING };
         let text = if zh {
             format!("{greeting}{empathy}{body}{closing}")
         } else if empathy.is_empty() {

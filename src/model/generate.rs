@@ -3,9 +3,10 @@
 //! limit. The sink sees text as soon as it forms whole characters and can stop generation
 //! between any two tokens.
 
+use super::copying::{copy_sources, copy_verbatim};
 use super::extractive::{ANSWER_TYPE_BONUS, AnswerType};
 pub use super::layout::tidy;
-use super::net::{Drafter, KvCache, StepOutput};
+use super::net::{Drafter, KvCache};
 use super::rng::Rng;
 use super::tokenizer::{self as tok, Tokenizer};
 use crate::desk::Tier;
@@ -57,6 +58,8 @@ pub struct Generation {
     pub cancelled: bool,
     /// True when the model ended the reply itself (not the length limit).
     pub finished: bool,
+    /// Stopped because every sentence the selector chose was quoted whole: the drafter closes.
+    pub body_complete: bool,
 }
 
 impl Generation {
@@ -353,6 +356,8 @@ pub fn generate_guided(
     let chosen = guide.is_some_and(|g| !g.chosen.is_empty());
     // Sentences quoted so far, and whether the reply's last finished sentence was a quote.
     let mut covered: HashSet<usize> = HashSet::new();
+    // The sentence whose quote began most recently, and how many of its tokens were copied.
+    let mut quote: Option<(usize, usize)> = None;
     let (mut sentence_tokens, mut sentence_copied) = (0usize, 0usize);
     let mut after_quote = false;
     // The sentence the plan made the reply quote, while it is being quoted.
@@ -510,18 +515,25 @@ pub fn generate_guided(
             // A quote starts: what counts as the reply's sentence starts with it.
             (sentence_tokens, sentence_copied) = (0, 0);
         }
-        // A sentence being quoted is not offered as a fresh quote again.
+        // A sentence being quoted is not offered as a fresh quote again...
         if let Some((j, _)) = continuation.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))
             && let Some(&quoted) = plan.sentence.get(j).filter(|s| **s != usize::MAX)
         {
             sentence_copied += 1;
             if covered.insert(quoted) {
-                for (w, s) in plan.weight.iter_mut().zip(&plan.sentence) {
-                    if *s == quoted && *w > 0.0 {
-                        *w = f32::MIN_POSITIVE;
-                    }
-                }
+                plan.weight
+                    .iter_mut()
+                    .zip(&plan.sentence)
+                    .filter(|(w, s)| **s == quoted && **w > 0.0)
+                    .for_each(|(w, _)| *w = f32::MIN_POSITIVE);
+                quote = Some((quoted, 0));
             }
+            quote = quote.map(|(s, n)| (s, n + usize::from(s == quoted)));
+        } else if let Some((s, n)) = quote.take()
+            && n < 3
+        {
+            // ... but one left after a word or two ("If you" of another sentence) was not quoted.
+            covered.remove(&s);
         }
         let piece = tokenizer.decode(&[next]);
         reply_text = tokenizer.decode(&out.ids);
@@ -544,6 +556,16 @@ pub fn generate_guided(
                 break;
             }
         }
+        // Every chosen sentence quoted whole: the body is complete, and what the network would
+        // write next is its own (at worst "I ship your replacement"), so the drafter closes.
+        if chosen
+            && ends_quote(&piece)
+            && !decimal_point(&reply_text, None)
+            && guide.is_some_and(|g| super::layout::holds_all(&reply_text, &g.chosen))
+        {
+            (out.finished, out.body_complete) = (true, true);
+            break;
+        }
         if out.ids.len() >= sampling.max_tokens || cache.len + 1 >= max_len {
             break;
         }
@@ -557,32 +579,6 @@ pub fn generate_guided(
     }
     out.total_ms = started.elapsed().as_secs_f64() * 1e3;
     out
-}
-
-/// Makes `step` copy prompt position `j`'s next token and nothing else, and returns that token
-/// (`None` when it is a special token: the quote has reached the end of its passage).
-fn copy_verbatim(step: &mut StepOutput, prompt: &[u32], j: usize) -> Option<u32> {
-    let t = *prompt.get(j + 1).filter(|t| **t as usize >= tok::SPECIALS.len())?;
-    step.gate = 0.0;
-    step.copy.iter_mut().for_each(|c| *c = 0.0);
-    if let Some(c) = step.copy.get_mut(j) {
-        *c = 1.0;
-    }
-    Some(t)
-}
-
-/// The copy attention that produced `token`, normalised (empty when it was not copied).
-fn copy_sources(copy: &[f32], prompt: &[u32], token: u32, copy_share: f32, from_vocab: f32) -> Vec<f32> {
-    let mut w: Vec<f32> =
-        copy.iter().enumerate().map(|(j, &a)| if prompt.get(j + 1) == Some(&token) { a } else { 0.0 }).collect();
-    let total: f32 = w.iter().sum();
-    if total < 0.05 || copy_share * total < from_vocab {
-        return Vec::new();
-    }
-    for v in &mut w {
-        *v /= total;
-    }
-    w
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Unit tests of the guided decode loop's steps and of reply layout.
 
-use super::{Plan, StepOutput, copy_verbatim, tidy, tok};
+use super::{Plan, tidy, tok};
+use crate::model::copying::copy_verbatim;
+use crate::model::net::StepOutput;
 use std::collections::HashSet;
 
 /// Positions 0-1 are sentence 0, 2-3 sentence 1, 4-5 sentence 2; sentences 0 and 2 wanted.

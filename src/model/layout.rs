@@ -27,8 +27,16 @@ fn sentence_just_ended(out: &str) -> bool {
         && tail.next().is_some_and(|c| c.is_ascii_alphanumeric())
 }
 
-/// What a Chinese reply ends with when the network's own closing was not Chinese.
+/// Whether `reply` holds every one of `sentences` whole (their final stop aside).
+pub fn holds_all(reply: &str, sentences: &[String]) -> bool {
+    sentences.iter().all(|c| reply.contains(c.trim().trim_end_matches(['.', '。', '!', '！', '?', '？'])))
+}
+
+/// What a Chinese reply ends with when the drafter closes it.
 pub const ZH_CLOSING: &str = "还有什么可以帮您的吗？";
+
+/// What an English reply ends with when the drafter closes it.
+pub const EN_CLOSING: &str = "Is there anything else I can help you with?";
 
 /// Keeps a Chinese reply Chinese while it streams. The network learned its closings mostly from
 /// English replies, so after the quoted (Chinese) facts it sometimes writes "Is there anything
@@ -128,6 +136,14 @@ mod tests {
         shown.push_str(&g.finish());
         assert_eq!(shown, g.text(), "what streamed is what the reply holds");
         shown
+    }
+
+    #[test]
+    fn a_reply_holds_its_chosen_sentences_whole() {
+        let chosen =
+            vec!["Report damage within 14 days of delivery.".to_owned(), "退款会在 5 个工作日内到账。".to_owned()];
+        assert!(holds_all("Hi! Report damage within 14 days of delivery 退款会在 5 个工作日内到账。", &chosen));
+        assert!(!holds_all("Report damage within 14 days", &chosen));
     }
 
     #[test]

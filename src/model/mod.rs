@@ -10,6 +10,7 @@ pub mod abstain;
 pub mod bench;
 pub mod bench_pipeline;
 pub mod checkpoint;
+pub mod copying;
 pub mod data;
 pub mod extractive;
 pub mod generate;

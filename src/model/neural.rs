@@ -168,11 +168,23 @@ impl Drafter for NeuralDrafter {
             generate_guided(&self.checkpoint.model, tk, &ids, &self.sampling, guide, &mut guarded)
         };
         if let Some(z) = zh_only.as_mut() {
-            let rest = z.finish();
+            let rest = if g.body_complete { z.push("") } else { z.finish() };
             if !g.cancelled && !rest.is_empty() && sink(&rest) == Flow::Stop {
                 g.cancelled = true;
             }
             g.text = z.text().to_owned();
+        }
+        if g.body_complete && !g.cancelled {
+            // The drafter closes a reply whose chosen sentences are all in.
+            let close = if zh_only.is_some() {
+                super::layout::ZH_CLOSING.to_owned()
+            } else {
+                format!("\n\n{}", super::layout::EN_CLOSING)
+            };
+            g.text.push_str(&close);
+            if sink(&close) == Flow::Stop {
+                g.cancelled = true;
+            }
         }
         let empty = g.text.trim().is_empty();
         if !opening.is_empty() {
