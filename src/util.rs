@@ -68,6 +68,19 @@ pub fn sanitize_for_terminal(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// The device models run on (the generator, the encoder, the selector and the understanding
+/// heads): the CPU (`flex`), or the first CUDA GPU when built with the `cuda` feature.
+pub fn device() -> burn::tensor::Device {
+    #[cfg(feature = "cuda")]
+    {
+        burn::tensor::Device::cuda(0)
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        burn::tensor::Device::flex()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

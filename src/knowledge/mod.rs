@@ -2,6 +2,7 @@
 //! and cut into passages ([`Chunk`]s) for retrieval and drafting.
 
 mod article;
+pub mod cases;
 mod chunk;
 mod loader;
 mod markdown;

@@ -28,19 +28,8 @@ pub use neural::NeuralDrafter;
 
 use crate::config::Config;
 
-/// The device models run on: the CPU (`flex`), or the first CUDA GPU when built with the `cuda`
-/// feature.
-pub fn device() -> burn::tensor::Device {
-    #[cfg(feature = "cuda")]
-    {
-        burn::tensor::Device::cuda(0)
-    }
-    #[cfg(not(feature = "cuda"))]
-    {
-        burn::tensor::Device::flex()
-    }
-}
 use crate::desk::ports::Drafter;
+pub use crate::util::device;
 use std::path::Path;
 
 /// Which drafter to use and where its model lives, from the config or command-line flags.

@@ -13,7 +13,7 @@ use super::layout::ChineseOnly;
 use super::prompt::{self, Limits, Profile, PromptInput, PromptPassage};
 use crate::desk::ports::{DraftRequest, DraftResult, Drafter, Flow, PortError};
 use crate::desk::{Author, DraftTimings, Passage, Source};
-use crate::eval::text_metrics::unsupported_facts;
+use crate::text::facts::unsupported_facts;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -168,13 +168,13 @@ impl Drafter for NeuralDrafter {
             generate_guided(&self.checkpoint.model, tk, &ids, &self.sampling, guide, &mut guarded)
         };
         if let Some(z) = zh_only.as_mut() {
-            let rest = if g.body_complete { z.push("") } else { z.finish() };
+            let rest = z.finish();
             if !g.cancelled && !rest.is_empty() && sink(&rest) == Flow::Stop {
                 g.cancelled = true;
             }
             g.text = z.text().to_owned();
         }
-        if g.body_complete && !g.cancelled {
+        if g.body_complete && !g.cancelled && !g.text.trim_end().ends_with(super::layout::ZH_CLOSING) {
             // The drafter closes a reply whose chosen sentences are all in.
             let close = if zh_only.is_some() {
                 super::layout::ZH_CLOSING.to_owned()

@@ -290,7 +290,7 @@ pub fn build_data(opts: &TrainOptions, rng: &mut Rng) -> Result<(Vec<Example>, M
     let mut transcripts = Vec::new();
     for path in &opts.transcripts {
         let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
-        let mut cases = crate::eval::load_cases(path)?;
+        let mut cases = crate::knowledge::cases::load_cases(path)?;
         if let Some(h) = opts.half {
             cases = cases.into_iter().enumerate().filter(|(i, _)| (i % 2) + 1 == h as usize).map(|(_, c)| c).collect();
         }

@@ -183,7 +183,7 @@ impl Selector {
         if sha != file.weights_sha256 {
             bail!("{}: sha256 {sha} does not match selector.json's weights_sha256", weights.display());
         }
-        let device = crate::model::device();
+        let device = crate::util::device();
         let mut net = file.net.init(&device, 0);
         let mut store = BurnpackStore::from_file(&weights).auto_extension(false);
         net.load_from(&mut store).map_err(|e| anyhow::anyhow!("{}: cannot load weights: {e}", weights.display()))?;

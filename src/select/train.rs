@@ -164,7 +164,7 @@ fn flat(groups: &[Group], dim: usize) -> (Vec<f32>, Vec<f32>, Vec<f32>, usize) {
 /// Fits a network on `train`; `progress(step, loss)`.
 pub fn fit(train: &[Group], dim: usize, opts: &FitOptions, progress: &dyn Fn(usize, f32)) -> (SelectorNet, NetConfig) {
     let config = NetConfig { scalars: SCALARS, dim: dim.max(1), hidden: opts.hidden };
-    let device = crate::model::device();
+    let device = crate::util::device();
     let ad = device.clone().autodiff();
     let mut net = config.init(&ad, opts.seed);
     let (s, m, y, n) = flat(train, dim);

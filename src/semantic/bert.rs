@@ -203,7 +203,7 @@ mod tests {
 
     #[test]
     fn fast_gelu_matches_the_backends_exact_gelu() {
-        let device = crate::model::device();
+        let device = crate::util::device();
         let xs: Vec<f32> = (0..=16_000).map(|i| -8.0 + i as f32 * 0.001).collect();
         let n = xs.len();
         let t = Tensor::<2>::from_data(burn::tensor::TensorData::new(xs, [1, n]), &device);

@@ -49,7 +49,7 @@ impl Encoder {
     /// Loads `dir` (`config.json`, `tokenizer.json`, `model.safetensors`, `manifest.json`) onto the
     /// CPU device. The weights must match the manifest's hash.
     pub fn load(dir: &Path) -> Result<Self, EncoderError> {
-        Self::load_on(dir, &crate::model::device())
+        Self::load_on(dir, &crate::util::device())
     }
 
     /// [`Encoder::load`] onto `device`.

@@ -3,6 +3,7 @@
 //! detection, content terms, sentence splitting, and what kind of answer a question asks for.
 
 pub mod analyzers;
+pub mod facts;
 
 pub use analyzers::{analyze, has_cjk};
 use std::collections::HashSet;

@@ -119,7 +119,7 @@ pub fn held_out(text: &str) -> bool {
 /// Fits the head: full batch, softmax cross-entropy, AdamW.
 pub fn fit(vectors: &[Vec<f32>], labels: &[usize], classes: usize, steps: usize) -> IntentNet {
     let dim = vectors.first().map_or(1, Vec::len).max(1);
-    let device = crate::model::device();
+    let device = crate::util::device();
     let ad = device.clone().autodiff();
     ad.seed(7);
     let mut net = IntentNet {
@@ -187,7 +187,7 @@ impl Intent {
         let text = std::fs::read_to_string(&path).with_context(|| format!("{}: cannot read", path.display()))?;
         let file: IntentFile =
             serde_json::from_str(&text).with_context(|| format!("{}: not an intent head", path.display()))?;
-        let device = crate::model::device();
+        let device = crate::util::device();
         let mut net = IntentNet { out: LinearConfig::new(file.dim.max(1), file.slugs.len().max(1)).init(&device) };
         let weights = dir.join("intent.bpk");
         let mut store = BurnpackStore::from_file(&weights).auto_extension(false);

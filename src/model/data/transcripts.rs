@@ -3,7 +3,7 @@
 
 use super::{Example, Kind};
 use crate::desk::Author;
-use crate::eval::Case;
+use crate::knowledge::cases::Case;
 use crate::model::prompt::{Profile, PromptInput, PromptPassage};
 use crate::retrieval::Retriever;
 use regex::Regex;

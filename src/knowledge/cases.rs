@@ -1,4 +1,4 @@
-//! Evaluation cases: one JSON object per line,
+//! Labelled conversations (evaluation cases, and training transcripts): one JSON object per line,
 //! `{"id", "turns": [{"role", "text"}], "gold": [slug], "gold_passages": [text], "reference"?,
 //! "facts"?: [text], "abstain"?: bool}`.
 //!
