@@ -414,7 +414,7 @@ fn the_profile_panel_shows_the_customer_their_orders_and_conversations() {
     a.focus = Focus::Queue;
     let fx = a.on_key(key(KeyCode::Char('p')));
     assert!(fx.iter().any(|e| matches!(e, Effect::LoadHistory { customer } if customer.0 == "cus-T-7")), "{fx:?}");
-    assert!(matches!(a.overlay, Some(Overlay::Profile { history: None, .. })));
+    assert!(matches!(&a.overlay, Some(Overlay::Profile { view, .. }) if view.history.is_none()));
     let loading = text_of(&screen(&mut a, 140, 40));
     assert!(loading.contains("Tier: Harbor+ · Language: English"), "{loading}");
     assert!(loading.contains("Reading their conversations"), "{loading}");
@@ -432,7 +432,7 @@ fn the_profile_panel_shows_the_customer_their_orders_and_conversations() {
     ];
     // A reply for another customer's profile is ignored.
     deskpilot::tui::details::history_arrived(&mut a, &"cus-other".into(), history.clone());
-    assert!(matches!(a.overlay, Some(Overlay::Profile { history: None, .. })));
+    assert!(matches!(&a.overlay, Some(Overlay::Profile { view, .. }) if view.history.is_none()));
     deskpilot::tui::details::history_arrived(&mut a, &"cus-T-7".into(), history);
     let s = text_of(&screen(&mut a, 140, 40));
     for want in [

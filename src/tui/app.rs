@@ -41,10 +41,9 @@ pub enum Overlay {
         offered: String,
         scroll: u16,
     },
-    /// The customer's profile: who they are and their conversations (`None` while loading).
+    /// The customer's profile: who they are and their conversations.
     Profile {
-        customer: crate::desk::Customer,
-        history: Option<Vec<crate::desk::PastConversation>>,
+        view: super::details::ProfileView,
         scroll: u16,
     },
 }

@@ -109,6 +109,14 @@ pub fn tier_label(tier: crate::desk::Tier) -> &'static str {
     }
 }
 
+/// What the profile panel shows: the customer, and their conversations (`None` while the store
+/// reads them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProfileView {
+    pub customer: crate::desk::Customer,
+    pub history: Option<Vec<crate::desk::PastConversation>>,
+}
+
 /// Opens the selected conversation's customer profile; their conversations are read off this
 /// thread and fill it in when they arrive.
 pub fn open_profile(app: &mut App) -> Vec<crate::desk::Effect> {
@@ -122,16 +130,16 @@ pub fn open_profile(app: &mut App) -> Vec<crate::desk::Effect> {
         ..crate::desk::Customer::default()
     });
     let id = customer.id.clone();
-    app.overlay = Some(super::app::Overlay::Profile { customer, history: None, scroll: 0 });
+    app.overlay = Some(super::app::Overlay::Profile { view: ProfileView { customer, history: None }, scroll: 0 });
     vec![crate::desk::Effect::LoadHistory { customer: id }]
 }
 
 /// A customer's conversations arrived from the store: shown if their profile is still open.
 pub fn history_arrived(app: &mut App, customer: &crate::desk::CustomerId, list: Vec<crate::desk::PastConversation>) {
-    if let Some(super::app::Overlay::Profile { customer: c, history, .. }) = app.overlay.as_mut()
-        && c.id == *customer
+    if let Some(super::app::Overlay::Profile { view, .. }) = app.overlay.as_mut()
+        && view.customer.id == *customer
     {
-        *history = Some(list);
+        view.history = Some(list);
     }
 }
 
@@ -181,17 +189,9 @@ pub fn profile_lines(
     };
     let when = |ms: i64| {
         let secs = ms / 1000 + crate::util::local_offset_secs();
-        let date = time::OffsetDateTime::from_unix_timestamp(secs).map(|d| d.date()).ok();
-        date.map(|d| {
-            format!(
-                "{} {} {:02}:{:02}",
-                d.day(),
-                &format!("{}", d.month())[..3],
-                (secs / 3600).rem_euclid(24),
-                (secs / 60).rem_euclid(60)
-            )
-        })
-        .unwrap_or_default()
+        let day = time::OffsetDateTime::from_unix_timestamp(secs).map(|d| d.date()).ok();
+        let day = day.map(|d| format!("{} {} ", d.day(), &format!("{}", d.month())[..3])).unwrap_or_default();
+        format!("{day}{}", super::render::clock(ms))
     };
     // Where each order came up: (order, conversation, status).
     let asked: Vec<(&str, &crate::desk::PastConversation)> =
@@ -210,6 +210,7 @@ pub fn profile_lines(
         lines.push(Line::styled(format!("  {}{}", display_text(line.trim()), asked_about(id)), t));
     }
     let mut other: Vec<&str> = asked.iter().map(|(o, _)| *o).filter(|o| !known_ids.iter().any(|k| k == o)).collect();
+    other.sort_unstable();
     other.dedup();
     for o in &other {
         lines.push(Line::styled(format!("  {} (not on file){}", display_text(o), asked_about(o)), t));

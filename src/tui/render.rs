@@ -56,7 +56,7 @@ pub fn waited(now: Millis, since: Millis) -> String {
 }
 
 /// Local wall-clock time of a timestamp, "HH:MM".
-fn clock(ms: Millis) -> String {
+pub(super) fn clock(ms: Millis) -> String {
     let secs = (ms / 1000 + crate::util::local_offset_secs()).rem_euclid(86_400);
     format!("{:02}:{:02}", (secs / 3600) % 24, (secs / 60) % 60)
 }
@@ -496,8 +496,9 @@ fn render_overlay(app: &App, frame: &mut Frame, area: Rect, overlay: &Overlay) {
             let text = Text::from(vec![legend, Line::default(), Line::from(spans)]);
             frame.render_widget(Paragraph::new(text).block(b).wrap(Wrap { trim: false }).scroll((*scroll, 0)), rect);
         }
-        Overlay::Profile { customer, history, scroll } => {
-            let lines = super::details::profile_lines(app, customer, history.as_deref());
+        Overlay::Profile { view, scroll } => {
+            let (customer, lines) =
+                (&view.customer, super::details::profile_lines(app, &view.customer, view.history.as_deref()));
             let b = block(
                 app,
                 Span::styled(format!(" {} · Esc close ", display_text(&customer.name)), app.theme.title),
