@@ -497,13 +497,9 @@ fn render_overlay(app: &App, frame: &mut Frame, area: Rect, overlay: &Overlay) {
             frame.render_widget(Paragraph::new(text).block(b).wrap(Wrap { trim: false }).scroll((*scroll, 0)), rect);
         }
         Overlay::Profile { view, scroll } => {
-            let (customer, lines) =
-                (&view.customer, super::details::profile_lines(app, &view.customer, view.history.as_deref()));
-            let b = block(
-                app,
-                Span::styled(format!(" {} · Esc close ", display_text(&customer.name)), app.theme.title),
-                true,
-            );
+            let lines = super::details::profile_lines(app, &view.customer, view.history.as_deref());
+            let title = format!(" {} · Esc close ", display_text(&view.customer.name));
+            let b = block(app, Span::styled(title, app.theme.title), true);
             frame.render_widget(Paragraph::new(lines).block(b).wrap(Wrap { trim: false }).scroll((*scroll, 0)), rect);
         }
         Overlay::Article { slug, title, text, scroll } => {
