@@ -63,7 +63,7 @@ fn app_with_history() -> App {
     app.apply(Msg::RetrievalDone {
         conversation: "T-1".into(),
         request: RequestId(1),
-        retrieval: Retrieval { passages, evidence: vec![], confidence: 0.8, vectors: None },
+        retrieval: Retrieval { passages, evidence: vec![], confidence: 0.8, vectors: None, intent: None },
     });
     app.apply(Msg::DraftChunk {
         conversation: "T-1".into(),

@@ -78,6 +78,11 @@ pub struct RetrievalConfig {
     pub encoder: String,
     /// Weight of the dense ranking in hybrid fusion (BM25 has 1).
     pub dense_weight: f32,
+    /// The intent classifier's folder (`understand train-intent --out`); empty: the bundled
+    /// `assets/understand/intent`; `none`: no intent. Used only with the KB and encoder it was
+    /// trained for.
+    #[serde(default)]
+    pub intent: String,
     /// A draft that does not answer hands off below this confidence (nothing found is about the
     /// question) and asks a clarifying question above it.
     #[serde(default = "default_handoff_below")]
@@ -438,6 +443,15 @@ impl Config {
             return PathBuf::from(&self.retrieval.encoder);
         }
         bundled_encoder_dir()
+    }
+
+    /// The intent classifier's folder (`None`: no intent).
+    pub fn intent_dir(&self) -> Option<PathBuf> {
+        match self.retrieval.intent.as_str() {
+            "none" => None,
+            "" => Some(bundled_asset_dir("understand/intent", "intent.json")),
+            dir => Some(PathBuf::from(dir)),
+        }
     }
 
     /// The answer selector's folder (`None`: no selector).

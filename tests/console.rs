@@ -88,6 +88,7 @@ fn retrieval() -> Retrieval {
         evidence: vec![],
         confidence: 0.82,
         vectors: None,
+        intent: None,
     }
 }
 
@@ -377,6 +378,29 @@ fn the_title_shows_the_customers_key_details() {
     let s = text_of(&screen(&mut a, 220, 30));
     let title = s.lines().next().unwrap_or_default();
     assert!(title.contains("AH-200"), "{title}");
+}
+
+/// The intent retrieval found tags the conversation (topic and confidence) and the queue row
+/// (category).
+#[test]
+fn the_intent_tags_the_conversation_and_the_queue() {
+    let mut a = app();
+    open(&mut a, "T-3", "Ana Souza", "en");
+    let fx = a.on_channel(ChannelEvent::Message {
+        conversation: "T-3".into(),
+        message: Message::customer("when do I get my money back?", T0 + 30_000),
+    });
+    let request = fx.iter().find_map(|e| match e {
+        Effect::Retrieve { request, .. } => Some(*request),
+        _ => None,
+    });
+    let intent = deskpilot::desk::Intent { topic: "refund-timeline".into(), category: "returns".into(), p: 0.82 };
+    let retrieval = Retrieval { intent: Some(intent), ..retrieval() };
+    a.apply(Msg::RetrievalDone { conversation: "T-3".into(), request: request.expect("retrieval"), retrieval });
+    let s = text_of(&screen(&mut a, 200, 30));
+    let title = s.lines().next().unwrap_or_default();
+    assert!(title.contains("returns/refund-timeline 82%"), "{title}");
+    assert!(s.contains("open · waiting") && s.contains("· returns"), "{s}");
 }
 
 #[test]

@@ -225,6 +225,7 @@ proptest! {
                     customer: None,
                     messages,
                     retrieval,
+                    details: vec![],
                 };
                 let draft = ExtractiveDrafter::default().draft(&request, &mut |_| Flow::Continue).expect("draft");
                 prop_assert!(!draft.text.trim().is_empty(), "an empty extractive draft");

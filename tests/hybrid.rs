@@ -10,7 +10,8 @@ fn encoder_dir() -> PathBuf {
 }
 
 fn hybrid() -> DenseChoice {
-    DenseChoice { mode: RetrievalMode::Hybrid, encoder_dir: encoder_dir(), dense_weight: 1.0 }
+    let intent_dir = Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/understand/intent"));
+    DenseChoice { mode: RetrievalMode::Hybrid, encoder_dir: encoder_dir(), dense_weight: 1.0, intent_dir }
 }
 
 /// The bundled KB with dense evidence, built once, and its data dir (vectors included).
@@ -44,6 +45,32 @@ fn hybrid_finds_paraphrased_questions_and_reports_both_scores() {
     let zh = r.search_text("我的密码忘了怎么办", 3).expect("search");
     assert!(zh.components.is_empty());
     assert_eq!(zh.hits[0].slug, "zh/reset-password");
+}
+
+#[test]
+fn the_bundled_intent_classifier_tags_english_and_chinese_turns() {
+    let r = &bundled_hybrid().0;
+    assert!(r.intent_slot().get().is_some(), "the bundled classifier fits the bundled KB and encoder");
+    for (q, topic) in [
+        ("I sent the blender back last week, when do I get my money?", "refund-timeline"),
+        ("the thing I bought shows up smashed to pieces", "damaged-item"),
+        ("我的密码忘了怎么办", "zh/reset-password"),
+    ] {
+        let res = r.search_text(q, 5).expect("search");
+        let intent = r.intent_of(&res).expect("an intent");
+        assert_eq!(intent.topic, topic, "{q:?}: {intent:?}");
+        assert!(!intent.category.is_empty() && (0.0..=1.0).contains(&intent.p), "{intent:?}");
+    }
+    // A classifier is used only with the KB it was trained for.
+    let kb = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        kb.path().join("only.md"),
+        "---\ntitle: Only article\ncategory: misc\n---\nThe only article there is, about gift wrapping.\n",
+    )
+    .expect("write");
+    let data = tempfile::tempdir().expect("tempdir");
+    let (other, _) = Retriever::open_with(kb.path(), data.path(), &hybrid(), &|_, _| {}).expect("open");
+    assert!(other.dense().is_some() && other.intent_slot().get().is_none());
 }
 
 #[test]
@@ -111,8 +138,12 @@ fn vectors_are_incremental_and_a_bad_file_is_rebuilt() {
 #[test]
 fn a_missing_encoder_falls_back_to_lexical() {
     let data = tempfile::tempdir().expect("tempdir");
-    let choice =
-        DenseChoice { mode: RetrievalMode::Hybrid, encoder_dir: data.path().join("no-encoder"), dense_weight: 1.0 };
+    let choice = DenseChoice {
+        mode: RetrievalMode::Hybrid,
+        encoder_dir: data.path().join("no-encoder"),
+        dense_weight: 1.0,
+        intent_dir: None,
+    };
     let (r, _) = Retriever::open_with(&bundled_kb(), data.path(), &choice, &|_, _| {}).expect("open");
     assert!(r.dense().is_none());
     assert_eq!(r.effective_mode(), RetrievalMode::Lexical);

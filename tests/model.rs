@@ -189,6 +189,7 @@ fn request(retrieval: Retrieval, text: &str) -> DraftRequest {
         customer: None,
         messages: vec![Message::customer(text, 0)],
         retrieval,
+        details: vec![],
     }
 }
 
@@ -196,7 +197,7 @@ fn request(retrieval: Retrieval, text: &str) -> DraftRequest {
 fn abstains_on_an_empty_retrieval_and_names_its_sources_otherwise() {
     let (_, _, ckpt) = tiny();
     let mut drafter = NeuralDrafter::new(ckpt.clone(), 0.35);
-    let empty = Retrieval { passages: vec![], evidence: vec![], confidence: 0.0, vectors: None };
+    let empty = Retrieval { passages: vec![], evidence: vec![], confidence: 0.0, vectors: None, intent: None };
     let r = drafter.draft(&request(empty, "can you book me a taxi?"), &mut |_| Flow::Continue).expect("draft");
     assert!(r.abstained);
     assert!(r.sources.is_empty());
@@ -209,8 +210,13 @@ fn abstains_on_an_empty_retrieval_and_names_its_sources_otherwise() {
         score: 3.0,
         highlights: vec![],
     };
-    let confident =
-        Retrieval { passages: vec![passage.clone()], evidence: vec![passage], confidence: 0.9, vectors: None };
+    let confident = Retrieval {
+        passages: vec![passage.clone()],
+        evidence: vec![passage],
+        confidence: 0.9,
+        vectors: None,
+        intent: None,
+    };
     let mut streamed = String::new();
     let r = drafter
         .draft(&request(confident, "how fast is express?"), &mut |p| {

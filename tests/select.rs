@@ -37,6 +37,7 @@ fn draft(text: &str, name: &str, lang: &str) -> (String, bool) {
         }),
         messages,
         retrieval,
+        details: vec![],
     };
     let mut d = ExtractiveDrafter { selector: Some(selector()), ..ExtractiveDrafter::default() };
     let out = d.draft(&request, &mut |_| Flow::Continue).expect("draft");

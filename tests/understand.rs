@@ -143,5 +143,22 @@ fn drafts_are_personalised_by_name_and_language() {
             let chinese = sentence.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
             assert!(!latin || chinese, "{drafter}: an English sentence in a Chinese reply: {sentence:?} in {std_zh}");
         }
+        // The key details reach the draft: the order number the customer just gave is
+        // acknowledged, in their language.
+        let order =
+            draft(&["--drafter", drafter, "--name", "Ana Lima", "my order HP-20386 arrived smashed, what now?"]);
+        assert!(order.contains("your order number, HP-20386."), "{drafter}: {order}");
+        let zh_order = draft(&[
+            "--drafter",
+            drafter,
+            "--name",
+            "李伟",
+            "--language",
+            "zh",
+            "我的订单 HP-20386 还没到，标准配送要多久？",
+        ]);
+        assert!(zh_order.contains("感谢您提供订单号 HP-20386。"), "{drafter}: {zh_order}");
+        let none = draft(&["--drafter", drafter, "How long do I have to return a lamp?"]);
+        assert!(!none.contains("order number"), "{drafter}: {none}");
     }
 }

@@ -90,7 +90,13 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
         },
         notes: String::new(),
     });
-    let request = DraftRequest { request: RequestId(1), conversation: "cli".into(), customer, messages, retrieval };
+    let mut details = Vec::new();
+    crate::understand::conversation_details(
+        messages.iter().filter(|m| m.author == crate::desk::Author::Customer).map(|m| (m.text.as_str(), m.at)),
+        &mut details,
+    );
+    let request =
+        DraftRequest { request: RequestId(1), conversation: "cli".into(), customer, messages, retrieval, details };
     let out = &mut std::io::stdout().lock();
     let json = args.json;
     let mut failed: Option<std::io::Error> = None;

@@ -6,6 +6,7 @@ mod doctor;
 mod draft;
 mod eval;
 mod index;
+mod intent;
 mod kb;
 mod privacy;
 mod review;

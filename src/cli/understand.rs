@@ -49,6 +49,13 @@ enum What {
         /// Synthetic questions per passage.
         #[arg(long, default_value_t = 8)]
         per_passage: usize,
+        /// Labelled conversations (JSONL, the eval format) the evidence scorer is fitted on;
+        /// without them it is fitted on the generated questions.
+        #[arg(long, value_name = "FILE")]
+        cases: Vec<PathBuf>,
+        /// Fit the evidence scorer on the generated questions as well as on `--cases`.
+        #[arg(long)]
+        with_generated: bool,
     },
     /// Intent top-1 (the predicted article is a gold one) on evaluation cases, e.g.
     /// `../shared/eval/doc2dial/dev.jsonl` with a head trained on its KB.
@@ -59,6 +66,9 @@ enum What {
         /// The head (`train-intent --out`).
         #[arg(long, value_name = "DIR")]
         head: PathBuf,
+        /// The KB the cases ask about (default: the configured one).
+        #[arg(long, value_name = "DIR")]
+        kb: Option<PathBuf>,
         /// Only odd (1) or even (2) lines, as `eval --half`.
         #[arg(long)]
         half: Option<u8>,
@@ -83,120 +93,19 @@ enum What {
 pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
     let o = &mut std::io::stdout().lock();
     match args.what {
-        What::TrainIntent { kb, out, steps, per_passage } => {
-            use crate::understand::intent;
-            let dir = super::kb_dir(settings, kb.as_ref());
-            let kb = crate::knowledge::load_kb(&dir);
-            let (mut texts, classes) = intent::kb_texts(&kb);
-            anyhow::ensure!(classes.len() >= 2, "{}: fewer than two English articles", dir.display());
-            // Questions written from the passages, as the generator's training data is (never
-            // one of the bundled eval sets' questions).
-            let chunks: Vec<crate::knowledge::Chunk> = kb
-                .articles
-                .iter()
-                .flat_map(|a| crate::knowledge::chunk_article(a, &crate::knowledge::ChunkOptions::default()))
-                .collect();
-            let retriever = crate::retrieval::Retriever::in_ram(&chunks)?;
-            let mut rng = crate::model::rng::Rng::new(7);
-            let eval = crate::model::data::EvalQuestions::bundled();
-            for (q, slug) in crate::model::data::Synthesizer::new(&chunks, &retriever).questions(per_passage, &mut rng)
-            {
-                if let Some(class) = classes.iter().position(|c| c.0 == slug)
-                    && !eval.contains(&q)
-                {
-                    texts.push((q, class));
-                }
-            }
-            let encoder = crate::semantic::Encoder::load(&settings.config.encoder_dir())?;
-            let bar = super::progress_bar("embedding");
-            bar.set_length(texts.len() as u64);
-            let mut vectors = Vec::with_capacity(texts.len());
-            for chunk in texts.chunks(256) {
-                let t: Vec<&str> = chunk.iter().map(|x| x.0.as_str()).collect();
-                vectors.extend(encoder.encode(&t)?);
-                bar.inc(chunk.len() as u64);
-            }
-            bar.finish_and_clear();
-            let labels: Vec<usize> = texts.iter().map(|t| t.1).collect();
-            let (mut tv, mut tl, mut hv, mut hl) = (vec![], vec![], vec![], vec![]);
-            for ((t, l), v) in texts.iter().zip(&vectors) {
-                if intent::held_out(t) {
-                    hv.push(v.clone());
-                    hl.push(*l);
-                } else {
-                    tv.push(v.clone());
-                    tl.push(*l);
-                }
-            }
-            let net = intent::fit(&tv, &tl, classes.len(), steps);
-            let heldout_top1 = intent::top1(&net, &hv, &hl);
-            writeln!(
-                o,
-                "{} articles, {} texts: top-1 {:.3} on the {} held out",
-                classes.len(),
-                texts.len(),
-                heldout_top1,
-                hv.len()
-            )?;
-            let net = intent::fit(&vectors, &labels, classes.len(), steps);
-            let slugs: Vec<String> = classes.iter().map(|c| c.0.clone()).collect();
-            let file = intent::IntentFile {
-                dim: encoder.dim(),
-                kb_articles_sha256: intent::articles_hash(&slugs),
-                categories: classes.iter().map(|c| c.1.clone()).collect(),
-                slugs,
-                encoder_sha256: encoder.model_sha256().to_owned(),
-                training_texts: texts.len(),
-                heldout_texts: hv.len(),
-                heldout_top1,
+        What::TrainIntent { kb, out, steps, per_passage, cases, with_generated } => {
+            let args = super::intent::TrainArgs {
+                kb: kb.as_ref(),
+                out: &out,
+                steps,
+                per_passage,
+                cases: &cases,
+                with_generated,
             };
-            intent::Intent::new(net, file).save(&out)?;
-            writeln!(o, "-> {}", out.display())?;
+            super::intent::train(settings, &args)?;
         }
-        What::Intent { cases, head, half, json } => {
-            use crate::understand::intent;
-            let head = intent::Intent::load(&head)?;
-            let encoder = crate::semantic::Encoder::load(&settings.config.encoder_dir())?;
-            anyhow::ensure!(
-                head.file.encoder_sha256 == encoder.model_sha256(),
-                "the intent head was trained on another encoder"
-            );
-            let mut all = crate::eval::load_cases(&cases)?;
-            if let Some(h) = half {
-                all = all.into_iter().enumerate().filter(|(i, _)| (i % 2 == 0) == (h == 1)).map(|(_, c)| c).collect();
-            }
-            let (mut n, mut right, mut skipped) = (0usize, 0usize, 0usize);
-            for c in all.iter().filter(|c| !c.gold.is_empty()) {
-                let turns: Vec<(crate::desk::Author, String)> = c
-                    .turns
-                    .iter()
-                    .map(|t| {
-                        (
-                            if t.role == "customer" {
-                                crate::desk::Author::Customer
-                            } else {
-                                crate::desk::Author::Agent
-                            },
-                            t.text.clone(),
-                        )
-                    })
-                    .collect();
-                let Some(q) = crate::retrieval::hybrid::query_vector(&encoder, &turns, 0.5)? else {
-                    skipped += 1;
-                    continue;
-                };
-                let v = intent::conversation_vector(&q.latest, q.earlier.as_deref());
-                n += 1;
-                if head.classify(&v, 1).first().is_some_and(|t| c.gold.contains(&t.slug)) {
-                    right += 1;
-                }
-            }
-            let top1 = right as f64 / n.max(1) as f64;
-            if json {
-                writeln!(o, "{}", serde_json::json!({ "cases": n, "top1": top1, "skipped_chinese": skipped }))?;
-            } else {
-                writeln!(o, "{n} cases with gold articles: intent top-1 {top1:.3} ({skipped} Chinese skipped)")?;
-            }
+        What::Intent { cases, head, kb, half, json } => {
+            super::intent::evaluate(settings, &cases, &head, kb.as_ref(), half, json)?;
         }
         What::TrainSentiment { out } => {
             let encoder = crate::semantic::Encoder::load(&settings.config.encoder_dir())?;

@@ -104,7 +104,8 @@ mod tests {
             score: 1.0,
             highlights: vec![],
         };
-        let retrieval = Retrieval { passages: vec![passage], evidence: vec![], confidence: 0.9, vectors: None };
+        let retrieval =
+            Retrieval { passages: vec![passage], evidence: vec![], confidence: 0.9, vectors: None, intent: None };
         update(&mut s, Msg::RetrievalDone { conversation: "T-1".into(), request, retrieval });
         let draft = Draft {
             conversation: "T-1".into(),
@@ -219,7 +220,7 @@ mod tests {
         );
         let request =
             fx.iter().find_map(|e| if let Effect::Retrieve { request, .. } = e { Some(*request) } else { None });
-        let retrieval = Retrieval { passages: vec![], evidence: vec![], confidence: 0.1, vectors: None };
+        let retrieval = Retrieval { passages: vec![], evidence: vec![], confidence: 0.1, vectors: None, intent: None };
         let fx = update(
             &mut s,
             Msg::RetrievalDone { conversation: "T-2".into(), request: request.expect("request"), retrieval },

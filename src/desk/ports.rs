@@ -42,6 +42,8 @@ pub struct DraftRequest {
     pub customer: Option<Customer>,
     pub messages: Vec<Message>,
     pub retrieval: Retrieval,
+    /// Key details the customer gave (order numbers, dates...), oldest first.
+    pub details: Vec<super::types::Detail>,
 }
 
 /// Returned by a streaming sink: keep generating, or stop (cancelled).

@@ -224,6 +224,25 @@ pub struct Retrieval {
     /// encoder is loaded: what the drafter's answer selector reads. Not stored.
     #[serde(skip)]
     pub vectors: Option<std::sync::Arc<MeaningVectors>>,
+    /// What the customer's turn is about, when an intent classifier for this KB is loaded.
+    #[serde(default)]
+    pub intent: Option<Intent>,
+}
+
+/// A turn's intent: the KB article that answers it (its topic), the article's category, and
+/// the classifier's probability.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Intent {
+    pub topic: String,
+    pub category: String,
+    pub p: f32,
+}
+
+impl Intent {
+    /// `category/topic`, as the console tags a conversation.
+    pub fn label(&self) -> String {
+        if self.category.is_empty() { self.topic.clone() } else { format!("{}/{}", self.category, self.topic) }
+    }
 }
 
 impl Retrieval {
@@ -363,4 +382,38 @@ pub struct PastConversation {
     pub summary: String,
     /// Order numbers the customer gave in it.
     pub orders: Vec<String>,
+}
+
+/// What a key detail in a customer's message is (found by `understand::details`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DetailKind {
+    Order,
+    Tracking,
+    Email,
+    Phone,
+    Amount,
+    Model,
+    Date,
+}
+
+impl DetailKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DetailKind::Order => "order",
+            DetailKind::Tracking => "tracking",
+            DetailKind::Email => "email",
+            DetailKind::Phone => "phone",
+            DetailKind::Amount => "amount",
+            DetailKind::Model => "model",
+            DetailKind::Date => "date",
+        }
+    }
+}
+
+/// One detail: as written, and normalised (an amount as `USD 49.00`, a date as `2026-11-24`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Detail {
+    pub kind: DetailKind,
+    pub text: String,
+    pub value: String,
 }

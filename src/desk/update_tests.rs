@@ -55,7 +55,7 @@ fn draft(c: &str, request: RequestId, text: &str) -> Draft {
 }
 
 fn retrieval() -> Retrieval {
-    Retrieval { passages: vec![], evidence: vec![], confidence: 0.9, vectors: None }
+    Retrieval { passages: vec![], evidence: vec![], confidence: 0.9, vectors: None, intent: None }
 }
 
 /// Drives a customer message through retrieval; returns the generation's request id.

@@ -99,6 +99,7 @@ pub fn replay_generation(
             customer: None,
             messages,
             retrieval,
+            details: Vec::new(),
         };
         let result =
             drafter.draft(&request, &mut |_| Flow::Continue).map_err(|e| anyhow::anyhow!("{}: draft: {e}", case.id))?;

@@ -7,4 +7,4 @@ pub mod text_metrics;
 
 pub use crate::knowledge::cases::{Case, Turn, load_cases, parse_conversation};
 pub use generation::{CaseDraft, GenerationMetrics, replay_generation};
-pub use replay::{CaseResult, RetrievalMetrics, RetrievalReport, replay_retrieval};
+pub use replay::{CaseResult, RetrievalMetrics, RetrievalReport, query_for, replay_retrieval};

@@ -54,7 +54,8 @@ pub struct RetrievalReport {
     pub query_p99_ms: f64,
 }
 
-fn query_for(case: &Case, k: usize) -> RetrievalQuery {
+/// The retrieval query of a case: its turns, customer and agent.
+pub fn query_for(case: &Case, k: usize) -> RetrievalQuery {
     let turns = case
         .turns
         .iter()

@@ -39,7 +39,7 @@ impl Abstain {
 pub fn draft(request: &DraftRequest, handoff_below: f32) -> String {
     let Opening { zh, greeting, empathy } = opening(request);
     let ask = Abstain::for_confidence(request.retrieval.confidence, handoff_below).text(zh);
-    let parts: Vec<&str> = [greeting.as_str(), empathy, ask].into_iter().filter(|s| !s.is_empty()).collect();
+    let parts: Vec<&str> = [greeting.as_str(), empathy.as_str(), ask].into_iter().filter(|s| !s.is_empty()).collect();
     parts.join(if zh { "" } else { " " })
 }
 

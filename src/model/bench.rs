@@ -145,6 +145,7 @@ pub fn run(model_dir: &Path, kb_dir: &Path, data_dir: &Path, runs: usize) -> Res
             customer: None,
             messages: vec![Message::customer(q, 0)],
             retrieval,
+            details: Vec::new(),
         };
         let r = drafter.draft(&request, &mut |_| Flow::Continue).map_err(|e| anyhow::anyhow!("draft: {e}"))?;
         drafts.push(r.timings.total_ms);

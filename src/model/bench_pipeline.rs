@@ -52,6 +52,7 @@ pub fn run(choice: &DrafterChoice, retriever: &Retriever, runs: usize) -> Result
             customer: None,
             messages: vec![Message::customer(q, 0)],
             retrieval: found,
+            details: Vec::new(),
         };
         let selected = selector.as_ref().map(|s| {
             let t = Instant::now();

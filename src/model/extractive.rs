@@ -7,7 +7,7 @@
 //! guessing. It is honest about what it is: the console labels its drafts "extractive".
 
 use crate::desk::ports::{DraftRequest, DraftResult, Drafter, Flow, PortError};
-use crate::desk::{Author, DraftTimings, Passage, Source};
+use crate::desk::{Author, DetailKind, DraftTimings, Passage, Source};
 pub use crate::text::{AnswerType, content_terms, sounds_upset};
 use std::collections::HashSet;
 use std::time::Instant;
@@ -51,7 +51,9 @@ pub fn version(selector: Option<&crate::select::Selector>) -> String {
 pub(crate) struct Opening {
     pub zh: bool,
     pub greeting: String,
-    pub empathy: &'static str,
+    /// An apology when the customer sounds upset, then a thank-you for the order number they
+    /// just gave (either may be empty).
+    pub empathy: String,
 }
 
 /// Whether a reply to `request` is written in Chinese: the customer's language, or a latest
@@ -78,10 +80,21 @@ pub(crate) fn opening(request: &DraftRequest) -> Opening {
         (false, false) => format!("Hi {name},"),
         (false, true) => "Hi there,".to_owned(),
     };
-    let empathy = match (sounds_upset(latest), zh) {
+    let sorry = match (sounds_upset(latest), zh) {
         (true, true) => "非常抱歉给您带来不便，我们来尽快解决。",
         (true, false) => "I'm really sorry about the trouble, and I'll help you sort this out now.",
         _ => "",
+    };
+    // The order number the latest message gave, so the agent sees it was read.
+    let order = request.details.iter().rev().find(|d| d.kind == DetailKind::Order && latest.contains(&d.text));
+    let thanks = match (order, zh) {
+        (Some(o), true) => format!("感谢您提供订单号 {}。", o.value),
+        (Some(o), false) => format!("Thanks for including your order number, {}.", o.value),
+        (None, _) => String::new(),
+    };
+    let empathy = match (sorry.is_empty(), thanks.is_empty(), zh) {
+        (false, false, false) => format!("{sorry} {thanks}"),
+        _ => format!("{sorry}{thanks}"),
     };
     Opening { zh, greeting, empathy }
 }
@@ -336,7 +349,8 @@ mod tests {
                 notes: String::new(),
             }),
             messages: vec![Message::customer(text, 1)],
-            retrieval: Retrieval { passages, evidence: vec![], confidence, vectors: None },
+            retrieval: Retrieval { passages, evidence: vec![], confidence, vectors: None, intent: None },
+            details: vec![],
         }
     }
 

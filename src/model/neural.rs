@@ -138,7 +138,7 @@ impl Drafter for NeuralDrafter {
         // network, trained on made-up customers, may greet a name it saw in training instead.
         let opening = (self.guided && !request.messages.iter().any(|m| m.author == Author::Agent && !m.internal))
             .then(|| super::extractive::opening(request))
-            .map(|o| if o.zh { format!("{}{}", o.greeting, o.empathy) } else { spaced(&o.greeting, o.empathy) })
+            .map(|o| if o.zh { format!("{}{}", o.greeting, o.empathy) } else { spaced(&o.greeting, &o.empathy) })
             .unwrap_or_default();
         let mut ids = built.ids.clone();
         if !opening.is_empty() {

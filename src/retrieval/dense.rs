@@ -19,6 +19,8 @@ pub struct DenseChoice {
     pub encoder_dir: PathBuf,
     /// Weight of the dense ranking in hybrid fusion.
     pub dense_weight: f32,
+    /// The intent classifier to load with the encoder (`None`: none).
+    pub intent_dir: Option<PathBuf>,
 }
 
 impl DenseChoice {
@@ -28,12 +30,17 @@ impl DenseChoice {
             Some(m) => m,
             None => config.retrieval.mode.parse().map_err(|e: String| anyhow::anyhow!("[retrieval] mode: {e}"))?,
         };
-        Ok(Self { mode, encoder_dir: config.encoder_dir(), dense_weight: config.retrieval.dense_weight })
+        Ok(Self {
+            mode,
+            encoder_dir: config.encoder_dir(),
+            dense_weight: config.retrieval.dense_weight,
+            intent_dir: config.intent_dir(),
+        })
     }
 
     /// Lexical retrieval: no encoder is loaded.
     pub fn lexical() -> Self {
-        Self { mode: RetrievalMode::Lexical, encoder_dir: PathBuf::new(), dense_weight: 1.0 }
+        Self { mode: RetrievalMode::Lexical, encoder_dir: PathBuf::new(), dense_weight: 1.0, intent_dir: None }
     }
 }
 
@@ -100,6 +107,9 @@ impl Retriever {
         if choice.mode != RetrievalMode::Lexical {
             match load_for_kb(kb_dir, data_dir, &choice.encoder_dir, &report, me.num_passages() as usize, progress) {
                 Ok((dense, _)) => {
+                    if let Some(intent) = choice.intent_dir.as_deref().and_then(|d| load_intent(d, &dense)) {
+                        let _ = me.intent_slot().set(intent);
+                    }
                     let _ = me.dense_slot().set(dense);
                 }
                 Err(e) => tracing::warn!("sentence encoder unavailable, retrieval stays lexical: {e:#}"),
@@ -121,7 +131,8 @@ impl Retriever {
         if choice.mode == RetrievalMode::Lexical {
             return;
         }
-        let slot = self.dense_slot();
+        let (slot, intent_slot) = (self.dense_slot(), self.intent_slot());
+        let intent_dir = choice.intent_dir.clone();
         let (kb, data, enc, report) =
             (kb_dir.to_path_buf(), data_dir.to_path_buf(), choice.encoder_dir.clone(), report.clone());
         let passages = self.num_passages() as usize;
@@ -134,6 +145,9 @@ impl Retriever {
                         ms = started.elapsed().as_secs_f64() * 1e3,
                         "dense retrieval ready"
                     );
+                    if let Some(intent) = intent_dir.as_deref().and_then(|d| load_intent(d, &dense)) {
+                        let _ = intent_slot.set(intent);
+                    }
                     let _ = slot.set(dense);
                 }
                 Err(e) => tracing::warn!("sentence encoder unavailable, retrieval stays lexical: {e:#}"),
@@ -142,5 +156,34 @@ impl Retriever {
         if let Err(e) = spawned {
             tracing::warn!("cannot start the encoder thread, retrieval stays lexical: {e}");
         }
+    }
+}
+
+/// The intent classifier in `dir`, when it was trained for these passages' English articles
+/// and this encoder (else `None`, logged: the console shows no intent).
+pub fn load_intent(dir: &Path, dense: &Dense) -> Option<crate::understand::intent::Intent> {
+    use crate::understand::intent::{Intent, articles_hash};
+    let intent = match Intent::load(dir) {
+        Ok(i) => i,
+        Err(e) => {
+            tracing::info!("no intent classifier: {e:#}");
+            return None;
+        }
+    };
+    let mut slugs: Vec<String> = dense
+        .index
+        .passages
+        .labels
+        .iter()
+        .filter(|(_, _, lang)| !lang.starts_with("zh"))
+        .map(|(_, slug, _)| slug.clone())
+        .collect();
+    slugs.sort();
+    slugs.dedup();
+    if intent.fits(&articles_hash(&slugs), dense.encoder.model_sha256()) {
+        Some(intent)
+    } else {
+        tracing::info!("{}: the intent classifier was trained for another KB or encoder; no intent", dir.display());
+        None
     }
 }

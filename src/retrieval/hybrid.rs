@@ -239,6 +239,7 @@ pub fn fuse(
     let agrees = lex.articles.first().is_some_and(|(s, _)| s == top_slug);
     let lexical = if mode == RetrievalMode::Hybrid { lex.confidence } else { 0.5 };
     let confidence = recalibrate(lexical, agrees || mode == RetrievalMode::Dense, top_cos, top_cos - runner_up);
+    let candidates = order.iter().take(10).filter_map(|(s, _)| comps.get(s).cloned()).collect();
     let articles = order.into_iter().take(lex.articles.len().max(10)).collect();
     Ok(SearchResult {
         hits,
@@ -247,6 +248,41 @@ pub fn fuse(
         confidence,
         coverage: lex.coverage,
         components,
+        candidates,
         vectors: Some(vectors),
     })
+}
+
+/// The intent scorer's candidates of a result: the fused ranking's first articles with their
+/// component scores, or (a lexical result) BM25's.
+pub fn intent_candidates(result: &SearchResult) -> Vec<crate::understand::evidence::Candidate> {
+    use crate::understand::evidence::Candidate;
+    if result.candidates.is_empty() {
+        return result
+            .articles
+            .iter()
+            .take(10)
+            .enumerate()
+            .map(|(r, (slug, score))| Candidate {
+                slug: slug.clone(),
+                fused_rank: Some(r + 1),
+                lexical: Some(*score),
+                lexical_rank: Some(r + 1),
+                ..Candidate::default()
+            })
+            .collect();
+    }
+    result
+        .candidates
+        .iter()
+        .enumerate()
+        .map(|(r, c)| Candidate {
+            slug: c.slug.clone(),
+            fused_rank: Some(r + 1),
+            lexical: c.lexical,
+            lexical_rank: c.lexical_rank,
+            dense: c.dense,
+            dense_rank: c.dense_rank,
+        })
+        .collect()
 }

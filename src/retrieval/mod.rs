@@ -13,7 +13,7 @@ pub mod query;
 pub(crate) mod schema;
 mod search;
 
-pub use dense::{DenseChoice, load_for_chunks, load_for_kb};
+pub use dense::{DenseChoice, load_for_chunks, load_for_kb, load_intent};
 pub use hybrid::{Components, Dense, FusionOptions, RetrievalMode};
 pub use index::{IndexError, IndexReport, KbIndex, WhenBusy, check_index, index_dir_for, kb_changed};
 pub use query::{QTerm, QueryOptions, QueryTerms, conversation_terms};
@@ -41,6 +41,8 @@ pub struct Retriever {
     pub fusion: FusionOptions,
     /// The encoder and passage vectors, filled once (possibly by a background thread).
     dense: Arc<OnceLock<Dense>>,
+    /// The intent classifier for this KB, filled with the dense evidence when one fits.
+    intent: Arc<OnceLock<crate::understand::intent::Intent>>,
 }
 
 impl Retriever {
@@ -53,6 +55,7 @@ impl Retriever {
             mode: RetrievalMode::Lexical,
             fusion: FusionOptions::default(),
             dense: Arc::new(OnceLock::new()),
+            intent: Arc::new(OnceLock::new()),
         }
     }
 
@@ -60,6 +63,20 @@ impl Retriever {
     /// from then on.
     pub fn dense_slot(&self) -> Arc<OnceLock<Dense>> {
         Arc::clone(&self.dense)
+    }
+
+    /// The slot the intent classifier goes into (set once, like the dense evidence).
+    pub fn intent_slot(&self) -> Arc<OnceLock<crate::understand::intent::Intent>> {
+        Arc::clone(&self.intent)
+    }
+
+    /// The intent of a search's result, when a classifier is loaded.
+    pub fn intent_of(&self, result: &SearchResult) -> Option<crate::desk::Intent> {
+        let head = self.intent.get()?;
+        let q = result.vectors.as_ref();
+        let v = q.map(|q| crate::understand::intent::conversation_vector(&q.latest, q.earlier.as_deref()));
+        let t = head.topics(v.as_deref(), &hybrid::intent_candidates(result), 1).into_iter().next()?;
+        Some(crate::desk::Intent { topic: t.slug, category: t.category, p: t.p })
     }
 
     /// The dense evidence, once loaded.
@@ -216,6 +233,7 @@ fn meaning_vectors(
 impl crate::desk::ports::Retriever for Retriever {
     fn retrieve(&self, query: &RetrievalQuery) -> std::result::Result<Retrieval, PortError> {
         let result = self.search(query).map_err(|e| -> PortError { e.into() })?;
+        let intent = self.intent_of(&result);
         let vectors = match (&result.vectors, self.dense()) {
             (Some(q), Some(dense)) => Some(Arc::new(meaning_vectors(q, &dense.index, &result))),
             _ => None,
@@ -225,6 +243,7 @@ impl crate::desk::ports::Retriever for Retriever {
             passages: result.hits.into_iter().map(Passage::from).collect(),
             evidence: result.passages.into_iter().map(Passage::from).collect(),
             vectors,
+            intent,
         })
     }
 }

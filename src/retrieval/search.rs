@@ -63,6 +63,10 @@ pub struct SearchResult {
     pub coverage: f32,
     /// Lexical and dense component scores of each hit's article (fused rankings only).
     pub components: Vec<super::hybrid::Components>,
+    /// Component scores of the fused ranking's first articles, in its order (what the intent
+    /// scorer reads; fused rankings only).
+    #[serde(skip)]
+    pub candidates: Vec<super::hybrid::Components>,
     /// The question's meaning vectors (fused rankings only).
     #[serde(skip)]
     pub vectors: Option<super::hybrid::QueryVectors>,
@@ -373,7 +377,16 @@ pub fn search(
         _ => 0.75,
     };
     let confidence = if hits.is_empty() { 0.0 } else { calibrate(coverage, ratio) };
-    Ok(SearchResult { hits, passages, articles, confidence, coverage, components: Vec::new(), vectors: None })
+    Ok(SearchResult {
+        hits,
+        passages,
+        articles,
+        confidence,
+        coverage,
+        components: Vec::new(),
+        candidates: Vec::new(),
+        vectors: None,
+    })
 }
 
 /// The passages with these ids (`None` for an id the index does not have), without highlights.

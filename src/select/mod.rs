@@ -262,24 +262,44 @@ pub fn choose(probs: &[f32], a: f32, d: &Decision, texts: &[&str]) -> Choice {
     }
     let top = probs[best];
     let mut picked = vec![best];
-    // Built only when a second sentence qualifies (most questions pick one).
-    let mut seen: Option<(tantivy::tokenizer::TextAnalyzer, std::collections::HashSet<String>)> = None;
+    // Built only when a second sentence qualifies (most questions pick one): the analyzer and
+    // each picked sentence's gist.
+    let mut seen: Option<(tantivy::tokenizer::TextAnalyzer, Vec<std::collections::HashSet<String>>)> = None;
     // A repeat keeps its place in the count: dropping it shortens the reply rather than letting
     // a weaker sentence in.
     for &j in order.iter().take(d.max_sentences.max(1)).skip(1) {
         if probs[j] < d.pick || probs[j] < d.relative * top {
             break;
         }
-        let (en, said) = seen.get_or_insert_with(|| {
+        let (en, gists) = seen.get_or_insert_with(|| {
             let mut en = crate::text::analyzers::english();
-            let said = texts.get(best).map(|t| gist(t, &mut en)).unwrap_or_default();
-            (en, said)
+            let first = texts.get(best).map(|t| gist(t, &mut en)).unwrap_or_default();
+            (en, vec![first])
         });
         let words = texts.get(j).map(|t| gist(t, en)).unwrap_or_default();
-        if !words.is_empty() && words.intersection(said).count() * 10 >= words.len() * 7 {
+        if words.is_empty() {
+            picked.push(j);
+            gists.push(words);
             continue;
         }
-        said.extend(words);
+        let said: std::collections::HashSet<&String> = gists.iter().flatten().collect();
+        if words.iter().filter(|w| said.contains(w)).count() * 10 >= words.len() * 7 {
+            continue;
+        }
+        // A picked sentence that this one restates whole, numbers and all, gives way to it
+        // ("Report damage within 14 days." before "Please report damage within 14 days of
+        // delivery, with photos.").
+        let within = |g: &std::collections::HashSet<String>| {
+            !g.is_empty()
+                && g.intersection(&words).count() * 10 >= g.len() * 8
+                && g.iter().filter(|w| w.chars().any(|c| c.is_ascii_digit())).all(|w| words.contains(w))
+        };
+        if let Some(k) = gists.iter().position(within) {
+            picked[k] = j;
+            gists[k] = words;
+            continue;
+        }
+        gists.push(words);
         picked.push(j);
     }
     Choice::Answer(picked)
@@ -312,5 +332,18 @@ mod tests {
         assert_eq!(choose(&[0.9, 0.8, 0.7], 0.9, &d, &texts), Choice::Answer(vec![0, 2]));
         let zh = ["退款会在 5 个工作日内到账。", "退款在 5 个工作日内到账。", "运费不退。"];
         assert_eq!(choose(&[0.9, 0.8, 0.7], 0.9, &d, &zh), Choice::Answer(vec![0, 2]));
+    }
+
+    #[test]
+    fn a_sentence_that_restates_a_picked_one_whole_takes_its_place() {
+        let d = Decision { answer: 0.3, pick: 0.5, relative: 0.5, max_sentences: 3 };
+        let texts = [
+            "Report damage within 14 days of delivery.",
+            "Please report damage within 14 days of delivery, with photos of the item and the box.",
+            "Report damage within 30 days of delivery, with photos of the item and the box.",
+        ];
+        assert_eq!(choose(&[0.9, 0.8, 0.1], 0.9, &d, &texts), Choice::Answer(vec![1]));
+        // Not when the numbers differ.
+        assert_eq!(choose(&[0.9, 0.1, 0.8], 0.9, &d, &texts), Choice::Answer(vec![0, 2]));
     }
 }

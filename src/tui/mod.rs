@@ -274,12 +274,16 @@ impl Shell {
                 }
                 Effect::Generate { conversation, request, retrieval } => {
                     let Some(view) = app.state.get(&conversation) else { continue };
+                    let mut details = Vec::new();
+                    let said = view.messages.iter().filter(|m| m.author == crate::desk::Author::Customer);
+                    crate::understand::conversation_details(said.map(|m| (m.text.as_str(), m.at)), &mut details);
                     let req = DraftRequest {
                         request,
                         conversation: conversation.clone(),
                         customer: view.customer.clone(),
                         messages: view.messages.clone(),
                         retrieval,
+                        details,
                     };
                     self.workers.generate(req);
                 }

@@ -127,6 +127,9 @@ fn render_queue(app: &App, frame: &mut Frame, area: Rect) {
         if c.customer_typing {
             second.push(Span::styled(" · typing…", base.patch(app.theme.dim)));
         }
+        if let Some(i) = c.retrieval.as_ref().and_then(|r| r.intent.as_ref()).filter(|i| !i.category.is_empty()) {
+            second.push(Span::styled(format!(" · {}", i.category), base.patch(app.theme.dim)));
+        }
         lines.push(Line::from(second));
     }
     // Keep the selection visible.
@@ -156,6 +159,9 @@ fn conversation_title(app: &App, c: &ConversationView) -> Line<'static> {
     if let Some(k) = &c.customer {
         let tier = super::details::tier_label(k.tier);
         spans.push(Span::styled(format!("· {tier} · {} · {} ", k.language, c.conversation.id), app.theme.dim));
+    }
+    if let Some(i) = c.retrieval.as_ref().and_then(|r| r.intent.as_ref()) {
+        spans.push(Span::styled(format!("· {} {:.0}% ", display_text(&i.label()), i.p * 100.0), app.theme.note));
     }
     let (mood, escalate) = super::details::mood_tags(app, c);
     if let Some(why) = escalate {

@@ -6,39 +6,7 @@ use crate::privacy::{Kind, find};
 use regex::Regex;
 use std::sync::OnceLock;
 
-/// What a detail is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum DetailKind {
-    Order,
-    Tracking,
-    Email,
-    Phone,
-    Amount,
-    Model,
-    Date,
-}
-
-impl DetailKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DetailKind::Order => "order",
-            DetailKind::Tracking => "tracking",
-            DetailKind::Email => "email",
-            DetailKind::Phone => "phone",
-            DetailKind::Amount => "amount",
-            DetailKind::Model => "model",
-            DetailKind::Date => "date",
-        }
-    }
-}
-
-/// One detail: as written, and normalised (an amount as `USD 49.00`, a date as `2026-11-24`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Detail {
-    pub kind: DetailKind,
-    pub text: String,
-    pub value: String,
-}
+pub use crate::desk::{Detail, DetailKind};
 
 struct Patterns {
     amount: Regex,

@@ -16,7 +16,10 @@ use burn::prelude::*;
 use burn::store::{BurnpackStore, ModuleSnapshot};
 use burn::tensor::TensorData;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::path::Path;
+
+use super::evidence::{Candidate, FEATURES, HeadView, MAX_CANDIDATES, features, probabilities};
 
 /// Inputs are unit vectors: scaled so the weights need not grow large.
 const SCALE: f32 = 5.0;
@@ -48,6 +51,26 @@ pub struct IntentFile {
     pub training_texts: usize,
     pub heldout_texts: usize,
     pub heldout_top1: f32,
+    /// The evidence scorer's weights ([`super::evidence`]); empty: the head alone decides.
+    #[serde(default)]
+    pub evidence: Vec<f32>,
+    /// Top-1 on the held-out generated questions: the head alone, the retrieval's first article
+    /// alone, and the two combined by the evidence scorer.
+    #[serde(default)]
+    pub heldout_questions: Option<HeldOut>,
+    /// Every article's category, Chinese ones too (a Chinese turn's topic comes from retrieval).
+    #[serde(default)]
+    pub article_categories: std::collections::BTreeMap<String, String>,
+}
+
+/// Top-1 of each stage on held-out generated questions.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeldOut {
+    pub questions: usize,
+    pub head: f32,
+    pub retrieval: f32,
+    pub combined: f32,
 }
 
 /// A loaded head.
@@ -210,7 +233,59 @@ impl Intent {
         self.file.kb_articles_sha256 == kb_articles_sha256 && self.file.encoder_sha256 == encoder_sha256
     }
 
-    /// The most likely topic of a conversation vector, best first (`k` of them).
+    /// The head's view of every class of a vector of the right size: slug -> log p and rank.
+    pub fn head_views(&self, v: &[f32]) -> HashMap<String, HeadView> {
+        self.classify(v, usize::MAX)
+            .into_iter()
+            .enumerate()
+            .map(|(r, t)| (t.slug, HeadView { log_p: t.p.max(1e-9).ln(), rank: r + 1 }))
+            .collect()
+    }
+
+    /// The candidates a turn is scored over (retrieval's, then the head's first two that
+    /// retrieval missed) and their features.
+    pub fn prepare(&self, v: Option<&[f32]>, retrieval: &[Candidate]) -> (Vec<Candidate>, Vec<[f32; FEATURES]>) {
+        let views = v.map(|v| self.head_views(v)).unwrap_or_default();
+        let mut cands: Vec<Candidate> = retrieval.iter().take(MAX_CANDIDATES - 2).cloned().collect();
+        let mut by_head: Vec<(&String, &HeadView)> = views.iter().collect();
+        by_head.sort_by_key(|(_, h)| h.rank);
+        for (slug, _) in by_head.into_iter().take(2) {
+            if !cands.iter().any(|c| &c.slug == slug) {
+                cands.push(Candidate { slug: slug.clone(), ..Candidate::default() });
+            }
+        }
+        let feats = features(&cands, &|s| views.get(s).copied());
+        (cands, feats)
+    }
+
+    /// The category of an article.
+    pub fn category(&self, slug: &str) -> String {
+        if let Some(c) = self.file.article_categories.get(slug) {
+            return c.clone();
+        }
+        let i = self.file.slugs.iter().position(|s| s == slug);
+        i.and_then(|i| self.file.categories.get(i)).cloned().unwrap_or_default()
+    }
+
+    /// The most likely topics of a turn, best first (`k` of them), from the vector head's view
+    /// of its vector (`None`: a Chinese turn) and the retrieval's candidates, combined by the
+    /// evidence scorer. Without scorer weights, the head alone decides.
+    pub fn topics(&self, v: Option<&[f32]>, retrieval: &[Candidate], k: usize) -> Vec<Topic> {
+        if self.file.evidence.len() != FEATURES {
+            return v.map(|v| self.classify(v, k)).unwrap_or_default();
+        }
+        let (cands, feats) = self.prepare(v, retrieval);
+        let p = probabilities(&self.file.evidence, &feats);
+        let mut order: Vec<usize> = (0..cands.len()).collect();
+        order.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
+        order
+            .into_iter()
+            .take(k)
+            .map(|i| Topic { slug: cands[i].slug.clone(), category: self.category(&cands[i].slug), p: p[i] })
+            .collect()
+    }
+
+    /// The most likely topic of a conversation vector by the head alone, best first (`k` of them).
     pub fn classify(&self, v: &[f32], k: usize) -> Vec<Topic> {
         if v.len() != self.file.dim {
             return vec![];

@@ -3,6 +3,7 @@
 
 pub mod details;
 pub mod eval;
+pub mod evidence;
 pub mod head;
 pub mod intent;
 pub mod mood;
