@@ -69,6 +69,7 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
     let dir = super::kb_dir(settings, args.kb.as_ref());
     let dense = crate::retrieval::DenseChoice::from_config(&settings.config, None)?;
     let (retriever, _) = Retriever::open_with(&dir, &settings.paths.data_dir, &dense, &|_, _| {})?;
+    crate::understand::load_products(&dir);
     let started = Instant::now();
     let query = RetrievalQuery {
         turns: messages.iter().map(|m| (m.author, m.text.clone())).collect(),

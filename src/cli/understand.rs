@@ -131,6 +131,7 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
             writeln!(o, "l2 {} chosen -> {}", best.0, out.display())?;
         }
         What::Message { text, json } => {
+            crate::understand::load_products(&settings.config.kb_dir());
             let text = text.join(" ");
             let details = crate::understand::details(&text, crate::util::now_ms());
             let mood = crate::understand::mood::assess_turn(&text);

@@ -6,6 +6,7 @@ pub mod cases;
 mod chunk;
 mod loader;
 mod markdown;
+pub mod products;
 
 pub use article::{Article, Audience, FrontMatter};
 pub use chunk::{ChunkOptions, approx_tokens, chunk_article, chunk_blocks};
@@ -26,6 +27,7 @@ pub fn read_input(path: &std::path::Path) -> anyhow::Result<String> {
     })
 }
 pub use markdown::{Block, Link, parse_body};
+pub use products::{Product, products};
 
 use serde::{Deserialize, Serialize};
 use std::ops::Range;

@@ -102,6 +102,11 @@ pub fn prepare(settings: &Settings, opts: &ConsoleOptions) -> Result<Prepared> {
     // and for good if the encoder is missing or broken (logged).
     let dense_choice = crate::retrieval::DenseChoice::from_config(&settings.config, None)?;
     retriever.load_dense_in_background(&opts.kb_dir, data, &dense_choice, &report);
+    // The KB's product list, for the key details (read off the UI thread: a KB can be large).
+    let products_kb = opts.kb_dir.clone();
+    let _ = std::thread::Builder::new()
+        .name("products".into())
+        .spawn(move || crate::understand::load_products(&products_kb));
     for issue in report.issues.iter().take(5) {
         tracing::warn!("{issue}");
     }
@@ -205,6 +210,7 @@ pub fn prepare(settings: &Settings, opts: &ConsoleOptions) -> Result<Prepared> {
                 removed = report.removed,
                 "KB changed; re-indexed"
             );
+            crate::understand::load_products(&kb);
         }
         changed.then(|| (Box::new(r) as Box<dyn crate::desk::ports::Retriever>, report.articles))
     });

@@ -8,6 +8,26 @@ use std::sync::OnceLock;
 
 pub use crate::desk::{Detail, DetailKind};
 
+/// The KB's product list the extractor recognises (empty until [`set_products`]).
+fn products() -> &'static std::sync::RwLock<Vec<crate::knowledge::Product>> {
+    static P: OnceLock<std::sync::RwLock<Vec<crate::knowledge::Product>>> = OnceLock::new();
+    P.get_or_init(Default::default)
+}
+
+/// Reads the product list of the KB in `dir` and installs it.
+pub fn load_products(dir: &std::path::Path) {
+    let list = crate::knowledge::products(&crate::knowledge::load_kb(dir));
+    tracing::debug!(products = list.len(), "product list");
+    set_products(list);
+}
+
+/// Installs the KB's product list (the console does when it starts and when the KB is reloaded).
+pub fn set_products(list: Vec<crate::knowledge::Product>) {
+    if let Ok(mut p) = products().write() {
+        *p = list;
+    }
+}
+
 struct Patterns {
     amount: Regex,
     model: Regex,
@@ -258,6 +278,29 @@ pub fn details(text: &str, at: i64) -> Vec<Detail> {
     for m in p.model.find_iter(text) {
         push(m.start(), m.end(), DetailKind::Model, m.as_str().to_owned(), &mut out);
     }
+    // Products of the KB's product list named without their model number (byte offsets of the
+    // lowercased text agree with the text's when lowercasing kept its length).
+    let lower = text.to_lowercase();
+    if let Ok(list) = products().read()
+        && lower.len() == text.len()
+    {
+        for product in list.iter() {
+            if out.iter().any(|(_, d)| d.kind == DetailKind::Model && d.value == product.model) {
+                continue;
+            }
+            for name in product.names() {
+                let needle = name.to_lowercase();
+                let Some(at) = lower.find(&needle) else { continue };
+                let end = at + needle.len();
+                let before = lower[..at].chars().next_back().is_none_or(|c| !c.is_alphanumeric());
+                let after = lower[end..].chars().next().is_none_or(|c| !c.is_alphanumeric());
+                if before && after && text.is_char_boundary(at) && text.is_char_boundary(end) {
+                    push(at, end, DetailKind::Model, product.model.clone(), &mut out);
+                    break;
+                }
+            }
+        }
+    }
     out.sort_by_key(|(start, _)| *start);
     out.into_iter().map(|(_, d)| d).collect()
 }
@@ -265,6 +308,15 @@ pub fn details(text: &str, at: i64) -> Vec<Detail> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn products_of_the_kb_are_found_by_name() {
+        set_products(vec![crate::knowledge::Product { name: "Aurora 2 space heater".into(), model: "AH-200".into() }]);
+        assert_eq!(got("my aurora 2 keeps clicking"), [("model", "AH-200".to_owned())]);
+        assert_eq!(got("The Aurora 2 space heater (AH-200) smells"), [("model", "AH-200".to_owned())]);
+        assert!(got("aurora 20 is a different thing").is_empty());
+        set_products(vec![]);
+    }
 
     /// 2026-12-02 (a Wednesday), noon UTC.
     const AT: i64 = 1_796_212_800_000;

@@ -9,7 +9,7 @@ pub mod intent;
 pub mod mood;
 pub mod summary;
 
-pub use details::{Detail, DetailKind, details};
+pub use details::{Detail, DetailKind, details, load_products};
 pub use summary::{Summary, summarize};
 
 /// Details of a conversation's customer messages, oldest first, each (kind, value) once.
