@@ -75,7 +75,18 @@ pub struct TrainArgs<'a> {
     /// Labelled conversations for the evidence scorer (the questions generated from the KB are
     /// used when there are none, or with `with_generated`).
     pub cases: &'a [PathBuf],
+    /// Only the odd (1) or even (2) lines of `cases`, as `eval --half`.
+    pub half: Option<u8>,
     pub with_generated: bool,
+}
+
+/// The cases of a file, or one half of them (odd lines: 1, even: 2).
+fn cases_of(path: &Path, half: Option<u8>) -> Result<Vec<crate::eval::Case>> {
+    let all = crate::eval::load_cases(path)?;
+    Ok(match half {
+        Some(h) => all.into_iter().enumerate().filter(|(i, _)| (i % 2 == 0) == (h == 1)).map(|(_, c)| c).collect(),
+        None => all,
+    })
 }
 
 /// The evidence examples of labelled conversations (those whose gold article is a candidate;
@@ -189,7 +200,7 @@ pub fn train(settings: &Settings, args: &TrainArgs) -> Result<()> {
     bar.finish_and_clear();
     let mut labelled = Vec::new();
     for p in args.cases {
-        labelled.extend(case_examples(&head, &retriever, &crate::eval::load_cases(p)?)?);
+        labelled.extend(case_examples(&head, &retriever, &cases_of(p, args.half)?)?);
     }
     if labelled.is_empty() {
         file.evidence = evidence::fit(&examples, 400);
@@ -287,10 +298,7 @@ pub fn evaluate(
     let (_, _, retriever) = hybrid_retriever(settings, &dir)?;
     let encoder_sha = retriever.dense().map(|d| d.encoder.model_sha256().to_owned()).unwrap_or_default();
     anyhow::ensure!(head.file.encoder_sha256 == encoder_sha, "the intent head was trained on another encoder");
-    let mut all = crate::eval::load_cases(cases)?;
-    if let Some(h) = half {
-        all = all.into_iter().enumerate().filter(|(i, _)| (i % 2 == 0) == (h == 1)).map(|(_, c)| c).collect();
-    }
+    let all = cases_of(cases, half)?;
     let (mut n, mut right, mut chinese) = (0usize, [0usize; 3], 0usize);
     let mut ms = Vec::new();
     for c in all.iter().filter(|c| !c.gold.is_empty()) {

@@ -56,6 +56,9 @@ enum What {
         /// Fit the evidence scorer on the generated questions as well as on `--cases`.
         #[arg(long)]
         with_generated: bool,
+        /// Only the odd (1) or even (2) lines of `--cases` (train on one dev half, score the other).
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=2))]
+        half: Option<u8>,
     },
     /// Intent top-1 (the predicted article is a gold one) on evaluation cases, e.g.
     /// `../shared/eval/doc2dial/dev.jsonl` with a head trained on its KB.
@@ -93,13 +96,14 @@ enum What {
 pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
     let o = &mut std::io::stdout().lock();
     match args.what {
-        What::TrainIntent { kb, out, steps, per_passage, cases, with_generated } => {
+        What::TrainIntent { kb, out, steps, per_passage, cases, with_generated, half } => {
             let args = super::intent::TrainArgs {
                 kb: kb.as_ref(),
                 out: &out,
                 steps,
                 per_passage,
                 cases: &cases,
+                half,
                 with_generated,
             };
             super::intent::train(settings, &args)?;

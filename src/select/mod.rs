@@ -250,6 +250,13 @@ fn gist(text: &str, en: &mut tantivy::tokenizer::TextAnalyzer) -> std::collectio
     out
 }
 
+/// A sentence lower-cased, its words single-spaced and its final punctuation gone: what
+/// containment of one sentence in another is checked on.
+fn flat(text: &str) -> String {
+    let t = text.trim().trim_end_matches(['.', '。', '!', '！', '?', '？', ';', '；']);
+    t.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}
+
 /// The choice for calibrated `probs` and answerability `a` under thresholds `d`; `texts` are the
 /// candidates' sentences: one that mostly repeats what is already picked (knowledge bases state
 /// their key facts more than once) is left out.
@@ -286,15 +293,16 @@ pub fn choose(probs: &[f32], a: f32, d: &Decision, texts: &[&str]) -> Choice {
         if words.iter().filter(|w| said.contains(w)).count() * 10 >= words.len() * 7 {
             continue;
         }
-        // A picked sentence that this one restates whole, numbers and all, gives way to it
-        // ("Report damage within 14 days." before "Please report damage within 14 days of
-        // delivery, with photos.").
-        let within = |g: &std::collections::HashSet<String>| {
-            !g.is_empty()
-                && g.intersection(&words).count() * 10 >= g.len() * 8
-                && g.iter().filter(|w| w.chars().any(|c| c.is_ascii_digit())).all(|w| words.contains(w))
-        };
-        if let Some(k) = gists.iter().position(within) {
+        // A picked sentence that this one contains word for word gives way to it ("Report damage
+        // within 14 days of delivery." before "Please report damage within 14 days of delivery,
+        // with photos."). Shared words alone are not enough: "A tracking number is emailed when
+        // the order ships." says something "No shipping email yet: ... no tracking number yet."
+        // does not.
+        let later = flat(texts.get(j).copied().unwrap_or(""));
+        if let Some(k) = picked.iter().position(|&p| {
+            let earlier = flat(texts.get(p).copied().unwrap_or(""));
+            earlier.len() >= 12 && later.contains(&earlier)
+        }) {
             picked[k] = j;
             gists[k] = words;
             continue;
@@ -341,9 +349,12 @@ mod tests {
             "Report damage within 14 days of delivery.",
             "Please report damage within 14 days of delivery, with photos of the item and the box.",
             "Report damage within 30 days of delivery, with photos of the item and the box.",
+            "Standard shipping is free on orders over $50.",
+            "Standard shipping takes 3-5 business days, and standard shipping is free on orders over $50 in the US.",
         ];
-        assert_eq!(choose(&[0.9, 0.8, 0.1], 0.9, &d, &texts), Choice::Answer(vec![1]));
-        // Not when the numbers differ.
-        assert_eq!(choose(&[0.9, 0.1, 0.8], 0.9, &d, &texts), Choice::Answer(vec![0, 2]));
+        assert_eq!(choose(&[0.9, 0.8, 0.1, 0.0, 0.0], 0.9, &d, &texts), Choice::Answer(vec![1]));
+        // Not when the words differ (a number).
+        assert_eq!(choose(&[0.9, 0.1, 0.8, 0.0, 0.0], 0.9, &d, &texts), Choice::Answer(vec![0, 2]));
+        assert_eq!(choose(&[0.0, 0.0, 0.0, 0.9, 0.8], 0.9, &d, &texts), Choice::Answer(vec![4]));
     }
 }
