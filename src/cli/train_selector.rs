@@ -73,6 +73,15 @@ fn labelled(case: &Case) -> Labelled {
     Labelled { turns, positives, facts: case.facts.clone() }
 }
 
+/// The questions a labelled training case must not repeat: the bundled held-out sets', the dev
+/// files' and the `--exclude` files' (a dev file given as `--cases` as well is not checked
+/// against itself).
+fn labelled_guard(args: &Args) -> Result<crate::model::data::EvalQuestions> {
+    let extra: Vec<&std::path::Path> =
+        args.dev.iter().filter(|p| !args.cases.contains(p)).chain(&args.exclude).map(PathBuf::as_path).collect();
+    crate::model::data::held_out_questions(&extra)
+}
+
 fn featurise(label: &str, retriever: &Retriever, items: &[Labelled], terms: &[String], dim: usize) -> Vec<Group> {
     let bar = super::progress_bar(label);
     bar.set_length(items.len() as u64);
@@ -129,8 +138,22 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
         })
         .collect();
     let synthetic = train_items.len();
+    // Labelled cases are hand-written too: one that repeats a question of the frozen held-out
+    // set, of a dev file or of `--exclude` is not trained on (nor counted as one of its own file).
+    let guard = labelled_guard(&args)?;
+    let mut labelled_dropped = 0;
     for path in &args.cases {
-        train_items.extend(load_cases(path)?.iter().map(labelled));
+        for case in load_cases(path)? {
+            let turns = case.turns.iter().filter(|t| t.role != "agent");
+            if turns.clone().any(|t| guard.contains(&t.text)) {
+                labelled_dropped += 1;
+                continue;
+            }
+            train_items.push(labelled(&case));
+        }
+    }
+    if labelled_dropped > 0 {
+        eprintln!("{labelled_dropped} labelled cases dropped: they repeat a held-out, dev or excluded question");
     }
     let dev_items: Vec<Labelled> =
         args.dev.iter().map(|p| load_cases(p)).collect::<Result<Vec<_>>>()?.iter().flatten().map(labelled).collect();
@@ -197,6 +220,7 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
         "kb": kb_dir.display().to_string(),
         "synthetic_questions": synthetic,
         "eval_questions_dropped": dropped,
+        "labelled_cases_dropped": labelled_dropped,
         "labelled_files": args.cases.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         "dev_files": args.dev.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         "train_rows": rows,

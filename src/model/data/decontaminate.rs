@@ -138,6 +138,22 @@ pub fn exclude_eval_questions(
     Ok((eval.len(), eval.remove_from(examples)))
 }
 
+/// The questions a hand-labelled training case must not repeat: those of the bundled frozen
+/// held-out sets and of the `extra` case files.
+pub fn held_out_questions(extra: &[&std::path::Path]) -> anyhow::Result<EvalQuestions> {
+    use anyhow::Context;
+    let mut questions: Vec<String> = BUNDLED_EVAL_SETS
+        .iter()
+        .filter(|(name, _)| name.contains("heldout"))
+        .flat_map(|(_, text)| customer_turns(text))
+        .collect();
+    for path in extra {
+        let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+        questions.extend(customer_turns(&text));
+    }
+    Ok(EvalQuestions::new(questions))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,6 +167,16 @@ mod tests {
         assert!(q.contains("明天天气怎么样"));
         assert!(!q.contains("what's the weather like in your warehouse?"));
         assert!(!q.contains("How much does express shipping cost?"));
+    }
+
+    #[test]
+    fn the_held_out_guard_holds_the_held_out_questions_only() {
+        let q = held_out_questions(&[]).unwrap();
+        let held = customer_turns(BUNDLED_EVAL_SETS[2].1);
+        assert!(BUNDLED_EVAL_SETS[2].0.contains("heldout") && !held.is_empty());
+        assert!(held.iter().all(|t| q.contains(t)));
+        assert!(!q.contains(&customer_turns(BUNDLED_EVAL_SETS[1].1)[0]));
+        assert!(held_out_questions(&[std::path::Path::new("/nonexistent.jsonl")]).is_err());
     }
 
     #[test]

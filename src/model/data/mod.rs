@@ -16,7 +16,7 @@ mod phrasing;
 mod synth;
 mod transcripts;
 
-pub use decontaminate::{BUNDLED_EVAL_SETS, EvalQuestions, customer_turns, exclude_eval_questions};
+pub use decontaminate::{BUNDLED_EVAL_SETS, EvalQuestions, customer_turns, exclude_eval_questions, held_out_questions};
 pub use synth::{ABSTAIN_EN, ABSTAIN_ZH, Synthesizer};
 pub use transcripts::{TranscriptReport, from_cases, normalise, scrub_pii};
 
