@@ -171,7 +171,7 @@ mod tests {
 
     #[test]
     fn the_held_out_guard_holds_the_held_out_questions_only() {
-        let q = held_out_questions(&[]).unwrap();
+        let q = held_out_questions(&[]).expect("the bundled held-out sets are read");
         let held = customer_turns(BUNDLED_EVAL_SETS[2].1);
         assert!(BUNDLED_EVAL_SETS[2].0.contains("heldout") && !held.is_empty());
         assert!(held.iter().all(|t| q.contains(t)));
