@@ -164,3 +164,31 @@ fn bundled_kb_check_passes() {
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(stdout(&out).contains("0 errors, 0 warnings"), "{}", stdout(&out));
 }
+
+/// The customer-phrased sets' labels stay true to the KB: every gold article exists, and every
+/// fact is a string of one of them (case and spacing ignored, as the metric does), so a KB edit
+/// that drops a fact shows here rather than as a quiet fall in facts stated.
+#[test]
+fn the_customer_sets_facts_are_in_their_gold_articles() {
+    let kb = load_kb(&bundled_kb());
+    let squash = |s: &str| s.split_whitespace().collect::<String>().to_lowercase();
+    for set in ["customers-dev", "customers-heldout", "customers-tuning"] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("assets/eval/{set}.jsonl"));
+        let text = std::fs::read_to_string(&path).expect("read set");
+        for (n, line) in text.lines().enumerate() {
+            let case: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{set}:{}: {e}", n + 1));
+            let gold: Vec<&str> = case["gold"].as_array().expect("gold").iter().filter_map(|g| g.as_str()).collect();
+            let bodies: Vec<String> = gold
+                .iter()
+                .map(|g| squash(&kb.article(g).unwrap_or_else(|| panic!("{set}:{}: no article {g}", n + 1)).body))
+                .collect();
+            for fact in case["facts"].as_array().expect("facts").iter().filter_map(|f| f.as_str()) {
+                assert!(
+                    bodies.iter().any(|b| b.contains(&squash(fact))),
+                    "{set}:{}: `{fact}` is in none of {gold:?}",
+                    n + 1
+                );
+            }
+        }
+    }
+}

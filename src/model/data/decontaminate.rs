@@ -8,10 +8,11 @@ use super::Example;
 use std::collections::HashSet;
 
 /// The eval sets shipped with the project: every customer turn in them is excluded from training.
-pub const BUNDLED_EVAL_SETS: [(&str, &str); 3] = [
+pub const BUNDLED_EVAL_SETS: [(&str, &str); 4] = [
     ("assets/eval/harbor.jsonl", include_str!("../../../assets/eval/harbor.jsonl")),
     ("assets/eval/customers-dev.jsonl", include_str!("../../../assets/eval/customers-dev.jsonl")),
     ("assets/eval/customers-heldout.jsonl", include_str!("../../../assets/eval/customers-heldout.jsonl")),
+    ("assets/eval/customers-tuning.jsonl", include_str!("../../../assets/eval/customers-tuning.jsonl")),
 ];
 
 /// Two questions whose word (or, for Chinese, character-pair) sets overlap this much are the
