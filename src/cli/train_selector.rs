@@ -144,8 +144,7 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
     let mut labelled_dropped = 0;
     for path in &args.cases {
         for case in load_cases(path)? {
-            let turns = case.turns.iter().filter(|t| t.role != "agent");
-            if turns.clone().any(|t| guard.contains(&t.text)) {
+            if case.turns.iter().any(|t| t.role != "agent" && guard.contains(&t.text)) {
                 labelled_dropped += 1;
                 continue;
             }
