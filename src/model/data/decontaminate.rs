@@ -123,18 +123,25 @@ impl EvalQuestions {
     }
 }
 
+/// The customer turns of case files, read from disk.
+fn file_turns<P: AsRef<std::path::Path>>(paths: &[P]) -> anyhow::Result<Vec<String>> {
+    use anyhow::Context;
+    let mut turns = Vec::new();
+    for path in paths.iter().map(AsRef::as_ref) {
+        let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+        turns.extend(customer_turns(&text));
+    }
+    Ok(turns)
+}
+
 /// Drops the examples that repeat a question of the bundled eval sets or of the `extra` case
 /// files; returns (eval questions checked, examples dropped).
 pub fn exclude_eval_questions(
     examples: &mut Vec<Example>,
     extra: &[std::path::PathBuf],
 ) -> anyhow::Result<(usize, usize)> {
-    use anyhow::Context;
     let mut questions: Vec<String> = BUNDLED_EVAL_SETS.iter().flat_map(|(_, text)| customer_turns(text)).collect();
-    for path in extra {
-        let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
-        questions.extend(customer_turns(&text));
-    }
+    questions.extend(file_turns(extra)?);
     let eval = EvalQuestions::new(questions);
     Ok((eval.len(), eval.remove_from(examples)))
 }
@@ -142,16 +149,12 @@ pub fn exclude_eval_questions(
 /// The questions a hand-labelled training case must not repeat: those of the bundled frozen
 /// held-out sets and of the `extra` case files.
 pub fn held_out_questions(extra: &[&std::path::Path]) -> anyhow::Result<EvalQuestions> {
-    use anyhow::Context;
     let mut questions: Vec<String> = BUNDLED_EVAL_SETS
         .iter()
         .filter(|(name, _)| name.contains("heldout"))
         .flat_map(|(_, text)| customer_turns(text))
         .collect();
-    for path in extra {
-        let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
-        questions.extend(customer_turns(&text));
-    }
+    questions.extend(file_turns(extra)?);
     Ok(EvalQuestions::new(questions))
 }
 
