@@ -14,6 +14,7 @@ pub mod model;
 pub mod privacy;
 pub mod retrieval;
 pub mod review;
+pub mod rng;
 pub mod select;
 pub mod semantic;
 pub mod store;

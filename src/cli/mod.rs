@@ -13,6 +13,7 @@ mod review;
 mod search;
 mod serve;
 mod train;
+mod train_cross;
 mod train_selector;
 mod understand;
 

@@ -54,6 +54,22 @@ pub struct Args {
     /// on each dev case's prediction by the model trained without it.
     #[arg(long)]
     cross_fit: bool,
+    /// Experimental: also fine-tune a cross-encoder on the same questions, save it in DIR and
+    /// report its dev ranking next to the selector's (the selector does not use it yet).
+    #[arg(long, value_name = "DIR")]
+    cross_out: Option<PathBuf>,
+    /// Passes over the cross-encoder's training questions.
+    #[arg(long, default_value_t = 2, requires = "cross_out", value_parser = super::ranged(1, 100))]
+    cross_epochs: usize,
+    /// The cross-encoder's learning rate (cosine decay to a tenth).
+    #[arg(long, default_value_t = 3e-4, requires = "cross_out", value_parser = super::finite(1e-7, 1.0))]
+    cross_lr: f64,
+    /// The cross-encoder trains on every Nth synthetic question (and every labelled one).
+    #[arg(long, default_value_t = 2, requires = "cross_out", value_parser = super::ranged(1, 1_000_000))]
+    cross_thin: usize,
+    /// Times each labelled question counts for the cross-encoder, next to a synthetic one.
+    #[arg(long, default_value_t = 2, requires = "cross_out", value_parser = super::ranged(1, 100))]
+    cross_repeat: usize,
     /// More eval case files whose questions must not be trained on.
     #[arg(long, value_name = "FILE")]
     exclude: Vec<PathBuf>,
@@ -204,6 +220,25 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
         let dev_logits = logits(&net, &config, &dev_groups);
         (net, config, dev_logits)
     };
+    if let (Some(dir), Some(dense)) = (&args.cross_out, retriever.dense()) {
+        let turns = |items: &[Labelled]| items.iter().map(|l| l.turns.clone()).collect::<Vec<_>>();
+        super::train_cross::run(
+            &dense.encoder,
+            &train_groups,
+            &turns(&train_items),
+            synthetic,
+            &dev_groups,
+            &turns(&dev_items),
+            &dev_logits,
+            &super::train_cross::Options {
+                epochs: args.cross_epochs,
+                lr: args.cross_lr,
+                thin: args.cross_thin,
+                repeat: args.cross_repeat,
+            },
+            dir,
+        )?;
+    }
     let train_logits = logits(&net, &config, &train_groups);
     let answerability = fit_answerability(&train_groups, &group_features(&train_groups, &train_logits));
     let (calibration, decision, dev_score) = if dev_groups.is_empty() {

@@ -18,7 +18,7 @@ pub mod layout;
 pub mod net;
 pub mod neural;
 pub mod prompt;
-pub mod rng;
+pub use crate::rng;
 pub mod tokenizer;
 pub mod train;
 

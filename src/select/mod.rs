@@ -9,6 +9,7 @@
 //! A trained selector is a folder (`assets/selector/`): `selector.json` (shape, calibration,
 //! thresholds, provenance and the weights' sha256) and `selector.bpk` (the weights).
 
+pub mod cross;
 pub mod draft;
 pub mod features;
 pub mod net;

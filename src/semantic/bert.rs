@@ -36,7 +36,7 @@ fn erf(x: f32) -> f32 {
 /// Exact (erf) GELU, `[rows, cols]` -> same shape. On the CPU it runs as one pass over the data:
 /// the backend's GELU calls a scalar libm erf per element, which was a sixth of the encoder's time.
 fn gelu_erf(x: Tensor<2>) -> Tensor<2> {
-    if cfg!(feature = "cuda") || x.dtype() != burn::tensor::DType::F32 {
+    if cfg!(feature = "cuda") || x.dtype() != burn::tensor::DType::F32 || x.is_require_grad() {
         return burn::tensor::activation::gelu(x);
     }
     let (dims, device) = (x.dims(), x.device());
@@ -140,7 +140,7 @@ impl Layer {
     /// `x`: `[batch * t, hidden]` (rows of all sequences, flattened so that every linear layer is
     /// one matrix product); `pad`: `[batch, heads, t, t]`, true where the key is padding.
     /// Returns `[batch * t, hidden]`.
-    fn forward(&self, x: Tensor<2>, pad: Tensor<4, Bool>) -> Tensor<2> {
+    pub fn forward(&self, x: Tensor<2>, pad: Tensor<4, Bool>) -> Tensor<2> {
         let [b, h, t, _] = pad.dims();
         let d = x.dims()[1];
         let dh = d / h;
@@ -175,6 +175,29 @@ impl Bert {
     /// Width of the hidden states (and of the sentence vectors).
     pub fn hidden(&self) -> usize {
         self.embeddings.word.weight.val().dims()[1]
+    }
+
+    /// Attention heads per block.
+    pub fn heads(&self) -> usize {
+        self.layers.first().map_or(1, |l| l.heads)
+    }
+
+    /// Copies of the blocks from `from` on (what a model built on this one's lower blocks starts
+    /// from).
+    pub fn blocks_from(&self, from: usize) -> Vec<Layer> {
+        self.layers.iter().skip(from).cloned().collect()
+    }
+
+    /// The hidden states after the first `n` blocks, `[batch * t, hidden]`, for `ids` and `mask`
+    /// as [`Bert::forward`] takes them.
+    pub fn lower(&self, ids: Tensor<2, Int>, mask: Tensor<2>, n: usize) -> Tensor<2> {
+        let [b, t] = ids.dims();
+        let pad = mask.equal_elem(0.0).reshape([b, 1, 1, t]).expand([b, self.heads(), t, t]);
+        let mut x = self.embeddings.forward(ids).reshape([b * t, self.hidden()]);
+        for layer in self.layers.iter().take(n) {
+            x = layer.forward(x, pad.clone());
+        }
+        x
     }
 
     /// `ids`: `[batch, t]`; `mask`: `[batch, t]`, 1.0 on real tokens and 0.0 on padding.
