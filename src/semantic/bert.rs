@@ -205,14 +205,7 @@ impl Bert {
     /// (not normalised).
     pub fn forward(&self, ids: Tensor<2, Int>, mask: Tensor<2>) -> Tensor<2> {
         let [b, t] = ids.dims();
-        let heads = self.layers.first().map_or(1, |l| l.heads);
-        let pad = mask.clone().equal_elem(0.0).reshape([b, 1, 1, t]).expand([b, heads, t, t]);
-        let d = self.hidden();
-        let mut x = self.embeddings.forward(ids).reshape([b * t, d]);
-        for layer in &self.layers {
-            x = layer.forward(x, pad.clone());
-        }
-        let x = x.reshape([b, t, d]);
+        let x = self.lower(ids, mask.clone(), self.layers.len()).reshape([b, t, self.hidden()]);
         let weights = mask.clone().unsqueeze_dim::<3>(2);
         let summed = (x * weights).sum_dim(1).reshape([b, self.hidden()]);
         let counts = mask.sum_dim(1).clamp_min(1.0);
