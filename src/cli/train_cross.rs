@@ -19,7 +19,8 @@ fn question(turns: &[(Author, String)]) -> String {
     split_turns(turns).0
 }
 
-/// Rows of one group to train on: up to two positives, then the negatives most like the question.
+/// Rows of one group to train on: up to two positives, then negatives: half of them the most like
+/// the question, the rest at random. `None` without a positive or a negative.
 fn pick(g: &Group, rng: &mut crate::rng::Rng) -> Option<(Vec<usize>, Vec<bool>)> {
     let pos: Vec<usize> = (0..g.n).filter(|&i| g.labels[i] > 0.5).take(2).collect();
     let mut neg: Vec<usize> = (0..g.n).filter(|&i| g.labels[i] <= 0.5).collect();

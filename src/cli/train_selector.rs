@@ -220,6 +220,9 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
         let dev_logits = logits(&net, &config, &dev_groups);
         (net, config, dev_logits)
     };
+    if args.cross_out.is_some() && retriever.dense().is_none() {
+        eprintln!("warning: no sentence encoder, so no cross-encoder is trained (--cross-out)");
+    }
     if let (Some(dir), Some(dense)) = (&args.cross_out, retriever.dense()) {
         let turns = |items: &[Labelled]| items.iter().map(|l| l.turns.clone()).collect::<Vec<_>>();
         super::train_cross::run(
