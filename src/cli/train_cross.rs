@@ -48,18 +48,10 @@ pub struct Options {
     pub repeat: usize,
 }
 
-/// Share of groups with a positive whose best score is one.
+/// How many groups with an answering candidate rank one first, of how many.
 fn top1(groups: &[Group], scores: &[Vec<f32>]) -> (usize, usize) {
-    let (mut n, mut hit) = (0, 0);
-    for (g, z) in groups.iter().zip(scores) {
-        if g.n == 0 || !g.labels.iter().any(|&l| l > 0.5) {
-            continue;
-        }
-        n += 1;
-        let best = (0..g.n).max_by(|&a, &b| z[a].total_cmp(&z[b])).unwrap_or(0);
-        hit += usize::from(g.labels[best] > 0.5);
-    }
-    (hit, n)
+    let n = groups.iter().filter(|g| g.labels.iter().any(|&l| l > 0.5)).count();
+    ((crate::select::train::top1(groups, scores) * n as f64).round() as usize, n)
 }
 
 /// Trains on `train` (every `opts.thin`-th of the first `synthetic` groups, and all the rest), reports

@@ -207,11 +207,7 @@ pub fn fit(
             let z = net.forward(x, mask, heads).reshape([g, k]);
             let ab = Tensor::<2>::from_data(TensorData::new(all, [g, k]), &device);
             let pb = Tensor::<2>::from_data(TensorData::new(pos, [g, k]), &device);
-            let lse = |x: Tensor<2>| {
-                let m = x.clone().max_dim(1).detach();
-                (x - m.clone()).exp().sum_dim(1).log() + m
-            };
-            let loss = (lse(z.clone() + ab) - lse(z + pb)).mean();
+            let loss = super::net::listwise(z, ab, pb);
             let value = loss.clone().into_data().try_to_vec::<f32>().ok().and_then(|v| v.first().copied());
             let grads = GradientsParams::from_grads(loss.backward(), &net);
             let frac = step as f64 / steps.max(1) as f64;

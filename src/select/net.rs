@@ -72,3 +72,15 @@ pub fn weighted_bce(z: Tensor<1>, y: Tensor<1>, w: Tensor<1>) -> Tensor<1> {
     let total = w.clone().sum();
     ((softplus - y * z) * w).sum() / total
 }
+
+/// The listwise loss over questions padded to one width: `z` `[groups, width]` logits, `all` and
+/// `pos` the same shape, 0 where a row is real (`all`) or a real answer (`pos`) and -1e4
+/// elsewhere. The mean over groups of `logsumexp(z + all) - logsumexp(z + pos)`: the answering
+/// rows first.
+pub fn listwise(z: Tensor<2>, all: Tensor<2>, pos: Tensor<2>) -> Tensor<1> {
+    let lse = |x: Tensor<2>| {
+        let m = x.clone().max_dim(1).detach();
+        (x - m.clone()).exp().sum_dim(1).log() + m
+    };
+    (lse(z.clone() + all) - lse(z + pos)).mean()
+}

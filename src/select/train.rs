@@ -12,7 +12,7 @@
 //! data that training never saw.
 
 use super::features::{Question, SCALARS, candidates, split_turns};
-use super::net::{NetConfig, SelectorNet, weighted_bce};
+use super::net::{NetConfig, SelectorNet, listwise, weighted_bce};
 use super::{Answerability, Choice, Decision, Platt, QUESTION_FEATURES, choose, question_features};
 use crate::desk::ports::{RetrievalQuery, Retriever};
 use crate::desk::{Author, Passage};
@@ -199,17 +199,13 @@ pub fn fit(train: &[Group], dim: usize, opts: &FitOptions, progress: &dyn Fn(usi
     let it = Tensor::<1, Int>::from_data(TensorData::new(idx, [groups_n * width]), &ad);
     let ab = Tensor::<2>::from_data(TensorData::new(all_bias, [groups_n, width]), &ad);
     let pb = Tensor::<2>::from_data(TensorData::new(pos_bias, [groups_n, width]), &ad);
-    let lse = |x: Tensor<2>| {
-        let m = x.clone().max_dim(1).detach();
-        (x - m.clone()).exp().sum_dim(1).log() + m
-    };
     let mut optim = AdamWConfig::new().with_weight_decay(1e-3).init();
     for step in 0..opts.steps {
         let z = net.forward(st.clone(), mt.clone());
         let mut loss = weighted_bce(z.clone(), yt.clone(), wt.clone());
         if groups_n > 0 {
             let padded = z.select(0, it.clone()).reshape([groups_n, width]);
-            let list = (lse(padded.clone() + ab.clone()) - lse(padded + pb.clone())).mean();
+            let list = listwise(padded, ab.clone(), pb.clone());
             loss = loss + list.reshape([1]) * opts.listwise;
         }
         let value =
