@@ -9,8 +9,8 @@ use crate::knowledge::{ChunkOptions, chunk_article, load_kb};
 use crate::model::data::{Kind, Synthesizer, exclude_eval_questions};
 use crate::retrieval::{DenseChoice, RetrievalMode, Retriever, index_dir_for, load_for_chunks};
 use crate::select::train::{
-    FitOptions, Group, Labelled, Positives, calibrate, fit, fit_answerability, fit_decision, group_features, groups,
-    logits, reliability, top1,
+    FitOptions, Group, Labelled, Positives, calibrate, fit_answerability, fit_decision, fit_ensemble, group_features,
+    groups, logits, reliability, top1,
 };
 use crate::select::{Decision, Platt, Selector, SelectorFile};
 use anyhow::{Result, bail};
@@ -43,6 +43,10 @@ pub struct Args {
     hidden: usize,
     #[arg(long, default_value_t = 7)]
     seed: u64,
+    /// Networks in the ensemble, fitted from seeds `--seed`, `--seed`+1, ...; the selector
+    /// scores with their mean logit.
+    #[arg(long, default_value_t = 5, value_parser = super::ranged(1, 64))]
+    members: usize,
     /// Share of the questions the KB cannot answer that must be abstained on, on dev.
     #[arg(long, default_value_t = 0.9, value_parser = super::finite(0.0, 1.0))]
     min_abstain: f64,
@@ -190,9 +194,9 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
     base.extend(weighted(&train_groups[synthetic..]));
     let run_fit = |groups: &[Group], label: &str| {
         let bar = super::progress_bar(label);
-        bar.set_length(opts.steps as u64);
-        let out = fit(groups, dim, &opts, &|step, loss| {
-            bar.set_position(step as u64);
+        bar.set_length((opts.steps * args.members) as u64);
+        let out = fit_ensemble(groups, dim, &opts, args.members, &|member, step, loss| {
+            bar.set_position((member * opts.steps + step) as u64);
             bar.set_message(format!("loss {loss:.4}"));
         });
         bar.finish_and_clear();
@@ -274,6 +278,7 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
     let file = SelectorFile {
         version: String::new(),
         net: config,
+        members: args.members,
         calibration,
         answerability,
         decision,

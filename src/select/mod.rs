@@ -17,7 +17,7 @@ pub mod train;
 
 pub use draft::{question_parts, selected_sentences};
 pub use features::{Candidate, Question, candidates};
-pub use net::{NetConfig, SelectorNet};
+pub use net::{Ensemble, NetConfig, SelectorNet};
 
 use anyhow::{Context, Result, bail};
 use burn::store::{BurnpackStore, ModuleSnapshot};
@@ -118,6 +118,9 @@ pub struct SelectorFile {
     /// `selector-` and a short hash of the weights.
     pub version: String,
     pub net: NetConfig,
+    /// Networks in the ensemble (`selector.bpk` holds them all).
+    #[serde(default = "one")]
+    pub members: usize,
     pub calibration: Platt,
     #[serde(default)]
     pub answerability: Answerability,
@@ -126,6 +129,10 @@ pub struct SelectorFile {
     /// How it was trained: data counts, dev figures, the command.
     #[serde(default)]
     pub provenance: serde_json::Value,
+}
+
+fn one() -> usize {
+    1
 }
 
 /// What the drafter should do.
@@ -141,7 +148,7 @@ pub enum Choice {
 pub struct Selector {
     pub file: SelectorFile,
     pub dir: PathBuf,
-    net: SelectorNet,
+    net: Ensemble,
 }
 
 impl std::fmt::Debug for Selector {
@@ -175,7 +182,7 @@ impl Selector {
                 features::SCALARS
             );
         }
-        if file.net.hidden == 0 || file.net.hidden > 4096 || file.net.dim > 4096 {
+        if file.net.hidden == 0 || file.net.hidden > 4096 || file.net.dim > 4096 || !(1..=64).contains(&file.members) {
             bail!("{}: field net: implausible shape {:?}", json.display(), file.net);
         }
         let weights = dir.join("selector.bpk");
@@ -185,14 +192,25 @@ impl Selector {
             bail!("{}: sha256 {sha} does not match selector.json's weights_sha256", weights.display());
         }
         let device = crate::util::device();
-        let mut net = file.net.init(&device, 0);
-        let mut store = BurnpackStore::from_file(&weights).auto_extension(false);
-        net.load_from(&mut store).map_err(|e| anyhow::anyhow!("{}: cannot load weights: {e}", weights.display()))?;
+        let mut net = Ensemble { members: (0..file.members).map(|i| file.net.init(&device, i as u64)).collect() };
+        let loaded = net.load_from(&mut BurnpackStore::from_file(&weights).auto_extension(false));
+        if let Err(e) = loaded {
+            // A one-network file written before ensembles holds the network at the top level.
+            let mut single = file.net.init(&device, 0);
+            let plain = (file.members == 1)
+                .then(|| single.load_from(&mut BurnpackStore::from_file(&weights).auto_extension(false)).ok())
+                .flatten();
+            if plain.is_none() {
+                bail!("{}: cannot load weights: {e}", weights.display());
+            }
+            net = Ensemble { members: vec![single] };
+        }
         Ok(Self { file, dir: dir.to_path_buf(), net })
     }
 
     /// Writes `net` with `file` into `dir` (the weights' hash and version are filled in).
-    pub fn save(net: &SelectorNet, mut file: SelectorFile, dir: &Path) -> Result<SelectorFile> {
+    pub fn save(net: &Ensemble, mut file: SelectorFile, dir: &Path) -> Result<SelectorFile> {
+        file.members = net.members.len();
         std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
         let weights = dir.join("selector.bpk");
         let mut store = BurnpackStore::from_file(&weights).auto_extension(false).overwrite(true);

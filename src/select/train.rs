@@ -12,7 +12,7 @@
 //! data that training never saw.
 
 use super::features::{Question, SCALARS, candidates, split_turns};
-use super::net::{NetConfig, SelectorNet, listwise, weighted_bce};
+use super::net::{Ensemble, NetConfig, SelectorNet, listwise, weighted_bce};
 use super::{Answerability, Choice, Decision, Platt, QUESTION_FEATURES, choose, question_features};
 use crate::desk::ports::{RetrievalQuery, Retriever};
 use crate::desk::{Author, Passage};
@@ -220,8 +220,28 @@ pub fn fit(train: &[Group], dim: usize, opts: &FitOptions, progress: &dyn Fn(usi
     (net, config)
 }
 
-/// The network's logits for each group's rows.
-pub fn logits(net: &SelectorNet, config: &NetConfig, groups: &[Group]) -> Vec<Vec<f32>> {
+/// Fits `members` networks on `train`, seeds `opts.seed`, `opts.seed + 1`, ...;
+/// `progress(member, step, loss)`.
+pub fn fit_ensemble(
+    train: &[Group],
+    dim: usize,
+    opts: &FitOptions,
+    members: usize,
+    progress: &dyn Fn(usize, usize, f32),
+) -> (Ensemble, NetConfig) {
+    let mut nets = Vec::with_capacity(members.max(1));
+    let mut config = None;
+    for m in 0..members.max(1) {
+        let o = FitOptions { seed: opts.seed + m as u64, ..opts.clone() };
+        let (net, c) = fit(train, dim, &o, &|step, loss| progress(m, step, loss));
+        nets.push(net);
+        config = Some(c);
+    }
+    (Ensemble { members: nets }, config.expect("at least one member"))
+}
+
+/// The ensemble's logits for each group's rows.
+pub fn logits(net: &Ensemble, config: &NetConfig, groups: &[Group]) -> Vec<Vec<f32>> {
     groups.iter().map(|g| net.logits(g.scalars.clone(), g.meaning.clone(), g.n, config)).collect()
 }
 
@@ -429,6 +449,88 @@ mod tests {
         g.n = z.len();
         let c = calibrate(&[g], &[z]);
         assert!((c.a - 2.0).abs() < 0.3 && (c.b + 1.0).abs() < 0.3, "{c:?}");
+    }
+
+    /// Toy groups of 6 candidates: the answer is the row whose feature 0 is high (noisy).
+    fn toy_groups(count: usize, rng: &mut crate::rng::Rng) -> Vec<Group> {
+        (0..count)
+            .map(|_| {
+                let mut g = Group { n: 6, answerable: true, ..Group::default() };
+                let answer = rng.below(6);
+                for j in 0..6 {
+                    let mut row = vec![0.0; SCALARS];
+                    row[0] = if j == answer { 0.8 } else { 0.3 } + 0.4 * (rng.below(1000) as f32 / 1000.0 - 0.5);
+                    row[1] = rng.below(1000) as f32 / 1000.0;
+                    g.scalars.extend(row);
+                    g.meaning.push(0.0);
+                    g.labels.push(f32::from(u8::from(j == answer)));
+                    g.texts.push(format!("sentence {j}"));
+                }
+                g
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_ensemble_is_fitted_saved_and_loaded_and_ranks_the_answers_first() {
+        let mut rng = crate::rng::Rng::new(3);
+        let (train, held) = (toy_groups(80, &mut rng), toy_groups(40, &mut rng));
+        let opts = FitOptions { hidden: 4, steps: 120, ..FitOptions::default() };
+        let (net, config) = fit_ensemble(&train, 0, &opts, 2, &|_, _, _| {});
+        assert_eq!(net.members.len(), 2);
+        let z = logits(&net, &config, &held);
+        assert!(top1(&held, &z) >= 0.8, "held-out top-1 {}", top1(&held, &z));
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = super::super::SelectorFile {
+            version: String::new(),
+            net: config.clone(),
+            members: 0,
+            calibration: super::super::Platt::default(),
+            answerability: super::super::Answerability::default(),
+            decision: super::super::Decision::default(),
+            weights_sha256: String::new(),
+            provenance: serde_json::Value::Null,
+        };
+        let saved = super::super::Selector::save(&net, file.clone(), dir.path()).expect("save");
+        assert_eq!(saved.members, 2);
+        let loaded = super::super::Selector::load(dir.path()).expect("load");
+        let cands = |g: &Group| -> Vec<super::super::Candidate> {
+            (0..g.n)
+                .map(|j| super::super::Candidate {
+                    passage: 0,
+                    order: j,
+                    text: g.texts[j].clone(),
+                    scalars: g.scalars[j * SCALARS..(j + 1) * SCALARS].to_vec(),
+                    meaning: vec![0.0],
+                })
+                .collect()
+        };
+        for (g, want) in held.iter().zip(&z).take(5) {
+            let got = loaded.logits(&cands(g));
+            assert!(got.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-5), "{got:?} vs {want:?}");
+        }
+
+        // A one-network file from before ensembles still loads.
+        let single = Ensemble { members: vec![net.members.into_iter().next().expect("member")] };
+        let old = tempfile::tempdir().expect("tempdir");
+        let mut store = burn::store::BurnpackStore::from_file(old.path().join("selector.bpk"))
+            .auto_extension(false)
+            .overwrite(true);
+        burn::store::ModuleSnapshot::save_into(&single.members[0], &mut store).expect("save one");
+        let bytes = std::fs::read(old.path().join("selector.bpk")).expect("read");
+        let sha: String = {
+            use sha2::Digest;
+            sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect()
+        };
+        let json = super::super::SelectorFile { members: 1, weights_sha256: sha, ..file };
+        let mut value = serde_json::to_value(&json).expect("json");
+        value.as_object_mut().expect("object").remove("members");
+        std::fs::write(old.path().join("selector.json"), value.to_string()).expect("write");
+        let loaded = super::super::Selector::load(old.path()).expect("load the one-network file");
+        assert_eq!(loaded.file.members, 1);
+        let want = single.logits(held[0].scalars.clone(), held[0].meaning.clone(), 6, &config);
+        assert!(loaded.logits(&cands(&held[0])).iter().zip(&want).all(|(a, b)| (a - b).abs() < 1e-5));
     }
 
     #[test]
