@@ -75,3 +75,68 @@ fn questions_the_kb_cannot_answer_are_not_answered() {
     let (text, abstained) = draft("what time does the football match start tonight?", "Kai Müller", "en");
     assert!(abstained, "{text}");
 }
+
+/// `deskpilot train-selector` on a small KB: synthetic questions, labelled dev cases fitted out of
+/// fold, an ensemble saved with its provenance, and a draft that uses it.
+#[test]
+fn train_selector_fits_an_ensemble_that_the_drafter_then_uses() {
+    use crate::util::{bundled_kb, deskpilot, stderr, stdout};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kb = dir.path().join("kb");
+    std::fs::create_dir_all(&kb).expect("kb dir");
+    for a in ["damaged-item.md", "refund-timeline.md", "shipping-options.md"] {
+        std::fs::copy(bundled_kb().join(a), kb.join(a)).expect("copy article");
+    }
+    let dev = dir.path().join("dev.jsonl");
+    let case = |id: &str, text: &str, gold: &str, fact: &str| {
+        serde_json::json!({"id": id, "turns": [{"role": "customer", "text": text}], "gold": [gold], "facts": [fact]})
+            .to_string()
+    };
+    let lines = [
+        case("d1", "how many days for normal delivery", "shipping-options", "3-5 business days"),
+        case("d2", "my vase came smashed, how long do i have to tell you", "damaged-item", "within 14 days of delivery"),
+        case("d3", "sent my return back, when is the money on my card", "refund-timeline", "5-7 business days"),
+        case("d4", "what does standard shipping cost", "shipping-options", "$4.99"),
+        serde_json::json!({"id": "d5", "turns": [{"role": "customer", "text": "who won the match last night"}], "abstain": true, "gold": [], "facts": []}).to_string(),
+    ];
+    std::fs::write(&dev, lines.join("\n") + "\n").expect("write dev");
+    let out = dir.path().join("selector");
+    let s = |p: &Path| p.to_str().expect("utf-8").to_owned();
+    let args =
+        ["train-selector", "--kb", &s(&kb), "--dev", &s(&dev), "--cross-fit", "--per-passage", "2", "--steps", "40"];
+    let o = deskpilot(dir.path(), &[&args[..], &["--members", "2", "--out", &s(&out)]].concat());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("selector.json")).expect("selector.json"))
+            .expect("json");
+    assert_eq!(file["members"], 2, "{file}");
+    assert_eq!(file["provenance"]["dev"]["answerable"], 4, "{file}");
+    assert!(file["provenance"]["synthetic_questions"].as_u64().unwrap_or(0) > 10, "{file}");
+    let version = file["version"].as_str().expect("version").to_owned();
+    let loaded = Selector::load(&out).expect("the trained selector loads");
+    assert_eq!(loaded.file.members, 2);
+
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, format!("[model]\nselector = {:?}\n", s(&out))).expect("config");
+    let o = deskpilot(
+        dir.path(),
+        &[
+            "draft",
+            "--config",
+            &s(&config),
+            "--kb",
+            &s(&kb),
+            "--drafter",
+            "extractive",
+            "--json",
+            "standard",
+            "shipping",
+            "cost",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("draft json");
+    // The drafter names the selector it used: `extractive-1+` and the first six of its hash.
+    let short = &version.trim_start_matches("selector-")[..6];
+    assert!(v["model"].as_str().unwrap_or("").ends_with(short), "{v}");
+}

@@ -182,8 +182,11 @@ impl Selector {
                 features::SCALARS
             );
         }
-        if file.net.hidden == 0 || file.net.hidden > 4096 || file.net.dim > 4096 || !(1..=64).contains(&file.members) {
+        if file.net.hidden == 0 || file.net.hidden > 4096 || file.net.dim > 4096 {
             bail!("{}: field net: implausible shape {:?}", json.display(), file.net);
+        }
+        if !(1..=64).contains(&file.members) {
+            bail!("{}: field members is {}, expected 1 to 64 networks", json.display(), file.members);
         }
         let weights = dir.join("selector.bpk");
         let bytes = std::fs::read(&weights).with_context(|| format!("{}: cannot read", weights.display()))?;
