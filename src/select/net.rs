@@ -66,7 +66,7 @@ impl SelectorNet {
 }
 
 /// Networks of one shape fitted from different seeds; their mean logit is the score. One
-/// network's choices move with its seed (out-of-fold dev facts stated ranged from 80 to 88 of
+/// network's choices move with its seed (out-of-fold dev facts stated ranged from 80 to 87 of
 /// 138 over three seeds); the mean of several moves far less.
 #[derive(Module, Debug)]
 pub struct Ensemble {
