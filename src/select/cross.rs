@@ -10,7 +10,7 @@
 //! the candidates next to the selector.
 
 use crate::semantic::Encoder;
-use crate::semantic::bert::{Bert, Layer};
+use crate::semantic::bert::{Bert, Layer, mean_pool, pad_mask};
 use burn::module::Module;
 use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::optim::{AdamWConfig, GradientsParams};
@@ -121,15 +121,12 @@ impl CrossNet {
     pub fn forward(&self, x: Tensor<2>, mask: Tensor<2>, heads: usize) -> Tensor<1> {
         let [b, t] = mask.dims();
         let d = x.dims()[1];
-        let pad = mask.clone().equal_elem(0.0).reshape([b, 1, 1, t]).expand([b, heads, t, t]);
+        let pad = pad_mask(mask.clone(), heads);
         let mut x = x;
         for block in &self.blocks {
             x = block.forward(x, pad.clone());
         }
-        let x = x.reshape([b, t, d]);
-        let pooled =
-            (x * mask.clone().unsqueeze_dim::<3>(2)).sum_dim(1).reshape([b, d]) / mask.sum_dim(1).clamp_min(1.0);
-        self.head.forward(pooled).reshape([b])
+        self.head.forward(mean_pool(x.reshape([b, t, d]), mask)).reshape([b])
     }
 
     /// Logits of `states` (in order), batched.

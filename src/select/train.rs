@@ -519,11 +519,7 @@ mod tests {
             .overwrite(true);
         burn::store::ModuleSnapshot::save_into(&single.members[0], &mut store).expect("save one");
         let bytes = std::fs::read(old.path().join("selector.bpk")).expect("read");
-        let sha: String = {
-            use sha2::Digest;
-            sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect()
-        };
-        let json = super::super::SelectorFile { members: 1, weights_sha256: sha, ..file };
+        let json = super::super::SelectorFile { members: 1, weights_sha256: super::super::sha256_hex(&bytes), ..file };
         let mut value = serde_json::to_value(&json).expect("json");
         value.as_object_mut().expect("object").remove("members");
         std::fs::write(old.path().join("selector.json"), value.to_string()).expect("write");

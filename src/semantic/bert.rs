@@ -192,7 +192,7 @@ impl Bert {
     /// as [`Bert::forward`] takes them.
     pub fn lower(&self, ids: Tensor<2, Int>, mask: Tensor<2>, n: usize) -> Tensor<2> {
         let [b, t] = ids.dims();
-        let pad = mask.equal_elem(0.0).reshape([b, 1, 1, t]).expand([b, self.heads(), t, t]);
+        let pad = pad_mask(mask, self.heads());
         let mut x = self.embeddings.forward(ids).reshape([b * t, self.hidden()]);
         for layer in self.layers.iter().take(n) {
             x = layer.forward(x, pad.clone());
@@ -206,11 +206,23 @@ impl Bert {
     pub fn forward(&self, ids: Tensor<2, Int>, mask: Tensor<2>) -> Tensor<2> {
         let [b, t] = ids.dims();
         let x = self.lower(ids, mask.clone(), self.layers.len()).reshape([b, t, self.hidden()]);
-        let weights = mask.clone().unsqueeze_dim::<3>(2);
-        let summed = (x * weights).sum_dim(1).reshape([b, self.hidden()]);
-        let counts = mask.sum_dim(1).clamp_min(1.0);
-        summed / counts
+        mean_pool(x, mask)
     }
+}
+
+/// The attention padding mask of `mask` (`[batch, t]`, 1.0 on real tokens): `[batch, heads, t,
+/// t]`, true where the key is padding.
+pub fn pad_mask(mask: Tensor<2>, heads: usize) -> Tensor<4, Bool> {
+    let [b, t] = mask.dims();
+    mask.equal_elem(0.0).reshape([b, 1, 1, t]).expand([b, heads, t, t])
+}
+
+/// The mean of `x` (`[batch, t, hidden]`) over the real tokens of `mask` (`[batch, t]`):
+/// `[batch, hidden]`.
+pub fn mean_pool(x: Tensor<3>, mask: Tensor<2>) -> Tensor<2> {
+    let [b, _, d] = x.dims();
+    let summed = (x * mask.clone().unsqueeze_dim::<3>(2)).sum_dim(1).reshape([b, d]);
+    summed / mask.sum_dim(1).clamp_min(1.0)
 }
 
 #[cfg(test)]
