@@ -131,7 +131,9 @@ impl Drafter for NeuralDrafter {
         let mut input = prompt_input(request, usize::MAX);
         // The passages holding the selector's sentences first, so the budget cuts elsewhere.
         input.passages.sort_by_key(|p| !chosen.iter().any(|c| p.text.contains(c.as_str())));
-        input.passages.truncate(limits.max_passages);
+        let cited = input.passages.clone();
+        let cited_n = holders(&cited, &chosen);
+        merge_chosen(&mut input.passages, &chosen, limits.max_passages);
         let built = prompt::build_keeping(&self.checkpoint.tokenizer, &input, &limits, &chosen);
         let tk = &self.checkpoint.tokenizer;
         // A first reply opens with the greeting by the customer's real name, written here: the
@@ -190,7 +192,8 @@ impl Drafter for NeuralDrafter {
         if !opening.is_empty() {
             g.text = format!("{opening}{}", g.text);
         }
-        let used: Vec<PromptPassage> = built.passages.iter().map(|&i| input.passages[i].clone()).collect();
+        // Sources: the passages the prompt held, the ones merged into its last slot included.
+        let used: Vec<PromptPassage> = cited.iter().take(built.passages.len().max(cited_n)).cloned().collect();
         if empty && !g.cancelled {
             // An empty reply is a broken model, never a grounded draft.
             return Err(format!(
@@ -216,6 +219,30 @@ impl Drafter for NeuralDrafter {
     }
 }
 
+/// How many of `passages` (holders first) hold one of the `chosen` sentences.
+fn holders(passages: &[PromptPassage], chosen: &[String]) -> usize {
+    passages.iter().take_while(|p| chosen.iter().any(|c| p.text.contains(c.as_str()))).count()
+}
+
+/// Fits the chosen sentences into the prompt's `max` passage slots: the network reads at most
+/// `max` passages (it was trained on two), and the selector's sentences may come from more. The
+/// chosen sentences of the holders beyond the last slot are appended to that slot's passage
+/// (holders come first), so that every chosen sentence can be quoted. Until this, a third
+/// chosen sentence in a third passage never reached the network.
+fn merge_chosen(passages: &mut Vec<PromptPassage>, chosen: &[String], max: usize) {
+    let n = holders(passages, chosen);
+    if max > 0 && n > max {
+        let extra: Vec<&str> = passages[max..n]
+            .iter()
+            .flat_map(|p| chosen.iter().filter(|c| p.text.contains(c.as_str())).map(String::as_str))
+            .collect();
+        let extra = extra.join(" ");
+        let last = &mut passages[max - 1];
+        last.text = format!("{} {extra}", last.text.trim_end());
+    }
+    passages.truncate(max);
+}
+
 /// An English opening: the greeting, a blank line, and the apology when there is one (the body
 /// follows it on the same line, as in the training replies).
 fn spaced(greeting: &str, empathy: &str) -> String {
@@ -239,4 +266,37 @@ pub fn unsupported(request: &DraftRequest, draft: &str) -> Vec<String> {
     let mut sources: Vec<&str> = r.passages.iter().chain(&r.evidence).map(|p| p.text.as_str()).collect();
     sources.extend(request.messages.iter().map(|m| m.text.as_str()));
     unsupported_facts(draft, &sources)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{PromptPassage, holders, merge_chosen};
+
+    fn passage(slug: &str, text: &str) -> PromptPassage {
+        PromptPassage { slug: slug.into(), title: slug.into(), text: text.into() }
+    }
+
+    #[test]
+    fn chosen_sentences_beyond_the_last_slot_join_it() {
+        let chosen =
+            vec!["Express takes 1-2 days.".to_owned(), "Refunds take 5 days.".to_owned(), "Codes expire.".to_owned()];
+        let mut ps = vec![
+            passage("a", "Express takes 1-2 days. Other text."),
+            passage("b", "Refunds take 5 days. More."),
+            passage("c", "Something. Codes expire."),
+            passage("d", "Nothing chosen here."),
+        ];
+        assert_eq!(holders(&ps, &chosen), 3);
+        merge_chosen(&mut ps, &chosen, 2);
+        assert_eq!(ps.len(), 2);
+        assert_eq!(ps[0].text, "Express takes 1-2 days. Other text.");
+        // The third holder's chosen sentence, and only it, joins the last slot.
+        assert_eq!(ps[1].text, "Refunds take 5 days. More. Codes expire.");
+        assert!(chosen.iter().all(|c| ps.iter().any(|p| p.text.contains(c.as_str()))));
+
+        // Within the slots: nothing is merged, only the passages beyond them are dropped.
+        let mut ps = vec![passage("a", "Express takes 1-2 days."), passage("d", "Nothing."), passage("e", "More.")];
+        merge_chosen(&mut ps, &chosen, 2);
+        assert_eq!(ps.iter().map(|p| p.text.as_str()).collect::<Vec<_>>(), ["Express takes 1-2 days.", "Nothing."]);
+    }
 }
