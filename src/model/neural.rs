@@ -181,7 +181,7 @@ impl Drafter for NeuralDrafter {
             let close = if zh_only.is_some() {
                 super::layout::ZH_CLOSING.to_owned()
             } else {
-                format!("\n\n{}", super::layout::EN_CLOSING)
+                closing_after(&g.text, super::layout::EN_CLOSING)
             };
             g.text.push_str(&close);
             if sink(&close) == Flow::Stop {
@@ -217,6 +217,13 @@ impl Drafter for NeuralDrafter {
             cancelled: g.cancelled,
         })
     }
+}
+
+/// The closing to stream after `text`, one blank line before it: the newlines the network has
+/// already written (and streamed) count, so a reply never shows two blank lines.
+fn closing_after(text: &str, closing: &str) -> String {
+    let ends = text.len() - text.trim_end_matches('\n').len();
+    format!("{}{closing}", "\n".repeat(2usize.saturating_sub(ends)))
 }
 
 /// How many of `passages` (holders first) hold one of the `chosen` sentences.
@@ -270,10 +277,18 @@ pub fn unsupported(request: &DraftRequest, draft: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{PromptPassage, holders, merge_chosen};
+    use super::{PromptPassage, closing_after, holders, merge_chosen};
 
     fn passage(slug: &str, text: &str) -> PromptPassage {
         PromptPassage { slug: slug.into(), title: slug.into(), text: text.into() }
+    }
+
+    #[test]
+    fn the_closing_follows_one_blank_line_whatever_the_network_wrote() {
+        for text in ["Express costs $12.99.", "Express costs $12.99.\n", "Express costs $12.99.\n\n"] {
+            let reply = format!("{text}{}", closing_after(text, "Anything else?"));
+            assert_eq!(reply, "Express costs $12.99.\n\nAnything else?", "{text:?}");
+        }
     }
 
     #[test]
