@@ -46,6 +46,33 @@ pub fn version(selector: Option<&crate::select::Selector>) -> String {
     }
 }
 
+/// The picked sentences as the reply says them: a lead-in and the items of its list that follow
+/// it read as one sentence ("It does not cover: drops, cracked screens; lost or stolen items").
+fn list_sentences(picked: &[Candidate], zh: bool) -> Vec<String> {
+    use crate::text::{list_item, list_lead};
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < picked.len() {
+        let lead = &picked[i];
+        let mut j = i + 1;
+        if list_lead(&lead.text) {
+            while j < picked.len() && picked[j].passage == lead.passage && list_item(&picked[j].text) {
+                j += 1;
+            }
+        }
+        if j > i + 1 {
+            let stops = [';', ',', '.', '；', '，', '。'];
+            let items: Vec<&str> = picked[i + 1..j].iter().map(|c| c.text.trim().trim_end_matches(stops)).collect();
+            let (gap, sep) = if zh { ("", "；") } else { (" ", "; ") };
+            out.push(format!("{}{gap}{}", lead.text.trim(), items.join(sep)));
+        } else {
+            out.push(lead.text.clone());
+        }
+        i = j;
+    }
+    out
+}
+
 /// How a reply opens: in the customer's language, with a greeting by name, and an apology when
 /// the customer sounds upset.
 pub(crate) struct Opening {
@@ -233,10 +260,13 @@ impl ExtractiveDrafter {
         }
 
         let picked = match selected.flatten() {
-            Some(chosen) => chosen
-                .into_iter()
-                .map(|(passage, order, text)| Candidate { passage, order, text, score: 1.0 })
-                .collect(),
+            Some(mut chosen) => {
+                crate::select::with_list_context(&mut chosen, passages);
+                chosen
+                    .into_iter()
+                    .map(|(passage, order, text)| Candidate { passage, order, text, score: 1.0 })
+                    .collect()
+            }
             None => self.heuristic_pick(passages, latest, request),
         };
         let mut sources: Vec<Source> = Vec::new();
@@ -265,7 +295,8 @@ impl ExtractiveDrafter {
                 _ => t.to_owned(),
             }
         };
-        let body = picked.iter().map(|c| finish(&c.text)).collect::<Vec<_>>().join(if zh { "" } else { " " });
+        let body =
+            list_sentences(&picked, zh).iter().map(|t| finish(t)).collect::<Vec<_>>().join(if zh { "" } else { " " });
         let closing = if zh { super::layout::ZH_CLOSING } else { super::layout::EN_CLOSING };
         let text = if zh {
             format!("{greeting}{empathy}{body}{closing}")
@@ -335,6 +366,25 @@ impl Drafter for ExtractiveDrafter {
 mod tests {
     use super::*;
     use crate::desk::{Customer, Message, RequestId, Retrieval, Tier};
+
+    #[test]
+    fn a_lead_in_and_its_items_read_as_one_sentence() {
+        let c = |order: usize, text: &str| Candidate { passage: 0, order, text: text.into(), score: 1.0 };
+        let picked = [
+            c(1, "It does not cover:"),
+            c(2, "drops, cracked screens or other accidental damage"),
+            c(5, "lost or stolen items;"),
+            c(7, "Keep your receipt."),
+        ];
+        assert_eq!(
+            list_sentences(&picked, false),
+            [
+                "It does not cover: drops, cracked screens or other accidental damage; lost or stolen items",
+                "Keep your receipt."
+            ]
+        );
+        assert_eq!(list_sentences(&picked[3..], false), ["Keep your receipt."]);
+    }
 
     fn request(text: &str, passages: Vec<Passage>, confidence: f32, lang: &str) -> DraftRequest {
         DraftRequest {

@@ -15,7 +15,7 @@ pub mod features;
 pub mod net;
 pub mod train;
 
-pub use draft::{question_parts, selected_sentences};
+pub use draft::{question_parts, selected_sentences, with_list_context};
 pub use features::{Candidate, Question, candidates};
 pub use net::{Ensemble, NetConfig, SelectorNet};
 

@@ -109,6 +109,21 @@ impl AnswerType {
     }
 }
 
+/// Whether a sentence leads into a list ("It does not cover:").
+pub fn list_lead(sentence: &str) -> bool {
+    sentence.trim_end().ends_with([':', '：'])
+}
+
+/// Whether a sentence reads as a list item rather than a sentence of its own: no final stop
+/// ("drops, cracked screens or other accidental damage", "the remaining balance;"), or, in
+/// English, a lower-case start ("whether autopay is turned on.").
+pub fn list_item(sentence: &str) -> bool {
+    let t = sentence.trim();
+    !t.is_empty()
+        && !list_lead(t)
+        && (!t.ends_with(['.', '!', '?', '。', '！', '？']) || t.starts_with(|c: char| c.is_ascii_lowercase()))
+}
+
 /// Does the draft state every fact? Case is ignored, and so is spacing next to Chinese text
 /// ("3-5 个工作日" and "3-5个工作日" state the same fact; Chinese puts no spaces between words).
 pub fn states_facts(draft: &str, facts: &[String]) -> bool {
