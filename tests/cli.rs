@@ -234,3 +234,20 @@ fn the_neural_draft_quotes_the_selected_sentences_whole() {
     assert!(text.contains("Express takes 1-2 business days and costs $12.99"), "{text}");
     assert_eq!(v["abstained"], false, "{v}");
 }
+
+#[test]
+fn an_extractive_draft_quotes_a_list_item_with_its_lead_in() {
+    // The selector picks the list item that answers; the reply says it with the sentence that
+    // leads into the list, not as the fragment "Drops, cracked screens, ... damage."
+    let dir = tempfile::tempdir().expect("tempdir");
+    let q =
+        ["draft", "--json", "--drafter", "extractive", "does the warranty pay for a cracked screen if i dropped it"];
+    let out = deskpilot(dir.path(), &q);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let text = v["draft"].as_str().unwrap_or("");
+    assert!(
+        text.contains("It does not cover: drops, cracked screens, liquid spills or other accidental damage."),
+        "{text}"
+    );
+}
