@@ -68,6 +68,11 @@ impl AnswerType {
             "几天",
             "什么时候",
             "多长时间",
+            "啥时候",
+            "多快",
+            "最快",
+            "多少天",
+            "几个工作日",
         ]) {
             Some(Self::Time)
         } else if has(&[
@@ -81,11 +86,30 @@ impl AnswerType {
             " interest ",
             "多少钱",
             "费用",
+            "多少刀",
+            "收费",
+            "运费",
+            "邮费",
+            "价格",
+            "利息",
+            "手续费",
+            "罚",
         ]) {
             Some(Self::Amount)
-        } else if has(&[" how many ", "几个", "多少个"]) {
+        } else if has(&[" how many ", "几个", "多少个", "几次", "多少次"]) {
             Some(Self::Count)
-        } else if has(&[" where ", " how do i ", " how can i ", " how to ", "在哪", "怎么"]) {
+        } else if has(&[
+            " where ",
+            " how do i ",
+            " how can i ",
+            " how to ",
+            "在哪",
+            "怎么",
+            "哪里",
+            "哪儿",
+            "咋",
+            "如何",
+        ]) {
             Some(Self::Place)
         } else {
             None
@@ -144,4 +168,28 @@ fn fact_form(text: &str) -> String {
         out.push_str(w);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colloquial_chinese_questions_show_their_answer_type() {
+        assert_eq!(AnswerType::of("急用 最快几天能到"), Some(AnswerType::Time));
+        assert_eq!(AnswerType::of("退款啥时候到账"), Some(AnswerType::Time));
+        assert_eq!(AnswerType::of("分期最少要买多少刀"), Some(AnswerType::Amount));
+        assert_eq!(AnswerType::of("逾期会罚多少"), Some(AnswerType::Amount));
+        assert_eq!(AnswerType::of("在哪里申请保修"), Some(AnswerType::Place));
+        assert_eq!(AnswerType::of("how long does express take"), Some(AnswerType::Time));
+        assert_eq!(AnswerType::of("我想退货"), None);
+    }
+
+    #[test]
+    fn list_leads_and_items_are_told_from_sentences() {
+        assert!(list_lead("It does not cover:") && list_lead("包括："));
+        assert!(list_item("drops, cracked screens or other accidental damage"));
+        assert!(list_item("the remaining balance;") && list_item("whether autopay is turned on."));
+        assert!(!list_item("Keep your receipt.") && !list_item("It does not cover:"));
+    }
 }
