@@ -1,9 +1,10 @@
 //! How a streamed reply is laid out for the agent.
 
 /// Layout of a reply as the agent sees it: no spaces at the start of a line, at most one blank
-/// line in a row, and a space between two sentences quoted back to back ("2FA.An" becomes
-/// "2FA. An"). Applied to every prefix while streaming: it never changes what it already
-/// returned for a shorter prefix.
+/// line in a row, a capital at the start of a line (a list item quoted as a line of its own:
+/// "drops, cracked screens" becomes "Drops, cracked screens"), and a space between two
+/// sentences quoted back to back ("2FA.An" becomes "2FA. An"). Applied to every prefix while
+/// streaming: it never changes what it already returned for a shorter prefix.
 pub fn tidy(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -14,7 +15,7 @@ pub fn tidy(text: &str) -> String {
         if c.is_ascii_uppercase() && sentence_just_ended(&out) {
             out.push(' ');
         }
-        out.push(c);
+        out.push(if line_start { c.to_ascii_uppercase() } else { c });
     }
     out
 }
