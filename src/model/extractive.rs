@@ -536,12 +536,13 @@ mod tests {
         assert_eq!(AnswerType::of("where do I find my invoice"), Some(AnswerType::Place));
         assert_eq!(AnswerType::of("退款什么时候到账"), Some(AnswerType::Time));
         // Colloquial Chinese: 啥时候 (什么时候), 最快, 多少刀 (dollars), 罚 (a fee), 哪里.
-        let colloquial = [("退款啥时候到账", AnswerType::Time), ("急用 最快几天能到", AnswerType::Time)];
-        let colloquial = colloquial.into_iter().chain([
+        let colloquial = [
+            ("退款啥时候到账", AnswerType::Time),
+            ("急用 最快几天能到", AnswerType::Time),
             ("分期最少要买多少刀", AnswerType::Amount),
             ("逾期会罚多少", AnswerType::Amount),
             ("在哪里申请保修", AnswerType::Place),
-        ]);
+        ];
         for (q, t) in colloquial {
             assert_eq!(AnswerType::of(q), Some(t), "{q}");
         }

@@ -239,12 +239,10 @@ mod tests {
         // An item: its lead-in joins, and nothing else.
         let mut chosen = vec![at(2)];
         with_list_context(&mut chosen, std::slice::from_ref(&passage));
-        chosen.sort();
         assert_eq!(chosen, vec![at(1), at(2)]);
         // A lead-in: its items join, not the sentence after the list.
         let mut chosen = vec![at(1)];
         with_list_context(&mut chosen, std::slice::from_ref(&passage));
-        chosen.sort();
         assert_eq!(chosen, vec![at(1), at(2), at(3)]);
         // A plain sentence brings nothing.
         let mut chosen = vec![at(4)];
