@@ -163,6 +163,12 @@ fn decimal_point(before: &str, next: Option<&str>) -> bool {
     head.ends_with(|c: char| c.is_ascii_digit()) && next.is_none_or(|n| n.starts_with(|c: char| c.is_ascii_digit()))
 }
 
+/// Is the full stop ending `piece` inside a word, as in an e-mail address or a domain
+/// ("security@harborandpine.example", "www.example.com"): `next` goes on with no space?
+fn inside_word(piece: &str, next: &str) -> bool {
+    piece.ends_with('.') && next.starts_with(|c: char| c.is_ascii_alphanumeric())
+}
+
 /// Does this token end a sentence as quotes count them (not a colon or semicolon)?
 fn ends_quote(text: &str) -> bool {
     text.trim_end_matches(' ').ends_with(['.', '!', '?', '\n', '。', '！', '？'])
@@ -252,7 +258,8 @@ impl Plan {
             let piece = &pieces[j];
             let ends = if quote { ends_quote(piece) } else { ends_sentence(piece) };
             let before = format!("{}{piece}", if j > 0 { pieces[j - 1].as_str() } else { "" });
-            ends && !decimal_point(&before, Some(pieces.get(j + 1).map_or("", String::as_str)))
+            let next = pieces.get(j + 1).map_or("", String::as_str);
+            ends && !decimal_point(&before, Some(next)) && !inside_word(piece, next)
         };
         let mut j = 0;
         while j + 1 < kb_end.min(n + 1) {

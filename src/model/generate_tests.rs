@@ -1,6 +1,6 @@
 //! Unit tests of the guided decode loop's steps and of reply layout.
 
-use super::{Plan, tidy, tok};
+use super::{Plan, inside_word, tidy, tok};
 use crate::model::copying::copy_verbatim;
 use crate::model::net::StepOutput;
 use std::collections::HashSet;
@@ -65,4 +65,13 @@ fn tidy_lays_out_replies_and_is_stable_while_streaming() {
     for (i, _) in raw.char_indices() {
         assert!(want.starts_with(&tidy(&raw[..i])), "prefix {i}: {:?}", tidy(&raw[..i]));
     }
+}
+
+#[test]
+fn a_full_stop_inside_an_address_does_not_end_a_quoted_sentence() {
+    assert!(inside_word("@harborandpine.", "example"));
+    assert!(inside_word("www.", "example"));
+    assert!(!inside_word("address.", " For"));
+    assert!(!inside_word("address.", "\n"));
+    assert!(!inside_word("address", "example"));
 }
