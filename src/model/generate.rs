@@ -193,7 +193,7 @@ pub struct Guide {
 /// `exp(PLAN_SHARPNESS * score)`.
 const PLAN_SHARPNESS: f32 = 1.5;
 
-/// At most this many sentences are quoted because the plan asked for them.
+/// At most this many sentences are quoted because the plan (not the selector) asked for them.
 const PLAN_SENTENCES: usize = 3;
 
 /// The content plan (bottom-up copy attention, after Gehrmann et al. 2018, "Bottom-Up
@@ -313,13 +313,16 @@ impl Plan {
             scored.push((score, id, j));
             j = k.max(j + 1);
         }
-        // Wanted: the best sentence, and up to two more that are at least half as good.
+        // Wanted: the best sentence, and up to two more that are at least half as good. The
+        // selector's sentences are all wanted: it has capped their number itself (a message that
+        // asks two things may get a fourth).
         scored.sort_by(|a, b| b.0.total_cmp(&a.0));
         let best = scored.first().map_or(0.0, |s| s.0);
+        let selected = guide.is_some_and(|g| !g.chosen.is_empty());
         let wanted = scored
             .iter()
             .filter(|s| s.0 >= 1.0 && s.0 >= best * 0.5)
-            .take(PLAN_SENTENCES)
+            .take(if selected { usize::MAX } else { PLAN_SENTENCES })
             .map(|s| (s.1, s.2))
             .collect();
         Self { weight, sentence, wanted, words }
