@@ -374,7 +374,7 @@ pub fn fit_decision(
         for pick in grid(0.1, 0.9, 0.1) {
             for relative in grid(0.2, 0.9, 0.1) {
                 for max_sentences in [2, 3] {
-                    let d = Decision { answer, pick, relative, max_sentences };
+                    let d = Decision { answer, pick, relative, max_sentences, ..Decision::default() };
                     let s = score_decision(groups, probs, answerable, &d);
                     let rate = s.abstained_right as f64 / s.unanswerable.max(1) as f64;
                     let fewer_wrong = usize::MAX - s.wrongful_abstentions;
