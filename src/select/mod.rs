@@ -106,7 +106,7 @@ pub struct Decision {
     pub max_sentences: usize,
     /// ... and one more when it is at least this probable (above 1: never). Not fitted: facts
     /// stated only grows with more sentences, so this bar is where the trade against the
-    /// sentences an agent deletes was set (docs/quality.md, "A fourth sentence").
+    /// sentences an agent deletes was set (docs/quality.md, "A fourth sentence, behind its own bar").
     #[serde(default = "further")]
     pub further: f32,
 }
