@@ -205,6 +205,40 @@ fn a_draft_streams_into_the_editor_and_the_agent_edits_and_sends() {
 }
 
 #[test]
+fn alt_k_deletes_the_drafts_sentence_under_the_cursor_and_ctrl_y_puts_it_back() {
+    let mut a = app();
+    open(&mut a, "T-1", "Ana Souza", "en");
+    let text = "Hi Ana,\n\nCard refunds take 5-7 business days. Opened items carry a 15% fee. Store credit is instant.";
+    let r = customer_says(&mut a, "T-1", "When will my refund arrive?", &[text]);
+    finish(&mut a, "T-1", r, text);
+    // The cursor on the second sentence of the body (line 2).
+    a.editor.move_cursor(ratatui_textarea::CursorMove::Jump(2, 45));
+    let alt_k = KeyEvent::new(KeyCode::Char('k'), KeyModifiers::ALT);
+    let fx = a.on_key(alt_k);
+    assert_eq!(a.editor.lines().join("\n"), "Hi Ana,\n\nCard refunds take 5-7 business days. Store credit is instant.");
+    assert!(fx.is_empty() || !fx.iter().any(|e| matches!(e, Effect::Deliver { .. })), "nothing is sent");
+    // The reducer has the edited text: switching away and back keeps it.
+    let kept = a.state.selected_view().map(|c| c.editor.clone()).unwrap_or_default();
+    assert_eq!(kept, a.editor.lines().join("\n"));
+    a.on_key(ctrl('y'));
+    assert_eq!(
+        a.editor.lines().join("\n"),
+        "Hi Ana,\n\nCard refunds take 5-7 business days. Opened items carry a 15% fee. Store credit is instant."
+    );
+    // On a blank line it does nothing.
+    a.editor.move_cursor(ratatui_textarea::CursorMove::Jump(1, 0));
+    a.on_key(alt_k);
+    assert_eq!(a.editor.lines().len(), 3);
+    // A sentence alone on its line takes the line with it.
+    a.editor.move_cursor(ratatui_textarea::CursorMove::Jump(0, 2));
+    a.on_key(alt_k);
+    assert_eq!(
+        a.editor.lines().join("\n"),
+        "\nCard refunds take 5-7 business days. Opened items carry a 15% fee. Store credit is instant."
+    );
+}
+
+#[test]
 fn typing_during_streaming_is_never_overwritten() {
     let mut a = app();
     open(&mut a, "T-1", "Ana Souza", "en");

@@ -178,7 +178,7 @@ impl App {
     }
 
     /// Reports the editor's text to the reducer after the agent changed it.
-    fn editor_changed(&mut self) -> Vec<Effect> {
+    pub(super) fn editor_changed(&mut self) -> Vec<Effect> {
         let text = self.editor.lines().join("\n");
         if text == self.editor_text {
             return Vec::new();
@@ -513,6 +513,7 @@ impl App {
                 return self.insert_passage(action == Action::InsertSentence);
             }
             Action::FocusEditor => self.focus = Focus::Editor,
+            Action::DeleteSentence => return super::editing::delete_sentence(self),
             Action::Review => match self.review.is_some() {
                 true => self.review_open = true,
                 false => self.say("The Review tab is for supervisors: set [agent] role = \"supervisor\"."),
@@ -570,7 +571,7 @@ impl App {
 
     fn insert_passage(&mut self, sentence_only: bool) -> Vec<Effect> {
         let Some(p) = self.selected_passage() else { return Vec::new() };
-        let text = if sentence_only { best_sentence(&p) } else { p.text.clone() };
+        let text = if sentence_only { super::editing::best_sentence(&p) } else { p.text.clone() };
         self.overlay = None;
         self.focus = Focus::Editor;
         let needs_space = self.editor.lines().iter().any(|l| !l.trim().is_empty());
@@ -583,18 +584,4 @@ impl App {
         fx.extend(self.editor_changed());
         fx
     }
-}
-
-/// The sentence with the most highlighted (matched) bytes, else the first.
-pub fn best_sentence(p: &crate::desk::Passage) -> String {
-    use unicode_segmentation::UnicodeSegmentation;
-    let mut best = (0usize, String::new());
-    for (start, s) in p.text.split_sentence_bound_indices() {
-        let end = start + s.len();
-        let hits: usize = p.highlights.iter().filter(|r| r.start >= start && r.end <= end).map(|r| r.len()).sum();
-        if best.1.is_empty() || hits > best.0 {
-            best = (hits, s.trim().to_owned());
-        }
-    }
-    best.1
 }

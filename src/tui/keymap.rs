@@ -38,6 +38,8 @@ pub enum Action {
     Open,
     InsertPassage,
     InsertSentence,
+    /// Cut the draft's sentence under the cursor.
+    DeleteSentence,
     FocusEditor,
     Close,
     /// The supervisor's Review tab (role = "supervisor").
@@ -76,6 +78,7 @@ impl Action {
             Action::Open => "open (article overlay, or reply to the conversation)",
             Action::InsertPassage => "insert the selected passage into the draft",
             Action::InsertSentence => "insert the passage's best sentence into the draft",
+            Action::DeleteSentence => "delete the sentence under the cursor (Ctrl-Y puts it back)",
             Action::FocusEditor => "focus the reply editor",
             Action::Close => "close the overlay",
             Action::Review => "Review tab: drafts vs sent replies, stats, approval queue (supervisors)",
@@ -254,10 +257,14 @@ impl Keymap {
             .copied()
     }
 
-    /// (mode, key label, action) for the help overlay, grouped by mode.
+    /// (mode, key label, action) for the help overlay, grouped by mode: everywhere first, then
+    /// the editor's own keys.
     pub fn rows(&self) -> Vec<(String, String, Action)> {
         let mut rows = Vec::new();
-        for (mode, keys) in &self.modes {
+        let rank = |m: &str| ["global", "editor", "navigate", "overlay"].iter().position(|x| *x == m);
+        let mut modes: Vec<(&String, &BTreeMap<Key, Action>)> = self.modes.iter().collect();
+        modes.sort_by_key(|(m, _)| rank(m));
+        for (mode, keys) in modes {
             let mut by_action: BTreeMap<Action, Vec<String>> = BTreeMap::new();
             for (k, a) in keys {
                 by_action.entry(*a).or_default().push(k.label());

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod details;
+pub mod editing;
 pub mod instance;
 pub mod keymap;
 pub mod layout;
