@@ -72,10 +72,10 @@ fn demo_customer_draft_edit_send_in_tmux() {
     tmux.run(&["new-session", "-d", "-s", "dp", "-x", "160", "-y", "48", &cmd]);
 
     // The first demo customer arrives and a draft streams into the editor.
+    // (The greeting by name is checked on the stored draft below: a long draft scrolls the
+    // editor to its end, where the cursor is.)
     let screen = tmux.wait_for("review before sending", Duration::from_secs(60));
     assert!(screen.contains("Ana Souza"), "{screen}");
-    let greets = ["Hi Ana", "Hello Ana", ", Ana"].iter().any(|g| screen.contains(g));
-    assert!(greets, "the draft greets the customer by name:\n{screen}");
 
     // Edit it, send it.
     tmux.run(&["send-keys", "-t", "dp", "-l", " Thanks for your patience."]);
@@ -100,7 +100,8 @@ fn demo_customer_draft_edit_send_in_tmux() {
         .find(|d| d.draft.final_text.as_deref().is_some_and(|t| t.contains("Thanks for your patience.")))
         .unwrap_or_else(|| panic!("no sent draft in {drafts:#?}"));
     assert_eq!(sent.draft.outcome, Some(DraftOutcome::Edited));
-    assert!(sent.draft.generated.contains("Ana"), "{}", sent.draft.generated);
+    let greets = ["Hi Ana", "Hello Ana", ", Ana"].iter().any(|g| sent.draft.generated.contains(g));
+    assert!(greets, "the draft greets the customer by name: {}", sent.draft.generated);
     assert!(!sent.draft.sources.is_empty(), "the draft names its sources");
     let messages = store.messages(&sent.draft.conversation).expect("messages");
     assert!(messages.iter().any(|m| m.text.contains("Thanks for your patience.")));
@@ -116,7 +117,9 @@ fn typed_text_survives_a_crash() {
     let start = |flags: &str| console_command(data.path(), flags);
     tmux.run(&["new-session", "-d", "-s", "dp", "-x", "160", "-y", "48", &start("--fresh")]);
     tmux.wait_for("review before sending", Duration::from_secs(60));
-    tmux.run(&["send-keys", "-t", "dp", "-l", " XYZZY-typed-before-the-crash"]);
+    // On a line of its own, so that soft wrapping cannot split it on the screen.
+    tmux.run(&["send-keys", "-t", "dp", "Enter"]);
+    tmux.run(&["send-keys", "-t", "dp", "-l", "XYZZY-typed-before-the-crash"]);
     tmux.wait_for("XYZZY-typed-before-the-crash", Duration::from_secs(10));
     // Autosave writes within a second of typing; then the process dies without any cleanup.
     std::thread::sleep(Duration::from_millis(1800));

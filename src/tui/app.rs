@@ -158,7 +158,11 @@ impl App {
         if sel != self.editor_for || text != self.editor_text {
             let lines: Vec<String> =
                 if text.is_empty() { vec![String::new()] } else { text.split('\n').map(str::to_owned).collect() };
-            let keep_cursor = sel == self.editor_for && self.focus == Focus::Editor && !self.is_streaming();
+            // An editor that was empty (a restored draft arriving) puts the cursor at the end.
+            let keep_cursor = sel == self.editor_for
+                && self.focus == Focus::Editor
+                && !self.is_streaming()
+                && !self.editor_text.is_empty();
             let cursor = self.editor.cursor();
             self.editor = TextArea::new(lines);
             self.style_editor();
