@@ -211,6 +211,8 @@ pub fn run(settings: &Settings, args: Args) -> Result<ExitCode> {
             }
         }
         What::Details { file, json } => {
+            // Score with the KB's product list, as the console and `understand message` do.
+            crate::understand::load_products(&settings.config.kb_dir());
             let r = match &file {
                 Some(p) => eval::details(&crate::knowledge::read_input(p)?, p)?,
                 None => eval::details(eval::DETAILS, "assets/eval/details.jsonl".as_ref())?,
