@@ -37,6 +37,8 @@ struct Patterns {
     day_month: Regex,
     zh_date: Regex,
     relative: Regex,
+    weekday: Regex,
+    future: Regex,
     zh_relative: Regex,
 }
 
@@ -52,7 +54,7 @@ fn patterns() -> &'static Patterns {
         let month = r"(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)";
         Patterns {
             amount: re(
-                r"(?i)(?:(?P<sym>[$€£¥])\s?(?P<a>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?))|(?:(?P<b>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)\s?(?P<code>USD|EUR|GBP|CNY|RMB|dollars?|euros?|pounds?|元|块))|(?:(?P<pre>RMB|CNY|USD)\s?(?P<c>\d+(?:\.\d{1,2})?))",
+                r"(?i)(?:(?P<sym>[$€£¥])\s?(?P<a>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?))|(?:(?P<b>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)\s?(?P<code>(?:USD|EUR|GBP|CNY|RMB|dollars?|bucks?|euros?|pounds?|quid|yuan)\b|元|块))|(?:(?P<pre>RMB|CNY|USD|EUR|GBP)\s?(?P<c>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?))",
             ),
             model: re(r"\b[A-Z]{1,3}-\d{2,3}[A-Z]?\b"),
             iso: re(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b"),
@@ -63,6 +65,13 @@ fn patterns() -> &'static Patterns {
             relative: re(
                 r"(?i)\b(today|yesterday|the day before yesterday|(?:last|this past) (monday|tuesday|wednesday|thursday|friday|saturday|sunday)|(\d{1,2}|a|one|two|three|four|five|six|seven) (days?|weeks?) ago)\b",
             ),
+            // A weekday on its own ("since friday", "arrived Monday") is the latest one, unless a
+            // word before it points ahead or is ambiguous ("next Friday", "by Monday").
+            weekday: re(
+                r"(?i)\b(?:(next|this coming|coming|this|by|until|till|before|every)\s+)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
+            ),
+            // A sentence about the future ("will it come on Friday?") names no past day.
+            future: re(r"(?i)\b(will|won't|gonna|going to|tomorrow|expect(?:ed)?)\b|\b\w+'ll\b"),
             zh_relative: re(r"今天|昨天|前天|(?:上周|上星期|上个星期)([一二三四五六日天])|(\d{1,2})天前"),
         }
     })
@@ -148,6 +157,14 @@ fn number(word: &str) -> i64 {
     }
 }
 
+/// The sentence of `text` that holds byte offset `at`.
+fn sentence_around(text: &str, at: usize) -> &str {
+    use unicode_segmentation::UnicodeSegmentation;
+    text.split_sentence_bound_indices()
+        .find(|(start, s)| (*start..start + s.len()).contains(&at))
+        .map_or(text, |(_, s)| s)
+}
+
 /// Reads a matched date as days since 1970 (given today's), or refuses an impossible one.
 type DateRule = fn(&regex::Captures<'_>, i64) -> Option<i64>;
 
@@ -228,6 +245,14 @@ pub fn details(text: &str, at: i64) -> Vec<Detail> {
         };
         push(m.start(), m.end(), DetailKind::Date, iso(day), &mut out);
     }
+    for c in p.weekday.captures_iter(text) {
+        let (Some(m), Some(w)) = (c.get(0), c.get(2)) else { continue };
+        if c.get(1).is_some() || p.future.is_match(sentence_around(text, m.start())) {
+            continue;
+        }
+        let target = WEEKDAYS.iter().position(|d| *d == w.as_str().to_lowercase()).unwrap_or(0) as i64;
+        push(m.start(), m.end(), DetailKind::Date, iso(today - (weekday - target).rem_euclid(7)), &mut out);
+    }
     for c in p.zh_relative.captures_iter(text) {
         let Some(m) = c.get(0) else { continue };
         let day = match m.as_str() {
@@ -258,15 +283,17 @@ pub fn details(text: &str, at: i64) -> Vec<Detail> {
             (c.name("a"), cur)
         } else if let Some(code) = c.name("code") {
             let cur = match code.as_str().to_lowercase().as_str() {
-                "usd" | "dollar" | "dollars" => "USD",
+                "usd" | "dollar" | "dollars" | "buck" | "bucks" => "USD",
                 "eur" | "euro" | "euros" => "EUR",
-                "gbp" | "pound" | "pounds" => "GBP",
+                "gbp" | "pound" | "pounds" | "quid" => "GBP",
                 _ => "CNY",
             };
             (c.name("b"), cur)
         } else {
-            let cur = match c.name("pre").map(|p| p.as_str()) {
+            let cur = match c.name("pre").map(|p| p.as_str().to_uppercase()).as_deref() {
                 Some("USD") => "USD",
+                Some("EUR") => "EUR",
+                Some("GBP") => "GBP",
                 _ => "CNY",
             };
             (c.name("c"), cur)
@@ -346,6 +373,13 @@ mod tests {
         assert_eq!(got("上周二下的单"), [("date", "2026-11-24".into())]);
         assert_eq!(got("11月28日买的"), [("date", "2026-11-28".into())]);
         assert_eq!(got("5天前"), [("date", "2026-11-27".into())]);
+        // A weekday on its own is the latest one (today's when it is today), never a future one.
+        assert_eq!(got("nothing has moved since friday"), [("date", "2026-11-27".into())]);
+        assert_eq!(got("It arrived Wednesday"), [("date", "2026-12-02".into())]);
+        assert!(got("can it come by Friday?").is_empty());
+        assert!(got("next Monday works").is_empty());
+        assert!(got("will it arrive on Friday?").is_empty());
+        assert!(got("I'll be home on Friday").is_empty());
     }
 
     #[test]
@@ -353,8 +387,14 @@ mod tests {
         assert_eq!(got("charged $1,299.00 twice"), [("amount", "USD 1299.00".into())]);
         assert_eq!(got("paid 49.99 EUR"), [("amount", "EUR 49.99".into())]);
         assert_eq!(got("退了299元"), [("amount", "CNY 299.00".into())]);
+        assert_eq!(got("退我150块就行"), [("amount", "CNY 150.00".into())]);
         assert_eq!(got("RMB 88"), [("amount", "CNY 88.00".into())]);
         assert_eq!(got("£12 shipping"), [("amount", "GBP 12.00".into())]);
+        assert_eq!(got("it was 2,499 yuan"), [("amount", "CNY 2499.00".into())]);
+        assert_eq!(got("my 30 bucks back"), [("amount", "USD 30.00".into())]);
+        assert_eq!(got("twenty quid, 20 quid"), [("amount", "GBP 20.00".into())]);
+        assert_eq!(got("usd 1,200 and eur 5"), [("amount", "USD 1200.00".into()), ("amount", "EUR 5.00".into())]);
+        assert!(got("bought 2 dollarstore mugs").is_empty(), "a currency word is a whole word");
     }
 
     #[test]
