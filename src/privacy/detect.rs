@@ -70,6 +70,8 @@ struct Patterns {
     address_lead: Regex,
     order: Regex,
     tracking: Regex,
+    /// A carrier's name, a few words, then its number ("DHL says 1234567890"): the number alone.
+    tracking_carrier: Regex,
 }
 
 fn patterns() -> &'static Patterns {
@@ -105,10 +107,13 @@ fn patterns() -> &'static Patterns {
             ],
             address_lead: re(r"^(?:我家?住在|我家在|我住|住在|家住|地址是|地址为|地址|寄到|送到|发到|在)"),
             order: re(
-                r"(?i)[A-Z]{2,4}-\d{4,}|order\s*(?:no\.?|number|#)\s*#?\s*\d{4,}|order\s+\d{5,}|订单号?\s*[:：]?\s*\d{4,}",
+                r"(?i)[A-Z]{2,4}-\d{4,}|order\s*(?:no\.?|number|#)\s*#?\s*(?:[A-Z]{2,4}-?)?\d{4,}|order\s+\d{5,}|订单号?\s*[:：]?\s*\d{4,}",
             ),
             tracking: re(
-                r"1Z(?: ?[0-9A-Z]){16}|9[2-5]\d{20}|(?i:tracking\s*(?:number|no\.?|#|code)?\s*(?:is\s*)?[:#]?\s*)[A-Z0-9]{10,30}|(?:运单号|快递单号|物流单号)\s*[:：]?\s*[A-Z0-9]{8,30}",
+                r"1Z(?: ?[0-9A-Z]){16}|9[2-5]\d{2}(?: ?\d{4}){4} ?\d{2}|(?i:tracking\s*(?:number|no\.?|#|code)?\s*(?:is\s*)?[:#]?\s*)(?:[A-Z0-9]{10,30}|\d{2,6}(?: \d{2,6}){2,7})|(?:运单号|快递单号|物流单号)\s*[:：]?\s*[A-Z0-9]{8,30}",
+            ),
+            tracking_carrier: re(
+                r"(?i:\b(?:ups|usps|fedex|dhl|royal mail|dpd|gls|tnt|ems)\b(?:\s+(?:says|said|shows|tracking|number|no\.?|ref\.?|reference|code|is))*\s*[:#]?\s*)(?P<id>[A-Z0-9]{10,30}|\d{2,6}(?: \d{2,6}){2,7})",
             ),
         }
     })
@@ -219,8 +224,15 @@ pub fn find(text: &str, kinds: &[Kind]) -> Vec<Finding> {
                 }
             }
             Kind::Tracking => {
-                for m in p.tracking.find_iter(text).filter(|m| bounded(text, &m.range())) {
+                // A tracking number has digits: at least eight of them.
+                let numbered = |r: &Range<usize>| bounded(text, r) && digits(&text[r.clone()]).len() >= 8;
+                for m in p.tracking.find_iter(text).filter(|m| numbered(&m.range())) {
                     add(kind, m.range(), &mut found);
+                }
+                for c in p.tracking_carrier.captures_iter(text) {
+                    if let Some(id) = c.name("id").filter(|id| numbered(&id.range())) {
+                        add(kind, id.range(), &mut found);
+                    }
                 }
             }
         }
@@ -310,9 +322,15 @@ mod tests {
         assert_eq!(kinds("我住在北京市朝阳区建国路88号3栋"), [(Kind::Address, "北京市朝阳区建国路88号3栋")]);
         assert_eq!(kinds("order HP-20417 arrived"), [(Kind::Order, "HP-20417")]);
         assert_eq!(kinds("my order #88231 is late"), [(Kind::Order, "order #88231")]);
+        assert_eq!(kinds("order #HP20555 came"), [(Kind::Order, "order #HP20555")]);
         assert_eq!(kinds("订单号：20417 未到"), [(Kind::Order, "订单号：20417")]);
         assert_eq!(kinds("UPS 1Z999AA10123456784"), [(Kind::Tracking, "1Z999AA10123456784")]);
         assert_eq!(kinds("tracking number: JD0123456789"), [(Kind::Tracking, "tracking number: JD0123456789")]);
+        assert_eq!(kinds("USPS 9400 1000 0000 0000 0000 00"), [(Kind::Tracking, "9400 1000 0000 0000 0000 00")]);
+        assert_eq!(kinds("tracking no: 7749 1234 5678 ok"), [(Kind::Tracking, "tracking no: 7749 1234 5678")]);
+        assert_eq!(kinds("DHL says 1234567890 arrived"), [(Kind::Tracking, "1234567890")]);
+        assert_eq!(kinds("Royal Mail ref AB123456789GB"), [(Kind::Tracking, "AB123456789GB")]);
+        assert!(kinds("DHL says DELIVERED TODAY").is_empty(), "a carrier's number has digits");
         assert!(kinds("Refunds take 5-7 business days, $4.99 shipping.").is_empty());
     }
 

@@ -39,6 +39,9 @@ struct Patterns {
     relative: Regex,
     weekday: Regex,
     future: Regex,
+    amount_after: Regex,
+    amount_words: Regex,
+    zh_month_day: Regex,
     zh_relative: Regex,
 }
 
@@ -72,6 +75,14 @@ fn patterns() -> &'static Patterns {
             ),
             // A sentence about the future ("will it come on Friday?") names no past day.
             future: re(r"(?i)\b(will|won't|gonna|going to|tomorrow|expect(?:ed)?)\b|\b\w+'ll\b"),
+            // A symbol after the number, as much of Europe writes it: `1.299,00 €`, `15€`.
+            amount_after: re(r"(?P<n>\d{1,3}(?:\.\d{3})+(?:,\d{2})?|\d+,\d{2}|\d+(?:\.\d{1,2})?)\s?(?P<sym>[€£])"),
+            // An amount in words: "two hundred dollars", "fifty bucks".
+            amount_words: re(
+                r"(?i)\b(?P<w>(?:(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|a|and)[\s-]+)+)(?P<code>dollars|bucks|euros|pounds|quid|yuan)\b",
+            ),
+            // 上个月15号 (last month), 这个月3号 / 本月3号 (this month).
+            zh_month_day: re(r"(上个?月|这个月|本月)(\d{1,2})[号日]"),
             zh_relative: re(r"今天|昨天|前天|(?:上周|上星期|上个星期)([一二三四五六日天])|(\d{1,2})天前"),
         }
     })
@@ -155,6 +166,54 @@ fn number(word: &str) -> i64 {
         "seven" => 7,
         w => w.parse().unwrap_or(0),
     }
+}
+
+/// The value of an amount written in words ("two hundred and fifty"), if every word is a number.
+fn words_value(words: &str) -> Option<f64> {
+    const SMALL: [&str; 20] = [
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+    ];
+    const TENS: [&str; 8] = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"];
+    let (mut total, mut group, mut any) = (0u64, 0u64, false);
+    for w in words.to_lowercase().split(|c: char| c.is_whitespace() || c == '-').filter(|w| !w.is_empty()) {
+        if let Some(n) = SMALL.iter().position(|s| *s == w) {
+            group += n as u64;
+        } else if let Some(n) = TENS.iter().position(|s| *s == w) {
+            group += 20 + 10 * n as u64;
+        } else if w == "hundred" {
+            group = group.max(1) * 100;
+        } else if w == "thousand" {
+            total += group.max(1) * 1000;
+            group = 0;
+        } else if w == "a" {
+            group += 1;
+        } else if w != "and" {
+            return None;
+        } else {
+            continue;
+        }
+        any = true;
+    }
+    any.then_some((total + group) as f64)
 }
 
 /// The sentence of `text` that holds byte offset `at`.
@@ -250,8 +309,26 @@ pub fn details(text: &str, at: i64) -> Vec<Detail> {
         if c.get(1).is_some() || p.future.is_match(sentence_around(text, m.start())) {
             continue;
         }
+        // "Tuesday 24th November", "November 24, Tuesday": the weekday belongs to that date.
+        let near =
+            |a: usize, b: usize| text.get(a.min(b)..a.max(b)).is_some_and(|g| g.chars().all(|c| " ,(".contains(c)));
+        let next_to_a_date = out.iter().any(|(start, d)| {
+            d.kind == DetailKind::Date && (near(m.end(), *start) || near(start + d.text.len(), m.start()))
+        });
+        if next_to_a_date {
+            continue;
+        }
         let target = WEEKDAYS.iter().position(|d| *d == w.as_str().to_lowercase()).unwrap_or(0) as i64;
         push(m.start(), m.end(), DetailKind::Date, iso(today - (weekday - target).rem_euclid(7)), &mut out);
+    }
+    for c in p.zh_month_day.captures_iter(text) {
+        let Some(m) = c.get(0) else { continue };
+        let (y, mo, _) = civil_from_days(today);
+        let (y, mo) = if c[1].starts_with('上') { if mo == 1 { (y - 1, 12) } else { (y, mo - 1) } } else { (y, mo) };
+        let Ok(d) = c[2].parse::<i64>() else { continue };
+        if valid(mo, d) {
+            push(m.start(), m.end(), DetailKind::Date, iso(days_from_civil(y, mo, d)), &mut out);
+        }
     }
     for c in p.zh_relative.captures_iter(text) {
         let Some(m) = c.get(0) else { continue };
@@ -300,6 +377,31 @@ pub fn details(text: &str, at: i64) -> Vec<Detail> {
         };
         let Some(num) = num else { continue };
         let value: f64 = num.as_str().replace(',', "").parse().unwrap_or(0.0);
+        push(m.start(), m.end(), DetailKind::Amount, format!("{cur} {value:.2}"), &mut out);
+    }
+    for c in p.amount_after.captures_iter(text) {
+        let (Some(m), Some(n)) = (c.get(0), c.name("n")) else { continue };
+        let cur = if &c["sym"] == "€" { "EUR" } else { "GBP" };
+        // A comma before the last two digits is the decimal point; full stops group thousands.
+        let n = n.as_str();
+        let plain =
+            if n.contains(',') || n.matches('.').count() > 1 || n.split('.').nth(1).is_some_and(|f| f.len() == 3) {
+                n.replace('.', "").replace(',', ".")
+            } else {
+                n.to_owned()
+            };
+        let value: f64 = plain.parse().unwrap_or(0.0);
+        push(m.start(), m.end(), DetailKind::Amount, format!("{cur} {value:.2}"), &mut out);
+    }
+    for c in p.amount_words.captures_iter(text) {
+        let (Some(m), Some(w)) = (c.get(0), c.name("w")) else { continue };
+        let Some(value) = words_value(w.as_str()).filter(|v| *v > 0.0) else { continue };
+        let cur = match c["code"].to_lowercase().as_str() {
+            "euros" => "EUR",
+            "pounds" | "quid" => "GBP",
+            "yuan" => "CNY",
+            _ => "USD",
+        };
         push(m.start(), m.end(), DetailKind::Amount, format!("{cur} {value:.2}"), &mut out);
     }
     for m in p.model.find_iter(text) {
@@ -380,6 +482,9 @@ mod tests {
         assert!(got("next Monday works").is_empty());
         assert!(got("will it arrive on Friday?").is_empty());
         assert!(got("I'll be home on Friday").is_empty());
+        assert_eq!(got("it came on Tuesday 24th November"), [("date", "2026-11-24".into())]);
+        assert_eq!(got("上个月15号买的"), [("date", "2026-11-15".into())]);
+        assert_eq!(got("本月1号到的"), [("date", "2026-12-01".into())]);
     }
 
     #[test]
@@ -392,9 +497,14 @@ mod tests {
         assert_eq!(got("£12 shipping"), [("amount", "GBP 12.00".into())]);
         assert_eq!(got("it was 2,499 yuan"), [("amount", "CNY 2499.00".into())]);
         assert_eq!(got("my 30 bucks back"), [("amount", "USD 30.00".into())]);
-        assert_eq!(got("twenty quid, 20 quid"), [("amount", "GBP 20.00".into())]);
+        assert_eq!(got("twenty quid, 20 quid"), [("amount", "GBP 20.00".into()), ("amount", "GBP 20.00".into())]);
         assert_eq!(got("usd 1,200 and eur 5"), [("amount", "USD 1200.00".into()), ("amount", "EUR 5.00".into())]);
         assert!(got("bought 2 dollarstore mugs").is_empty(), "a currency word is a whole word");
+        assert_eq!(got("it cost 1.299,00 € in the end"), [("amount", "EUR 1299.00".into())]);
+        assert_eq!(got("only 15€ and 2.50£"), [("amount", "EUR 15.00".into()), ("amount", "GBP 2.50".into())]);
+        assert_eq!(got("a refund of two hundred and fifty dollars"), [("amount", "USD 250.00".into())]);
+        assert_eq!(got("fifty bucks"), [("amount", "USD 50.00".into())]);
+        assert!(got("a few dollars").is_empty());
     }
 
     #[test]
