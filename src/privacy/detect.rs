@@ -72,6 +72,8 @@ struct Patterns {
     tracking: Regex,
     /// A carrier's name, a few words, then its number ("DHL says 1234567890"): the number alone.
     tracking_carrier: Regex,
+    /// A local number without its area code (555-0123), only right after a word for a phone.
+    phone_local: Regex,
 }
 
 fn patterns() -> &'static Patterns {
@@ -107,10 +109,13 @@ fn patterns() -> &'static Patterns {
             ],
             address_lead: re(r"^(?:我家?住在|我家在|我住|住在|家住|地址是|地址为|地址|寄到|送到|发到|在)"),
             order: re(
-                r"(?i)[A-Z]{2,4}-\d{4,}|order\s*(?:no\.?|number|#)\s*#?\s*(?:[A-Z]{2,4}-?)?\d{4,}|order\s+\d{5,}|订单号?\s*[:：]?\s*\d{4,}",
+                r"(?i)[A-Z]{2,4}-\d{4,}|order\s*(?:no\.?|number|#)\s*(?:is\s*)?#?\s*(?:[A-Z]{2,4}-?)?\d{4,}|order\s+\d{5,}|订单号?\s*[:：]?\s*\d{4,}",
             ),
             tracking: re(
-                r"1Z(?: ?[0-9A-Z]){16}|9[2-5]\d{2}(?: ?\d{4}){4} ?\d{2}|(?i:tracking\s*(?:number|no\.?|#|code)?\s*(?:is\s*)?[:#]?\s*)(?:[A-Z0-9]{10,30}|\d{2,6}(?: \d{2,6}){2,7})|(?:运单号|快递单号|物流单号)\s*[:：]?\s*[A-Z0-9]{8,30}",
+                r"1Z(?: ?[0-9A-Z]){16}|9[2-5]\d{2}(?: ?\d{4}){4} ?\d{2}|(?i:tracking\s*(?:number|no\.?|#|code)?\s*(?:is\s*)?[:#]?\s*)(?:[A-Z0-9]{10,30}|\d{2,6}(?: \d{2,6}){2,7})|(?:运单号|快递单号|物流单号|单号)\s*[:：]?\s*[A-Z0-9]{8,30}",
+            ),
+            phone_local: re(
+                r"(?i:\b(?:phone|cell|mobile|tel|telephone|call|ring|text me|reach me)\b[^\d\n]{0,25})(?P<n>\d{3}[ .\-]\d{4})",
             ),
             tracking_carrier: re(
                 r"(?i:\b(?:ups|usps|fedex|dhl|royal mail|dpd|gls|tnt|ems)\b(?:\s+(?:says|said|shows|tracking|number|no\.?|ref\.?|reference|code|is))*\s*[:#]?\s*)(?P<id>[A-Z0-9]{10,30}|\d{2,6}(?: \d{2,6}){2,7})",
@@ -206,6 +211,11 @@ pub fn find(text: &str, kinds: &[Kind]) -> Vec<Finding> {
                         }
                     }
                 }
+                for c in p.phone_local.captures_iter(text) {
+                    if let Some(n) = c.name("n").filter(|n| bounded(text, &n.range())) {
+                        add(kind, n.range(), &mut found);
+                    }
+                }
             }
             Kind::Address => {
                 for re in &p.address {
@@ -225,7 +235,12 @@ pub fn find(text: &str, kinds: &[Kind]) -> Vec<Finding> {
             }
             Kind::Tracking => {
                 // A tracking number has digits: at least eight of them.
-                let numbered = |r: &Range<usize>| bounded(text, r) && digits(&text[r.clone()]).len() >= 8;
+                // 单号 on its own is a tracking number's lead-in, 订单号 an order's.
+                let numbered = |r: &Range<usize>| {
+                    bounded(text, r)
+                        && digits(&text[r.clone()]).len() >= 8
+                        && !(text[r.clone()].starts_with("单号") && text[..r.start].ends_with('订'))
+                };
                 for m in p.tracking.find_iter(text).filter(|m| numbered(&m.range())) {
                     add(kind, m.range(), &mut found);
                 }
@@ -306,6 +321,7 @@ mod tests {
             ("北京 010-6552 8888", "010-6552 8888"),
             ("Call 1-800-555-0123 after 5", "1-800-555-0123"),
             ("or 1 (800) 555-0199", "1 (800) 555-0199"),
+            ("my phone number changed to 555-0123", "555-0123"),
         ] {
             assert_eq!(kinds(text), [(Kind::Phone, phone)], "{text}");
         }
@@ -323,6 +339,9 @@ mod tests {
         assert_eq!(kinds("order HP-20417 arrived"), [(Kind::Order, "HP-20417")]);
         assert_eq!(kinds("my order #88231 is late"), [(Kind::Order, "order #88231")]);
         assert_eq!(kinds("order #HP20555 came"), [(Kind::Order, "order #HP20555")]);
+        assert_eq!(kinds("my order number is 100234"), [(Kind::Order, "order number is 100234")]);
+        assert_eq!(kinds("单号 JT5012345678901"), [(Kind::Tracking, "单号 JT5012345678901")]);
+        assert_eq!(kinds("订单号 20261201"), [(Kind::Order, "订单号 20261201")]);
         assert_eq!(kinds("订单号：20417 未到"), [(Kind::Order, "订单号：20417")]);
         assert_eq!(kinds("UPS 1Z999AA10123456784"), [(Kind::Tracking, "1Z999AA10123456784")]);
         assert_eq!(kinds("tracking number: JD0123456789"), [(Kind::Tracking, "tracking number: JD0123456789")]);

@@ -42,6 +42,8 @@ struct Patterns {
     amount_after: Regex,
     amount_words: Regex,
     zh_month_day: Regex,
+    month_slash_day: Regex,
+    day_of_month: Regex,
     zh_relative: Regex,
 }
 
@@ -66,7 +68,7 @@ fn patterns() -> &'static Patterns {
             day_month: re(&format!(r"\b(\d{{1,2}})(?:st|nd|rd|th)? (?:of )?({month})(?:,? (\d{{4}}))?\b")),
             zh_date: re(r"(?:(\d{4})年)?(\d{1,2})月(\d{1,2})[日号]"),
             relative: re(
-                r"(?i)\b(today|yesterday|the day before yesterday|(?:last|this past) (monday|tuesday|wednesday|thursday|friday|saturday|sunday)|(\d{1,2}|a|one|two|three|four|five|six|seven) (days?|weeks?) ago)\b",
+                r"(?i)\b(today|yesterday|the day before yesterday|(?:last|this past) (monday|tuesday|wednesday|thursday|friday|saturday|sunday)|(\d{1,2}|a|one|two|three|four|five|six|seven) (days?|weeks?) (?:ago|back))\b",
             ),
             // A weekday on its own ("since friday", "arrived Monday") is the latest one, unless a
             // word before it points ahead or is ambiguous ("next Friday", "by Monday").
@@ -82,6 +84,11 @@ fn patterns() -> &'static Patterns {
                 r"(?i)\b(?P<w>(?:(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|a|and)[\s-]+)+)(?P<code>dollars|bucks|euros|pounds|quid|yuan)\b",
             ),
             // 上个月15号 (last month), 这个月3号 / 本月3号 (this month).
+            // 11/29 after a word that dates it ("on 11/29", "since 11/29"): month and day, US order.
+            month_slash_day: re(r"(?i)\b(?:on|since|from|dated)\s+(\d{1,2})/(\d{1,2})\b"),
+            // "on the 30th": that day of this month, or the last month's if it is still ahead.
+            // It needs a word that dates it before, and no noun after ("on the 2nd floor").
+            day_of_month: re(r"(?i)\b(?:(by|until|till|before)|on|since|from|after)\s+(?P<date>the (\d{1,2})(?:st|nd|rd|th))\b(?:\s+(\p{L}+))?"),
             zh_month_day: re(r"(上个?月|这个月|本月)(\d{1,2})[号日]"),
             zh_relative: re(r"今天|昨天|前天|(?:上周|上星期|上个星期)([一二三四五六日天])|(\d{1,2})天前"),
         }
@@ -95,7 +102,7 @@ fn normalised(kind: DetailKind, found: &str) -> String {
     static LEAD: OnceLock<Regex> = OnceLock::new();
     #[allow(clippy::expect_used)]
     let lead = LEAD.get_or_init(|| {
-        Regex::new(r"^(?i:tracking\s*(?:number|no\.?|#|code)?\s*(?:is\s*)?|order\s*(?:no\.?|number)?\s*|订单号?|运单号|快递单号|物流单号)\s*[:：#]?\s*#?\s*")
+        Regex::new(r"^(?i:tracking\s*(?:number|no\.?|#|code)?\s*(?:is\s*)?|order\s*(?:no\.?|number)?\s*(?:is\s*)?|订单号?|运单号|快递单号|物流单号|单号)\s*[:：#]?\s*#?\s*")
             .expect("valid lead-in pattern")
     });
     match kind {
@@ -321,6 +328,32 @@ pub fn details(text: &str, at: i64) -> Vec<Detail> {
         let target = WEEKDAYS.iter().position(|d| *d == w.as_str().to_lowercase()).unwrap_or(0) as i64;
         push(m.start(), m.end(), DetailKind::Date, iso(today - (weekday - target).rem_euclid(7)), &mut out);
     }
+    for c in p.month_slash_day.captures_iter(text) {
+        let (Some(m), Ok(mo), Ok(d)) = (c.get(0), c[1].parse::<i64>(), c[2].parse::<i64>()) else { continue };
+        if valid(mo, d) && !text[m.end()..].starts_with('/') {
+            let date = c.get(1).map_or(m.start(), |g| g.start());
+            push(date, m.end(), DetailKind::Date, iso(recent(today, mo, d)), &mut out);
+        }
+    }
+    for c in p.day_of_month.captures_iter(text) {
+        let (Some(date), Some(n)) = (c.name("date"), c.get(3)) else { continue };
+        let Ok(d) = n.as_str().parse::<i64>() else { continue };
+        const JOINING: [&str; 12] = ["and", "but", "or", "so", "when", "then", "at", "in", "with", "i", "we", "it"];
+        let noun_after = c.get(4).is_some_and(|w| !JOINING.contains(&w.as_str().to_lowercase().as_str()));
+        let ahead = c.get(1).is_some() || p.future.is_match(sentence_around(text, date.start()));
+        if ahead || noun_after || !(1..=31).contains(&d) {
+            continue;
+        }
+        let (y, mo, day) = civil_from_days(today);
+        let (y, mo) = if d <= day {
+            (y, mo)
+        } else if mo == 1 {
+            (y - 1, 12)
+        } else {
+            (y, mo - 1)
+        };
+        push(date.start(), date.end(), DetailKind::Date, iso(days_from_civil(y, mo, d)), &mut out);
+    }
     for c in p.zh_month_day.captures_iter(text) {
         let Some(m) = c.get(0) else { continue };
         let (y, mo, _) = civil_from_days(today);
@@ -485,6 +518,14 @@ mod tests {
         assert_eq!(got("it came on Tuesday 24th November"), [("date", "2026-11-24".into())]);
         assert_eq!(got("上个月15号买的"), [("date", "2026-11-15".into())]);
         assert_eq!(got("本月1号到的"), [("date", "2026-12-01".into())]);
+        assert_eq!(got("the charge on 11/29 was odd"), [("date", "2026-11-29".into())]);
+        assert!(got("half price: 1/2 off").is_empty());
+        assert_eq!(got("it arrived on the 30th"), [("date", "2026-11-30".into())]);
+        assert_eq!(got("it arrived on the 1st"), [("date", "2026-12-01".into())]);
+        assert!(got("I live on the 2nd floor").is_empty());
+        assert!(got("can it come by the 10th?").is_empty());
+        assert!(got("I'll be away from the 10th to the 20th").is_empty());
+        assert_eq!(got("ordered 3 days back"), [("date", "2026-11-29".into())]);
     }
 
     #[test]
