@@ -71,11 +71,12 @@ fn demo_customer_draft_edit_send_in_tmux() {
     let cmd = console_command(data.path(), "--fresh");
     tmux.run(&["new-session", "-d", "-s", "dp", "-x", "160", "-y", "48", &cmd]);
 
-    // The first demo customer arrives and a draft streams into the editor.
-    // (The greeting by name is checked on the stored draft below: a long draft scrolls the
-    // editor to its end, where the cursor is.)
+    // The first demo customer arrives and a draft streams into the editor, which grows to show
+    // it whole: the greeting by name is on the screen (and checked on the stored draft below).
     let screen = tmux.wait_for("review before sending", Duration::from_secs(60));
     assert!(screen.contains("Ana Souza"), "{screen}");
+    let screen = tmux.wait_for("anything else", Duration::from_secs(30));
+    assert!(["Hi Ana", "Hello Ana", ", Ana"].iter().any(|g| screen.contains(g)), "{screen}");
 
     // Edit it, send it.
     tmux.run(&["send-keys", "-t", "dp", "-l", " Thanks for your patience."]);

@@ -333,7 +333,7 @@ impl App {
     }
 
     pub fn on_mouse(&mut self, m: MouseEvent) -> Vec<Effect> {
-        let panes = Panes::compute(self.size, self.focus);
+        let panes = Panes::compute(self.size, self.focus, self.editor.lines());
         let at = Position::new(m.column, m.row);
         let pane = panes.hit(at);
         match m.kind {

@@ -17,7 +17,7 @@ pub fn render(app: &App, frame: &mut Frame) {
         return;
     }
     let area = frame.area();
-    let panes = Panes::compute(area, app.focus);
+    let panes = Panes::compute(area, app.focus, app.editor.lines());
     if let Some(tabs) = panes.tabs {
         render_tabs(app, frame, tabs);
     }
