@@ -49,6 +49,7 @@ fn a_verbatim_copy_takes_the_next_prompt_token_and_stops_at_a_special_one() {
 fn tidy_spaces_sentences_quoted_back_to_back() {
     assert_eq!(tidy("Then turn on 2FA.An app"), "Then turn on 2FA. An app");
     assert_eq!(tidy("It is placed.Free Express"), "It is placed. Free Express");
+    assert_eq!(tidy("并通过电子邮件通知您。 仓库收到"), "并通过电子邮件通知您。仓库收到");
     assert_eq!(tidy("It does not cover:\ndrops, cracked screens"), "It does not cover:\nDrops, cracked screens");
     assert_eq!(
         tidy("It costs $4.99 and U.S. orders; see harborandpine.com"),

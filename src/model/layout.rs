@@ -9,7 +9,9 @@ pub fn tidy(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         let line_start = out.is_empty() || out.ends_with('\n');
-        if (c == ' ' && line_start) || (c == '\n' && (out.is_empty() || out.ends_with("\n\n"))) {
+        // Chinese sets no space after its full-width stops ("…通知您。 仓库…").
+        let after_cjk_stop = out.ends_with(['。', '！', '？', '；', '，', '：']);
+        if (c == ' ' && (line_start || after_cjk_stop)) || (c == '\n' && (out.is_empty() || out.ends_with("\n\n"))) {
             continue;
         }
         if c.is_ascii_uppercase() && sentence_just_ended(&out) {
