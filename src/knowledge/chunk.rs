@@ -107,7 +107,9 @@ fn build(section: &[String], group: &[Sentence<'_>]) -> Piece {
                 text.truncate(text.trim_end().len());
                 text.push('\n');
             } else if !text.ends_with(char::is_whitespace) && !s.text.starts_with(char::is_whitespace) {
-                let prev_cjk = text.chars().last().is_some_and(is_cjk);
+                // Nor after Chinese punctuation ("确认邮件。取消订单后"): full-width stops and commas.
+                let full_width = |c: char| matches!(c as u32, 0x3000..=0x303F | 0xFF00..=0xFFEF);
+                let prev_cjk = text.chars().last().is_some_and(|c| is_cjk(c) || full_width(c));
                 if !prev_cjk {
                     text.push(' ');
                 }

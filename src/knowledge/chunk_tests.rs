@@ -134,3 +134,11 @@ fn token_estimate() {
     assert_eq!(approx_tokens("标准配送需要"), 6);
     assert_eq!(approx_tokens(""), 0);
 }
+
+#[test]
+fn chinese_sentences_are_joined_without_a_space() {
+    let text = "提交后，您会收到一封确认邮件。取消订单后，付款将退回原支付方式。".to_owned();
+    let blocks = vec![Block { section: vec![], text: text.clone(), range: 0..text.len() }];
+    let pieces = chunk_blocks(&blocks, &ChunkOptions::default());
+    assert_eq!(pieces.iter().map(|p| p.text.as_str()).collect::<Vec<_>>(), [text.as_str()]);
+}
