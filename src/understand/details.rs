@@ -38,6 +38,8 @@ struct Patterns {
     zh_date: Regex,
     relative: Regex,
     weekday: Regex,
+    weekday_range_after: Regex,
+    weekday_range_before: Regex,
     future: Regex,
     amount_after: Regex,
     amount_words: Regex,
@@ -74,6 +76,13 @@ fn patterns() -> &'static Patterns {
             // word before it points ahead or is ambiguous ("next Friday", "by Monday").
             weekday: re(
                 r"(?i)\b(?:(next|this coming|coming|this|by|until|till|before|every)\s+)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
+            ),
+            // "Monday to Friday", "Mon-Fri" style ranges are opening hours, not a day.
+            weekday_range_after: re(
+                r"(?i)^\s*(?:to|through|thru|till|until|-|–|and|or|&)\s*(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
+            ),
+            weekday_range_before: re(
+                r"(?i)\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\s*(?:to|through|thru|till|until|-|–|and|or|&)\s*$",
             ),
             // A sentence about the future ("will it come on Friday?") names no past day.
             future: re(r"(?i)\b(will|won't|gonna|going to|tomorrow|expect(?:ed)?)\b|\b\w+'ll\b"),
@@ -313,7 +322,9 @@ pub fn details(text: &str, at: i64) -> Vec<Detail> {
     }
     for c in p.weekday.captures_iter(text) {
         let (Some(m), Some(w)) = (c.get(0), c.get(2)) else { continue };
-        if c.get(1).is_some() || p.future.is_match(sentence_around(text, m.start())) {
+        let range =
+            p.weekday_range_after.is_match(&text[m.end()..]) || p.weekday_range_before.is_match(&text[..m.start()]);
+        if c.get(1).is_some() || range || p.future.is_match(sentence_around(text, m.start())) {
             continue;
         }
         // "Tuesday 24th November", "November 24, Tuesday": the weekday belongs to that date.
@@ -515,6 +526,8 @@ mod tests {
         assert!(got("next Monday works").is_empty());
         assert!(got("will it arrive on Friday?").is_empty());
         assert!(got("I'll be home on Friday").is_empty());
+        assert!(got("is the phone line open Monday to Friday").is_empty(), "a range is opening hours");
+        assert!(got("you answer saturday and sunday?").is_empty());
         assert_eq!(got("it came on Tuesday 24th November"), [("date", "2026-11-24".into())]);
         assert_eq!(got("上个月15号买的"), [("date", "2026-11-15".into())]);
         assert_eq!(got("本月1号到的"), [("date", "2026-12-01".into())]);
