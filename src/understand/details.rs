@@ -92,12 +92,12 @@ fn patterns() -> &'static Patterns {
             amount_words: re(
                 r"(?i)\b(?P<w>(?:(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|a|and)[\s-]+)+)(?P<code>dollars|bucks|euros|pounds|quid|yuan)\b",
             ),
-            // 上个月15号 (last month), 这个月3号 / 本月3号 (this month).
             // 11/29 after a word that dates it ("on 11/29", "since 11/29"): month and day, US order.
             month_slash_day: re(r"(?i)\b(?:on|since|from|dated)\s+(\d{1,2})/(\d{1,2})\b"),
             // "on the 30th": that day of this month, or the last month's if it is still ahead.
             // It needs a word that dates it before, and no noun after ("on the 2nd floor").
             day_of_month: re(r"(?i)\b(?:(by|until|till|before)|on|since|from|after)\s+(?P<date>the (\d{1,2})(?:st|nd|rd|th))\b(?:\s+(\p{L}+))?"),
+            // 上个月15号 (last month), 这个月3号 / 本月3号 (this month).
             zh_month_day: re(r"(上个?月|这个月|本月)(\d{1,2})[号日]"),
             zh_relative: re(r"今天|昨天|前天|(?:上周|上星期|上个星期)([一二三四五六日天])|(\d{1,2})天前"),
         }
@@ -232,6 +232,11 @@ fn words_value(words: &str) -> Option<f64> {
     any.then_some((total + group) as f64)
 }
 
+/// The year and month before month `mo` of year `y`.
+fn month_before(y: i64, mo: i64) -> (i64, i64) {
+    if mo == 1 { (y - 1, 12) } else { (y, mo - 1) }
+}
+
 /// The sentence of `text` that holds byte offset `at`.
 fn sentence_around(text: &str, at: usize) -> &str {
     use unicode_segmentation::UnicodeSegmentation;
@@ -356,19 +361,13 @@ pub fn details(text: &str, at: i64) -> Vec<Detail> {
             continue;
         }
         let (y, mo, day) = civil_from_days(today);
-        let (y, mo) = if d <= day {
-            (y, mo)
-        } else if mo == 1 {
-            (y - 1, 12)
-        } else {
-            (y, mo - 1)
-        };
+        let (y, mo) = if d <= day { (y, mo) } else { month_before(y, mo) };
         push(date.start(), date.end(), DetailKind::Date, iso(days_from_civil(y, mo, d)), &mut out);
     }
     for c in p.zh_month_day.captures_iter(text) {
         let Some(m) = c.get(0) else { continue };
         let (y, mo, _) = civil_from_days(today);
-        let (y, mo) = if c[1].starts_with('上') { if mo == 1 { (y - 1, 12) } else { (y, mo - 1) } } else { (y, mo) };
+        let (y, mo) = if c[1].starts_with('上') { month_before(y, mo) } else { (y, mo) };
         let Ok(d) = c[2].parse::<i64>() else { continue };
         if valid(mo, d) {
             push(m.start(), m.end(), DetailKind::Date, iso(days_from_civil(y, mo, d)), &mut out);
