@@ -82,6 +82,8 @@ fn patterns() -> &'static Patterns {
         // Literal patterns, checked by the tests: a failure here is a programming error.
         #[allow(clippy::expect_used)]
         let re = |p: &str| Regex::new(p).expect("valid PII pattern");
+        // A tracking number after its lead-in: one token, or digits in groups ("7749 1234 5678").
+        let number = r"(?:[A-Z0-9]{10,30}|\d{2,6}(?: \d{2,6}){2,7})";
         let street = r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl|Way|Terrace|Square|Sq|Strasse|Straße)";
         Patterns {
             email: re(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"),
@@ -111,15 +113,15 @@ fn patterns() -> &'static Patterns {
             order: re(
                 r"(?i)[A-Z]{2,4}-\d{4,}|order\s*(?:no\.?|number|#)\s*(?:is\s*)?#?\s*(?:[A-Z]{2,4}-?)?\d{4,}|order\s+\d{5,}|订单号?\s*[:：]?\s*\d{4,}",
             ),
-            tracking: re(
-                r"1Z(?: ?[0-9A-Z]){16}|9[2-5]\d{2}(?: ?\d{4}){4} ?\d{2}|(?i:tracking\s*(?:number|no\.?|#|code)?\s*(?:is\s*)?[:#]?\s*)(?:[A-Z0-9]{10,30}|\d{2,6}(?: \d{2,6}){2,7})|(?:运单号|快递单号|物流单号|单号)\s*[:：]?\s*[A-Z0-9]{8,30}",
-            ),
+            tracking: re(&format!(
+                r"1Z(?: ?[0-9A-Z]){{16}}|9[2-5]\d{{2}}(?: ?\d{{4}}){{4}} ?\d{{2}}|(?i:tracking\s*(?:number|no\.?|#|code)?\s*(?:is\s*)?[:#]?\s*){number}|(?:运单号|快递单号|物流单号|单号)\s*[:：]?\s*[A-Z0-9]{{8,30}}"
+            )),
             phone_local: re(
                 r"(?i:\b(?:phone|cell|mobile|tel|telephone|call|ring|text me|reach me)\b[^\d\n]{0,25})(?P<n>\d{3}[ .\-]\d{4})",
             ),
-            tracking_carrier: re(
-                r"(?i:\b(?:ups|usps|fedex|dhl|royal mail|dpd|gls|tnt|ems)\b(?:\s+(?:says|said|shows|tracking|number|no\.?|ref\.?|reference|code|is))*\s*[:#]?\s*)(?P<id>[A-Z0-9]{10,30}|\d{2,6}(?: \d{2,6}){2,7})",
-            ),
+            tracking_carrier: re(&format!(
+                r"(?i:\b(?:ups|usps|fedex|dhl|royal mail|dpd|gls|tnt|ems)\b(?:\s+(?:says|said|shows|tracking|number|no\.?|ref\.?|reference|code|is))*\s*[:#]?\s*)(?P<id>{number})"
+            )),
         }
     })
 }

@@ -58,6 +58,7 @@ fn patterns() -> &'static Patterns {
         // Literal patterns, checked by the tests: a failure here is a programming error.
         #[allow(clippy::expect_used)]
         let re = |p: &str| Regex::new(p).expect("valid detail pattern");
+        let day = "monday|tuesday|wednesday|thursday|friday|saturday|sunday";
         let month = r"(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)";
         Patterns {
             amount: re(
@@ -69,21 +70,17 @@ fn patterns() -> &'static Patterns {
             month_day: re(&format!(r"\b({month})\.? (\d{{1,2}})(?:st|nd|rd|th)?(?:,? (\d{{4}}))?\b")),
             day_month: re(&format!(r"\b(\d{{1,2}})(?:st|nd|rd|th)? (?:of )?({month})(?:,? (\d{{4}}))?\b")),
             zh_date: re(r"(?:(\d{4})年)?(\d{1,2})月(\d{1,2})[日号]"),
-            relative: re(
-                r"(?i)\b(today|yesterday|the day before yesterday|(?:last|this past) (monday|tuesday|wednesday|thursday|friday|saturday|sunday)|(\d{1,2}|a|one|two|three|four|five|six|seven) (days?|weeks?) (?:ago|back))\b",
-            ),
+            relative: re(&format!(
+                r"(?i)\b(today|yesterday|the day before yesterday|(?:last|this past) ({day})|(\d{{1,2}}|a|one|two|three|four|five|six|seven) (days?|weeks?) (?:ago|back))\b"
+            )),
             // A weekday on its own ("since friday", "arrived Monday") is the latest one, unless a
             // word before it points ahead or is ambiguous ("next Friday", "by Monday").
-            weekday: re(
-                r"(?i)\b(?:(next|this coming|coming|this|by|until|till|before|every)\s+)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
-            ),
+            weekday: re(&format!(
+                r"(?i)\b(?:(next|this coming|coming|this|by|until|till|before|every)\s+)?({day})\b"
+            )),
             // "Monday to Friday", "Mon-Fri" style ranges are opening hours, not a day.
-            weekday_range_after: re(
-                r"(?i)^\s*(?:to|through|thru|till|until|-|–|and|or|&)\s*(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
-            ),
-            weekday_range_before: re(
-                r"(?i)\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\s*(?:to|through|thru|till|until|-|–|and|or|&)\s*$",
-            ),
+            weekday_range_after: re(&format!(r"(?i)^\s*(?:to|through|thru|till|until|-|–|and|or|&)\s*(?:{day})\b")),
+            weekday_range_before: re(&format!(r"(?i)\b(?:{day})\s*(?:to|through|thru|till|until|-|–|and|or|&)\s*$")),
             // A sentence about the future ("will it come on Friday?") names no past day.
             future: re(r"(?i)\b(will|won't|gonna|going to|tomorrow|expect(?:ed)?)\b|\b\w+'ll\b"),
             // A symbol after the number, as much of Europe writes it: `1.299,00 €`, `15€`.
