@@ -41,10 +41,31 @@ fn hybrid_finds_paraphrased_questions_and_reports_both_scores() {
         assert!(res.components.iter().any(|c| c.dense.is_some() && c.lexical.is_some()), "{:?}", res.components);
         assert!((0.0..=1.0).contains(&res.confidence));
     }
-    // Chinese stays lexical.
+    // Chinese is ranked with the multilingual encoder, over Chinese passages only.
     let zh = r.search_text("我的密码忘了怎么办", 3).expect("search");
-    assert!(zh.components.is_empty());
+    assert!(zh.components.iter().any(|c| c.dense.is_some()), "{:?}", zh.components);
+    assert!(zh.hits.iter().all(|h| h.slug.starts_with("zh/")), "{:?}", zh.hits);
     assert_eq!(zh.hits[0].slug, "zh/reset-password");
+}
+
+#[test]
+fn a_chinese_question_gets_the_multilingual_encoders_vectors() {
+    use deskpilot::desk::ports::{RetrievalQuery, Retriever as _};
+    let (r, data) = bundled_hybrid();
+    let zh = r.dense().and_then(|d| d.chinese.as_ref()).expect("the multilingual encoder beside assets/encoder");
+    assert!(zh.index.sentences.as_ref().is_some_and(|s| s.len() > 50), "the KB's Chinese sentences are embedded");
+    let dir = index_dir_for(&bundled_kb(), data.path());
+    assert!(dir.join("sentences-zh.vec").is_file(), "and kept beside the index");
+    let got = r.retrieve(&RetrievalQuery::from_text("退货以后多久能收到退款", 5)).expect("retrieve");
+    let v = got.vectors.expect("meaning vectors for a Chinese question");
+    assert!(v.multilingual && v.latest.len() == 384);
+    // The refund sentence is closer to the question than the average sentence retrieved.
+    let cos = |t: &str| deskpilot::semantic::dot(&v.latest, &v.sentences[t]);
+    let (best, _) = v.sentences.keys().map(|t| (t, cos(t))).max_by(|a, b| a.1.total_cmp(&b.1)).expect("sentences");
+    assert!(best.contains("退款"), "{best}");
+    // English questions keep the English encoder's vectors.
+    let en = r.retrieve(&RetrievalQuery::from_text("when do I get my refund", 5)).expect("retrieve");
+    assert!(en.vectors.is_some_and(|v| !v.multilingual));
 }
 
 #[test]

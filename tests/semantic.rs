@@ -1,7 +1,9 @@
-//! The sentence encoder against an independent numpy implementation
-//! (`scripts/encoder_reference.py` -> `tests/fixtures/encoder_reference.json`).
+//! The sentence encoders against independent numpy implementations
+//! (`scripts/encoder_reference.py` -> `tests/fixtures/encoder_reference.json`,
+//! `scripts/e5_reference.py` -> `tests/fixtures/e5_reference.json`).
 
-use deskpilot::semantic::{Encoder, dot};
+use deskpilot::semantic::multilingual::Role;
+use deskpilot::semantic::{Encoder, Multilingual, dot};
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -13,8 +15,19 @@ pub fn encoder() -> &'static Encoder {
     })
 }
 
+/// The shipped multilingual encoder, loaded once for every test here.
+pub fn multilingual() -> &'static Multilingual {
+    static E: OnceLock<Multilingual> = OnceLock::new();
+    E.get_or_init(|| {
+        Multilingual::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/encoder-zh"))
+            .expect("load assets/encoder-zh")
+    })
+}
+
 #[derive(serde::Deserialize)]
 struct Case {
+    #[serde(default)]
+    role: String,
     text: String,
     tokens: usize,
     vector: Vec<f32>,
@@ -42,6 +55,33 @@ fn encoder_matches_the_numpy_reference() {
         let cos = dot(&alone[0], &case.vector) / dot(&case.vector, &case.vector).sqrt();
         assert!(cos >= 0.9999, "{:?}: cosine {cos} to the reference (alone)", case.text);
     }
+}
+
+#[test]
+fn multilingual_encoder_matches_the_numpy_reference() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/e5_reference.json");
+    let fixture: Fixture = serde_json::from_str(&std::fs::read_to_string(path).expect("read fixture")).expect("parse");
+    let enc = multilingual();
+    for role in [Role::Query, Role::Passage] {
+        let cases: Vec<&Case> = fixture.cases.iter().filter(|c| (c.role == "query") == (role == Role::Query)).collect();
+        let texts: Vec<&str> = cases.iter().map(|c| c.text.as_str()).collect();
+        let batched = enc.encode(&texts, role).expect("encode");
+        for (case, got) in cases.iter().zip(&batched) {
+            assert_eq!(enc.token_ids(&case.text, role).expect("tokens").len(), case.tokens, "{:?}", case.text);
+            let cos = dot(got, &case.vector) / dot(&case.vector, &case.vector).sqrt();
+            assert!(cos >= 0.9999, "{:?}: cosine {cos} to the reference", case.text);
+        }
+    }
+    // Meaning, in Chinese: a refund question is closer to the refund sentence than to the
+    // order-change one.
+    let q = &enc.encode(&["退货要多久才能退款？"], Role::Query).expect("encode")[0];
+    let p = enc
+        .encode(
+            &["仓库收到退货后，我们会在 2 个工作日内办理退款。", "订单提交后 30 分钟内可以修改或取消。"],
+            Role::Passage,
+        )
+        .expect("encode");
+    assert!(dot(q, &p[0]) > dot(q, &p[1]) + 0.02, "{} vs {}", dot(q, &p[0]), dot(q, &p[1]));
 }
 
 #[test]

@@ -337,6 +337,10 @@ impl BenchReport {
             );
             row(&mut s, "query embedding", &d.query_embedding);
             row(&mut s, "hybrid, bundled KB", &d.bundled_hybrid);
+            if let (Some(e), Some(h)) = (&d.chinese_query_embedding, &d.chinese_hybrid) {
+                row(&mut s, "query embedding, zh", e);
+                row(&mut s, "hybrid, zh questions", h);
+            }
             let name = format!("hybrid, {} synthetic", d.synthetic_passages);
             row(&mut s, &name, &d.synthetic_hybrid);
         }

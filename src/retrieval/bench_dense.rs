@@ -31,6 +31,12 @@ pub struct DenseBench {
     pub query_embedding: Latency,
     /// Hybrid search on the bundled KB (query embedding included).
     pub bundled_hybrid: Latency,
+    /// Embedding one Chinese customer question with the multilingual encoder (`None`: it is not
+    /// installed).
+    pub chinese_query_embedding: Option<Latency>,
+    /// Hybrid search of the bundled KB's Chinese questions alone (multilingual query embedding
+    /// included).
+    pub chinese_hybrid: Option<Latency>,
     /// Hybrid search over the synthetic KB with random passage vectors.
     pub synthetic_hybrid: Latency,
     pub synthetic_passages: usize,
@@ -107,18 +113,37 @@ pub fn run(
         std::hint::black_box(query_vector(&encoder, &turns, 0.0)?);
         Ok(())
     })?;
-    let _ = bundled.dense_slot().set(Dense { encoder: Arc::clone(&encoder), index: dense.index });
+    let chinese_qs: Vec<&str> = BUNDLED_QUESTIONS.iter().copied().filter(|q| super::analyzers::has_cjk(q)).collect();
+    let chinese_query_embedding = match dense.chinese.as_ref() {
+        Some(zh) => Some(timed(queries, |i| {
+            let turns = [(Author::Customer, chinese_qs[i % chinese_qs.len()].to_owned())];
+            std::hint::black_box(super::hybrid::chinese_query_vector(zh, &turns)?);
+            Ok(())
+        })?),
+        None => None,
+    };
+    let has_chinese = dense.chinese.is_some();
+    let _ =
+        bundled.dense_slot().set(Dense { encoder: Arc::clone(&encoder), index: dense.index, chinese: dense.chinese });
     bundled.mode = RetrievalMode::Hybrid;
     let bundled_hybrid = timed(queries, |i| {
         std::hint::black_box(bundled.search_text(qs[i], 5)?);
         Ok(())
     })?;
+    let chinese_hybrid = if has_chinese {
+        Some(timed(queries, |i| {
+            std::hint::black_box(bundled.search_text(chinese_qs[i % chinese_qs.len()], 5)?);
+            Ok(())
+        })?)
+    } else {
+        None
+    };
     drop(bundled);
 
     let (kb_dir, data, chunks) = synthetic;
     let (mut big, _) = Retriever::open(kb_dir, data, &|_, _| {})?;
     let index = random_vectors(chunks, encoder.dim(), crate::semantic::vectors::sha_bytes(encoder.model_sha256()));
-    let _ = big.dense_slot().set(Dense { encoder: Arc::clone(&encoder), index });
+    let _ = big.dense_slot().set(Dense { encoder: Arc::clone(&encoder), index, chinese: None });
     big.mode = RetrievalMode::Hybrid;
     let mut rng = Rng::new(7);
     let conv: Vec<String> = (0..queries)
@@ -139,6 +164,8 @@ pub fn run(
         bundled_sentences: sentences,
         query_embedding,
         bundled_hybrid,
+        chinese_query_embedding,
+        chinese_hybrid,
         synthetic_hybrid,
         synthetic_passages: chunks.len(),
     })

@@ -2,7 +2,7 @@
 //! folder) and the passage vectors kept beside the index (`passages.vec`, `sentences.vec`),
 //! re-embedding only what changed. Any failure leaves the retriever lexical, with a warning.
 
-use super::hybrid::{Dense, RetrievalMode};
+use super::hybrid::{Chinese, Dense, RetrievalMode};
 use super::index::index_dir_for;
 use super::{IndexReport, Retriever};
 use crate::knowledge::{Chunk, ChunkOptions, chunk_article, load_kb};
@@ -63,18 +63,60 @@ pub fn load_for_kb(
                 sentences: index.sentences.as_ref().map_or(0, |s| s.len()),
                 ..Default::default()
             };
-            return Ok((Dense { encoder, index }, r));
+            let chinese = chinese_for(encoder_dir, &load_chunks(kb_dir), Some(&dir), &index);
+            return Ok((Dense { encoder, index, chinese }, r));
         }
         Err(why) if dir.join("passages.vec").exists() => {
             tracing::warn!(dir = %dir.display(), reason = %why, "passage vectors out of date; refreshing");
         }
         Err(_) => {}
     }
+    let chunks = load_chunks(kb_dir);
+    let (index, r) = DenseIndex::build(&encoder, &chunks, Some(&dir), source, true, progress)?;
+    let chinese = chinese_for(encoder_dir, &chunks, Some(&dir), &index);
+    Ok((Dense { encoder, index, chinese }, r))
+}
+
+fn load_chunks(kb_dir: &Path) -> Vec<Chunk> {
     let kb = load_kb(kb_dir);
     let opts = ChunkOptions::default();
-    let chunks: Vec<Chunk> = kb.articles.iter().flat_map(|a| chunk_article(a, &opts)).collect();
-    let (index, r) = DenseIndex::build(&encoder, &chunks, Some(&dir), source, true, progress)?;
-    Ok((Dense { encoder, index }, r))
+    kb.articles.iter().flat_map(|a| chunk_article(a, &opts)).collect()
+}
+
+/// The multilingual encoder's folder: `encoder-zh` beside the encoder's.
+pub fn chinese_encoder_dir(encoder_dir: &Path) -> PathBuf {
+    encoder_dir.with_file_name("encoder-zh")
+}
+
+/// The multilingual encoder (beside the encoder in `encoder_dir`) and the vectors of the
+/// Chinese sentences of `chunks`, reusing and writing those in `dir`, with the map that puts its
+/// cosines on the scale of `english`'s. `None` when the KB has no Chinese passages or the
+/// encoder is not there (logged).
+fn chinese_for(encoder_dir: &Path, chunks: &[Chunk], dir: Option<&Path>, english: &DenseIndex) -> Option<Chinese> {
+    if !chunks.iter().any(|c| c.lang.starts_with("zh")) {
+        return None;
+    }
+    let zh_dir = chinese_encoder_dir(encoder_dir);
+    let loaded = crate::semantic::Multilingual::load(&zh_dir).and_then(|encoder| {
+        let (index, embedded) = DenseIndex::build_chinese(&encoder, chunks, dir, &|_, _| {})?;
+        tracing::debug!(embedded, "Chinese sentence vectors ready");
+        let spread = |i: &DenseIndex, zh: bool| {
+            i.sentences.as_ref().and_then(|f| f.cosine_spread(|lang| lang.starts_with("zh") == zh))
+        };
+        let cosine_map = match (spread(english, false), spread(&index, true)) {
+            (Some((m_en, s_en)), Some((m_zh, s_zh))) => [s_en / s_zh, m_en - s_en / s_zh * m_zh],
+            _ => [1.0, 0.0],
+        };
+        tracing::debug!(?cosine_map, "Chinese cosines mapped onto the English scale");
+        Ok(Chinese { encoder: Arc::new(encoder), index, cosine_map })
+    });
+    match loaded {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::info!("no multilingual encoder, Chinese questions are read by their words: {e}");
+            None
+        }
+    }
 }
 
 /// The encoder and vectors of in-memory passages (evaluation), cached by content in `cache_dir`.
@@ -89,7 +131,8 @@ pub fn load_for_chunks(
         std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
     }
     let (index, r) = DenseIndex::build(&encoder, chunks, cache_dir, [0; 32], true, progress)?;
-    Ok((Dense { encoder, index }, r))
+    let chinese = chinese_for(encoder_dir, chunks, cache_dir, &index);
+    Ok((Dense { encoder, index, chinese }, r))
 }
 
 impl Retriever {

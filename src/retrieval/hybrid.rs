@@ -1,8 +1,10 @@
 //! Hybrid retrieval: the BM25 ranking fused with a dense (sentence-encoder) ranking by weighted
 //! reciprocal-rank fusion, and the confidence re-calibrated with the dense evidence.
 //!
-//! The encoder reads English only: a query with CJK characters keeps the lexical (jieba) path,
-//! and Chinese passages take no part in the dense ranking of an English query.
+//! The English encoder reads English only: Chinese passages take no part in the dense ranking of
+//! an English query. A Chinese query is ranked by the multilingual encoder (`assets/encoder-zh`)
+//! over the Chinese passages alone, its cosines mapped onto the English encoder's scale before
+//! they move the confidence; without it, a Chinese query keeps the lexical (jieba) path.
 
 use super::analyzers::has_cjk;
 use super::index::KbIndex;
@@ -22,7 +24,8 @@ const CONTEXT_TURNS: usize = 4;
 pub enum RetrievalMode {
     /// BM25 only.
     Lexical,
-    /// Sentence-encoder cosine only (Chinese queries stay lexical).
+    /// Sentence-encoder cosine only (Chinese queries need the multilingual encoder, else they
+    /// stay lexical).
     Dense,
     /// Both, fused.
     #[default]
@@ -55,6 +58,19 @@ impl std::fmt::Display for RetrievalMode {
 pub struct Dense {
     pub encoder: Arc<Encoder>,
     pub index: DenseIndex,
+    /// The multilingual encoder with the vectors of the Chinese sentences (`None`: Chinese
+    /// questions get no meaning vectors).
+    pub chinese: Option<Chinese>,
+}
+
+/// What a Chinese question is read with: the multilingual encoder and the KB's Chinese
+/// sentence vectors ([`DenseIndex::build_chinese`]).
+pub struct Chinese {
+    pub encoder: Arc<crate::semantic::Multilingual>,
+    pub index: DenseIndex,
+    /// `[a, b]`: its cosine `c` reads as the English encoder's `a * c + b`, from how the two
+    /// encoders' cosines spread between the KB's sentences (mean and deviation matched).
+    pub cosine_map: [f32; 2],
 }
 
 /// Fusion parameters (tuned on the tuning halves of `shared/eval` only).
@@ -99,11 +115,15 @@ pub struct QueryVectors {
     pub earlier: Option<Vec<f32>>,
     /// What dense retrieval searches with: `latest` plus `earlier` at the context weight.
     pub mixed: Vec<f32>,
+    /// `[a, b]` for a Chinese question read by the multilingual encoder: its cosine `c` reads as
+    /// the English encoder's `a * c + b` ([`Chinese::cosine_map`]). `None`: the English encoder.
+    pub multilingual: Option<[f32; 2]>,
 }
 
 /// The query vector of a conversation: the latest customer turn, plus the turns before it (the
 /// agent's too: they often name the product or place the question is about) at `context`
-/// weight. `None` for a Chinese (or empty) question: the encoder reads English.
+/// weight. `None` for a Chinese (or empty) question: the encoder reads English
+/// ([`chinese_query_vector`] reads Chinese).
 pub fn query_vector(
     encoder: &Encoder,
     turns: &[(Author, String)],
@@ -132,7 +152,22 @@ pub fn query_vector(
         mixed.iter_mut().zip(c).for_each(|(x, y)| *x += context * y);
     }
     crate::semantic::normalize(&mut mixed);
-    Ok(Some(QueryVectors { latest, earlier, mixed }))
+    Ok(Some(QueryVectors { latest, earlier, mixed, multilingual: None }))
+}
+
+/// The latest customer turn, when it is Chinese.
+pub fn latest_chinese(turns: &[(Author, String)]) -> Option<&str> {
+    let (_, latest) = turns.iter().rev().find(|(a, t)| *a == Author::Customer && !t.trim().is_empty())?;
+    has_cjk(latest).then_some(latest.as_str())
+}
+
+/// The multilingual encoder's vector of a Chinese question (the latest customer turn; earlier
+/// turns are left out). `None` when the latest turn is not Chinese.
+pub fn chinese_query_vector(zh: &Chinese, turns: &[(Author, String)]) -> Result<Option<QueryVectors>, EncoderError> {
+    let Some(latest) = latest_chinese(turns) else { return Ok(None) };
+    let v = zh.encoder.encode(&[latest], crate::semantic::multilingual::Role::Query)?;
+    let latest = v.into_iter().next().unwrap_or_default();
+    Ok(Some(QueryVectors { mixed: latest.clone(), latest, earlier: None, multilingual: Some(zh.cosine_map) }))
 }
 
 fn logit(p: f32) -> f32 {
@@ -160,7 +195,10 @@ pub fn fuse(
     k: usize,
 ) -> tantivy::Result<SearchResult> {
     let query = vectors.mixed.as_slice();
-    let ranked = dense.rank_articles(query, opts.depth.max(k), true);
+    // The English encoder's index holds Chinese passages too, which it cannot read; the
+    // multilingual one's holds only Chinese passages.
+    let [a, b] = vectors.multilingual.unwrap_or([1.0, 0.0]);
+    let ranked = dense.rank_articles(query, opts.depth.max(k), vectors.multilingual.is_none());
     let mut comps: HashMap<String, Components> = HashMap::new();
     let mut fused: HashMap<String, f32> = HashMap::new();
     if mode == RetrievalMode::Hybrid {
@@ -233,13 +271,19 @@ pub fn fuse(
     passages.truncate(k);
 
     let components: Vec<Components> = hits.iter().filter_map(|h| comps.get(&h.slug).cloned()).collect();
-    let cos = |s: &str| comps.get(s).and_then(|c| c.dense).unwrap_or(0.0);
+    let cos = |s: &str| comps.get(s).and_then(|c| c.dense).map_or(0.0, |c| a * c + b);
     let top_cos = cos(top_slug);
-    let runner_up = ranked.iter().find(|(s, _, _)| s != top_slug).map_or(0.0, |r| r.1);
+    let runner_up = ranked.iter().find(|(s, _, _)| s != top_slug).map_or(0.0, |r| a * r.1 + b);
     let agrees = lex.articles.first().is_some_and(|(s, _)| s == top_slug);
     let lexical = if mode == RetrievalMode::Hybrid { lex.confidence } else { 0.5 };
     let confidence = recalibrate(lexical, agrees || mode == RetrievalMode::Dense, top_cos, top_cos - runner_up);
-    let candidates = order.iter().take(10).filter_map(|(s, _)| comps.get(s).cloned()).collect();
+    // The intent scorer was fitted on the English encoder's cosines: a Chinese question keeps
+    // its lexical candidates.
+    let candidates = if vectors.multilingual.is_some() {
+        Vec::new()
+    } else {
+        order.iter().take(10).filter_map(|(s, _)| comps.get(s).cloned()).collect()
+    };
     let articles = order.into_iter().take(lex.articles.len().max(10)).collect();
     Ok(SearchResult {
         hits,

@@ -160,7 +160,8 @@ impl Retriever {
     }
 
     /// Searches with a conversation; `k` comes from the query (1 to [`MAX_K`]). Dense evidence
-    /// joins in when the mode asks for it and it is loaded; a Chinese question stays lexical. A
+    /// joins in when the mode asks for it and it is loaded; a Chinese question is read by the
+    /// multilingual encoder when it is there, else it stays lexical. A
     /// panic inside tantivy (a file damaged after the index was opened) becomes an error, and the
     /// index is marked for a rebuild on its next open.
     pub fn search(&self, query: &RetrievalQuery) -> Result<SearchResult> {
@@ -174,6 +175,17 @@ impl Retriever {
         let run = std::panic::AssertUnwindSafe(|| {
             let lex = search::search(&self.index, &terms, &opts, &mut a)?;
             let Some(dense) = dense else { return Ok(lex) };
+            let chinese = dense.chinese.as_ref().filter(|_| hybrid::latest_chinese(&query.turns).is_some());
+            if let Some(zh) = chinese {
+                return match hybrid::chinese_query_vector(zh, &query.turns) {
+                    Ok(Some(v)) => hybrid::fuse(&self.index, lex, &zh.index, v, self.mode, &self.fusion, opts.k),
+                    Ok(None) => Ok(lex),
+                    Err(e) => {
+                        tracing::warn!("Chinese query embedding failed, lexical results only: {e}");
+                        Ok(lex)
+                    }
+                };
+            }
             let vector = match hybrid::query_vector(&dense.encoder, &query.turns, self.fusion.context) {
                 Ok(Some(v)) => v,
                 Ok(None) => return Ok(lex),
@@ -216,18 +228,29 @@ impl From<Hit> for Passage {
 /// The question's vectors with the stored vectors of every sentence the result's passages hold.
 fn meaning_vectors(
     q: &hybrid::QueryVectors,
-    dense: &crate::semantic::DenseIndex,
+    dense: &hybrid::Dense,
     result: &SearchResult,
-) -> crate::desk::MeaningVectors {
+) -> Option<crate::desk::MeaningVectors> {
+    // A Chinese question's vector is the multilingual encoder's, and so must the sentences' be.
+    let index = match q.multilingual {
+        Some(_) => &dense.chinese.as_ref()?.index,
+        None => &dense.index,
+    };
     let mut sentences = std::collections::HashMap::new();
     for hit in result.passages.iter().chain(&result.hits) {
         for s in crate::semantic::dense::sentences(&hit.text) {
-            if let Some(v) = dense.sentence_vector(s) {
+            if let Some(v) = index.sentence_vector(s) {
                 sentences.entry(s.to_owned()).or_insert_with(|| v.to_vec());
             }
         }
     }
-    crate::desk::MeaningVectors { latest: q.latest.clone(), earlier: q.earlier.clone(), sentences }
+    Some(crate::desk::MeaningVectors {
+        latest: q.latest.clone(),
+        earlier: q.earlier.clone(),
+        sentences,
+        multilingual: q.multilingual.is_some(),
+        cosine_map: q.multilingual,
+    })
 }
 
 impl crate::desk::ports::Retriever for Retriever {
@@ -235,7 +258,7 @@ impl crate::desk::ports::Retriever for Retriever {
         let result = self.search(query).map_err(|e| -> PortError { e.into() })?;
         let intent = self.intent_of(&result);
         let vectors = match (&result.vectors, self.dense()) {
-            (Some(q), Some(dense)) => Some(Arc::new(meaning_vectors(q, &dense.index, &result))),
+            (Some(q), Some(dense)) => meaning_vectors(q, dense, &result).map(Arc::new),
             _ => None,
         };
         Ok(Retrieval {

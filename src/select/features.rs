@@ -119,9 +119,13 @@ pub fn candidates(passages: &[Passage], q: &Question) -> Vec<Candidate> {
             let v = q.vectors.and_then(|m| m.sentences.get(s).map(|v| (m, v)));
             let (cos, cos_earlier, meaning) = match v {
                 Some((m, v)) => (
-                    crate::semantic::dot(&m.latest, v),
+                    m.cosine_map.map_or_else(
+                        || crate::semantic::dot(&m.latest, v),
+                        |[a, b]| a * crate::semantic::dot(&m.latest, v) + b,
+                    ),
                     m.earlier.as_ref().map_or(0.0, |e| crate::semantic::dot(e, v)),
-                    m.latest.iter().zip(v).map(|(a, b)| a * b).collect(),
+                    // Another encoder's space: the product would mean nothing to the network.
+                    if m.multilingual { Vec::new() } else { m.latest.iter().zip(v).map(|(a, b)| a * b).collect() },
                 ),
                 None => (0.0, 0.0, Vec::new()),
             };
@@ -146,7 +150,7 @@ pub fn candidates(passages: &[Passage], q: &Question) -> Vec<Candidate> {
     let best_cos = raw.iter().filter(|r| r.has_vec).map(|r| r.cos).fold(f32::MIN, f32::max);
     let mut by_cos: Vec<f32> = raw.iter().filter(|r| r.has_vec).map(|r| r.cos).collect();
     by_cos.sort_by(|a, b| b.total_cmp(a));
-    let dim = q.vectors.map_or(0, |m| m.latest.len());
+    let dim = q.vectors.filter(|m| !m.multilingual).map_or(0, |m| m.latest.len());
     let topic = answerable(&format!("{}\n{}", q.earlier, q.latest), passages);
     raw.into_iter()
         .map(|r| {

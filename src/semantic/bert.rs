@@ -113,12 +113,17 @@ pub struct Embeddings {
 impl Embeddings {
     /// `ids`: `[batch, t]` token ids -> `[batch, t, hidden]`. Positions count from 0, token type 0.
     fn forward(&self, ids: Tensor<2, Int>) -> Tensor<3> {
-        let [b, t] = ids.dims();
-        let device = ids.device();
+        self.add_positions(self.word.forward(ids))
+    }
+
+    /// `words`: `[batch, t, hidden]` word vectors (looked up elsewhere) -> `[batch, t, hidden]`,
+    /// with positions (from 0) and token type 0 added, then LayerNorm.
+    fn add_positions(&self, words: Tensor<3>) -> Tensor<3> {
+        let [b, t, _] = words.dims();
+        let device = words.device();
         let positions = Tensor::<1, Int>::arange(0..t as i64, &device).reshape([1, t]).expand([b, t]);
         let types = Tensor::<2, Int>::zeros([b, t], &device);
-        let x = self.word.forward(ids) + self.position.forward(positions) + self.token_type.forward(types);
-        self.norm.forward(x)
+        self.norm.forward(words + self.position.forward(positions) + self.token_type.forward(types))
     }
 }
 
@@ -191,13 +196,27 @@ impl Bert {
     /// The hidden states after the first `n` blocks, `[batch * t, hidden]`, for `ids` and `mask`
     /// as [`Bert::forward`] takes them.
     pub fn lower(&self, ids: Tensor<2, Int>, mask: Tensor<2>, n: usize) -> Tensor<2> {
-        let [b, t] = ids.dims();
+        self.blocks(self.embeddings.forward(ids), mask, n)
+    }
+
+    /// The first `n` blocks over embedded input `x` (`[batch, t, hidden]`) -> `[batch * t, hidden]`.
+    fn blocks(&self, x: Tensor<3>, mask: Tensor<2>, n: usize) -> Tensor<2> {
+        let [b, t, d] = x.dims();
         let pad = pad_mask(mask, self.heads());
-        let mut x = self.embeddings.forward(ids).reshape([b * t, self.hidden()]);
+        let mut x = x.reshape([b * t, d]);
         for layer in self.layers.iter().take(n) {
             x = layer.forward(x, pad.clone());
         }
         x
+    }
+
+    /// [`Bert::forward`] from word vectors `words` (`[batch, t, hidden]`) instead of token ids:
+    /// for a model whose word table is kept outside it (4-bit, looked up row by row). Returns
+    /// `[batch, hidden]`, not normalised.
+    pub fn forward_words(&self, words: Tensor<3>, mask: Tensor<2>) -> Tensor<2> {
+        let [b, t, d] = words.dims();
+        let x = self.blocks(self.embeddings.add_positions(words), mask.clone(), self.layers.len());
+        mean_pool(x.reshape([b, t, d]), mask)
     }
 
     /// `ids`: `[batch, t]`; `mask`: `[batch, t]`, 1.0 on real tokens and 0.0 on padding.

@@ -2,8 +2,9 @@
 //! [`VectorFile`]s keyed by content so only changed passages are re-embedded, and searched by
 //! brute-force cosine.
 
-use super::Encoder;
+use super::multilingual::{Multilingual, Role};
 use super::vectors::{Key, VectorFile, key_of, sha_bytes};
+use super::{Encoder, EncoderError};
 use crate::knowledge::Chunk;
 use std::collections::HashMap;
 use std::path::Path;
@@ -93,9 +94,43 @@ impl Articles {
     }
 }
 
+/// What fills vector files: an encoder, and the sha256 its vectors are keyed by.
+pub trait Embed: Sync {
+    fn dim(&self) -> usize;
+    fn model_sha256(&self) -> &str;
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EncoderError>;
+}
+
+impl Embed for Encoder {
+    fn dim(&self) -> usize {
+        Encoder::dim(self)
+    }
+    fn model_sha256(&self) -> &str {
+        Encoder::model_sha256(self)
+    }
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EncoderError> {
+        self.encode(texts)
+    }
+}
+
+/// The multilingual encoder reading KB text (its `passage: ` side).
+struct AsPassages<'a>(&'a Multilingual);
+
+impl Embed for AsPassages<'_> {
+    fn dim(&self) -> usize {
+        self.0.dim()
+    }
+    fn model_sha256(&self) -> &str {
+        self.0.model_sha256()
+    }
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EncoderError> {
+        self.0.encode(texts, Role::Passage)
+    }
+}
+
 /// Loads `path` if it is a valid file for this encoder; the reason it is not, otherwise (a missing
 /// file has no reason worth a warning).
-fn load_old(path: Option<&Path>, encoder: &Encoder) -> (Option<VectorFile>, Option<String>) {
+fn load_old(path: Option<&Path>, encoder: &dyn Embed) -> (Option<VectorFile>, Option<String>) {
     let Some(path) = path.filter(|p| p.exists()) else { return (None, None) };
     match VectorFile::read(path, &sha_bytes(encoder.model_sha256()), encoder.dim()) {
         Ok(f) => (Some(f), None),
@@ -111,7 +146,7 @@ const CHECKPOINT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The rows of `items` marked in `have`, as a file of their own (`source` unset, so it is only
 /// ever reused row by row, never taken for a finished index).
-fn partial(encoder: &Encoder, items: &[Item], keys: &[Key], rows: &[f32], have: &[bool]) -> VectorFile {
+fn partial(encoder: &dyn Embed, items: &[Item], keys: &[Key], rows: &[f32], have: &[bool]) -> VectorFile {
     let dim = encoder.dim();
     let picked: Vec<usize> = (0..items.len()).filter(|&i| have[i]).collect();
     VectorFile {
@@ -127,12 +162,12 @@ fn partial(encoder: &Encoder, items: &[Item], keys: &[Key], rows: &[f32], have: 
 /// Rows for `items`, reusing `old` rows with the same key and embedding the
 /// rest. `progress(done, total)` counts embedded rows. `save`: where to checkpoint a long run.
 fn fill(
-    encoder: &Encoder,
+    encoder: &dyn Embed,
     items: &[Item],
     old: Option<&VectorFile>,
     save: Option<&Path>,
     progress: &dyn Fn(usize, usize),
-) -> Result<(VectorFile, usize), super::EncoderError> {
+) -> Result<(VectorFile, usize), EncoderError> {
     let dim = encoder.dim();
     let known: HashMap<Key, usize> =
         old.map(|f| f.keys.iter().enumerate().map(|(i, k)| (*k, i)).collect()).unwrap_or_default();
@@ -151,7 +186,7 @@ fn fill(
     let mut saved = std::time::Instant::now();
     for (n, step) in todo.chunks(STEP).enumerate() {
         let texts: Vec<&str> = step.iter().map(|&i| items[i].text.as_str()).collect();
-        for (&i, v) in step.iter().zip(encoder.encode(&texts)?) {
+        for (&i, v) in step.iter().zip(encoder.embed(&texts)?) {
             rows[i * dim..(i + 1) * dim].copy_from_slice(&v);
             have[i] = true;
         }
@@ -185,7 +220,7 @@ impl DenseIndex {
         source: [u8; 32],
         with_sentences: bool,
         progress: &dyn Fn(usize, usize),
-    ) -> Result<(Self, DenseReport), super::EncoderError> {
+    ) -> Result<(Self, DenseReport), EncoderError> {
         let mut report = DenseReport { passages: chunks.len(), ..DenseReport::default() };
         let path = dir.map(|d| d.join("passages.vec"));
         let (old, why) = load_old(path.as_deref(), encoder);
@@ -222,6 +257,49 @@ impl DenseIndex {
             me.write(dir);
         }
         Ok((me, report))
+    }
+
+    /// Vectors of the Chinese passages and sentences of `chunks` (those whose language is `zh`),
+    /// by the multilingual encoder: what a Chinese question is ranked against and what the answer
+    /// selector compares it with. Reuses and writes `dir/passages-zh.vec` and
+    /// `dir/sentences-zh.vec`. Returns how many rows it embedded.
+    pub fn build_chinese(
+        encoder: &Multilingual,
+        chunks: &[Chunk],
+        dir: Option<&Path>,
+        progress: &dyn Fn(usize, usize),
+    ) -> Result<(Self, usize), EncoderError> {
+        let e = AsPassages(encoder);
+        let zh: Vec<&Chunk> = chunks.iter().filter(|c| c.lang.starts_with("zh")).collect();
+        let passages: Vec<Item> = zh.iter().map(|c| Item::of(c, c.id.clone(), passage_text(c))).collect();
+        let sentences: Vec<Item> = zh
+            .iter()
+            .flat_map(|c| {
+                sentences(&c.text)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, s)| Item::of(c, format!("{}/{i}", c.id), s.to_owned()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let mut files = Vec::new();
+        let mut embedded = 0;
+        for (name, items) in [("passages-zh.vec", passages), ("sentences-zh.vec", sentences)] {
+            let path = dir.map(|d| d.join(name));
+            let (old, _) = load_old(path.as_deref(), &e);
+            let (file, n) = fill(&e, &items, old.as_ref(), path.as_deref(), progress)?;
+            if let Some(path) = path.as_deref()
+                && (n > 0 || !path.exists())
+                && let Err(err) = file.write(path)
+            {
+                tracing::warn!(file = %path.display(), error = %err, "cannot save vectors");
+            }
+            embedded += n;
+            files.push(file);
+        }
+        let sentences = files.pop();
+        let passages = files.pop().unwrap_or_default();
+        Ok((Self { passages, sentences, ..Self::default() }, embedded))
     }
 
     /// Loads `dir/passages.vec` (and `sentences.vec` if present) when it holds exactly `count`
@@ -266,7 +344,7 @@ impl DenseIndex {
     }
 
     /// Articles by their best passage's cosine, best first: `(slug, cosine, row)`. `skip_zh`:
-    /// leave out Chinese passages (the encoder reads English only).
+    /// leave out Chinese passages (the English encoder cannot read them).
     pub fn rank_articles(&self, query: &[f32], depth: usize, skip_zh: bool) -> Vec<(String, f32, usize)> {
         let scores = self.scores(query);
         let articles = self.articles.get_or_init(|| Articles::of(&self.passages));

@@ -134,68 +134,84 @@ impl Encoder {
     /// by length into batches padded to their longest member (padding is masked out).
     pub fn encode(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EncoderError> {
         let ids = texts.iter().map(|t| self.token_ids(t)).collect::<Result<Vec<_>, _>>()?;
-        let mut order: Vec<usize> = (0..ids.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(ids[i].len()));
-        // Batch boundaries first, then the batches on the rayon pool: the matrix products are
-        // parallel on their own, but GELU, softmax and LayerNorm run on one thread each, so two
-        // batches at once keep both cores busy.
-        let mut spans = Vec::new();
-        let mut start = 0;
-        while start < order.len() {
-            // Sorted longest first, so the first row sets the padded length.
-            let len = ids[order[start]].len();
-            let rows = (BATCH_TOKENS / len).clamp(1, BATCH_ROWS).min(order.len() - start);
-            spans.push(start..start + rows);
-            start += rows;
-        }
-        let real: usize = ids.iter().map(Vec::len).sum();
-        let padded: usize = spans.iter().map(|s| s.len() * ids[order[s.start]].len()).sum();
-        tracing::debug!(texts = ids.len(), tokens = real, padded, batches = spans.len(), "encoding");
-        let vectors: Vec<Vec<Vec<f32>>> = spans
-            .par_iter()
-            .map(|span| {
-                let batch: Vec<&[u32]> = order[span.clone()].iter().map(|&i| ids[i].as_slice()).collect();
-                self.encode_batch(&batch)
-            })
-            .collect();
-        let mut out = vec![Vec::new(); ids.len()];
-        for (span, vs) in spans.into_iter().zip(vectors) {
-            for (k, v) in span.zip(vs) {
-                out[order[k]] = v;
-            }
-        }
-        Ok(out)
+        Ok(batched(&ids, |batch| self.encode_batch(batch)))
     }
 
     /// `batch`: token id rows (each `[CLS] ... [SEP]`) -> normalised vectors.
     fn encode_batch(&self, batch: &[&[u32]]) -> Vec<Vec<f32>> {
-        let b = batch.len();
-        let t = batch.iter().map(|r| r.len()).max().unwrap_or(0);
+        let (b, t) = (batch.len(), batch.iter().map(|r| r.len()).max().unwrap_or(0));
         if b == 0 || t == 0 {
             return vec![vec![0.0; self.dim()]; b];
         }
-        let mut flat = vec![0i64; b * t];
-        let mut mask = vec![0f32; b * t];
-        for (r, row) in batch.iter().enumerate() {
-            for (j, &id) in row.iter().enumerate() {
-                flat[r * t + j] = i64::from(id);
-                mask[r * t + j] = 1.0;
-            }
-        }
+        let (flat, mask) = padded(batch);
         let device = self.model.device();
         let ids = Tensor::<2, Int>::from_data(TensorData::new(flat, [b, t]), &device);
         let mask = Tensor::<2>::from_data(TensorData::new(mask, [b, t]), &device);
-        let pooled = self.model.forward(ids, mask).into_data().try_to_vec::<f32>().unwrap_or_default();
-        let d = self.dim();
-        pooled
-            .chunks(d)
-            .map(|row| {
-                let mut v = row.to_vec();
-                super::normalize(&mut v);
-                v
-            })
-            .chain(std::iter::repeat_with(|| vec![0.0; d]))
-            .take(b)
-            .collect()
+        unit_rows(self.model.forward(ids, mask), b, self.dim())
     }
+}
+
+/// `batch`'s rows padded to the longest: (token ids, mask with 1.0 on real tokens), row-major.
+pub(super) fn padded(batch: &[&[u32]]) -> (Vec<i64>, Vec<f32>) {
+    let t = batch.iter().map(|r| r.len()).max().unwrap_or(0);
+    let mut flat = vec![0i64; batch.len() * t];
+    let mut mask = vec![0f32; batch.len() * t];
+    for (r, row) in batch.iter().enumerate() {
+        for (j, &id) in row.iter().enumerate() {
+            flat[r * t + j] = i64::from(id);
+            mask[r * t + j] = 1.0;
+        }
+    }
+    (flat, mask)
+}
+
+/// The `b` rows of pooled states (`[b, d]`) as unit vectors.
+pub(super) fn unit_rows(pooled: Tensor<2>, b: usize, d: usize) -> Vec<Vec<f32>> {
+    let pooled = pooled.into_data().try_to_vec::<f32>().unwrap_or_default();
+    pooled
+        .chunks(d)
+        .map(|row| {
+            let mut v = row.to_vec();
+            super::normalize(&mut v);
+            v
+        })
+        .chain(std::iter::repeat_with(|| vec![0.0; d]))
+        .take(b)
+        .collect()
+}
+
+/// Runs `run` over `ids` grouped by length into batches padded to their longest member, and
+/// returns its vectors in the order of `ids`.
+pub(super) fn batched(ids: &[Vec<u32>], run: impl Fn(&[&[u32]]) -> Vec<Vec<f32>> + Sync) -> Vec<Vec<f32>> {
+    let mut order: Vec<usize> = (0..ids.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(ids[i].len()));
+    // Batch boundaries first, then the batches on the rayon pool: the matrix products are
+    // parallel on their own, but GELU, softmax and LayerNorm run on one thread each, so two
+    // batches at once keep both cores busy.
+    let mut spans = Vec::new();
+    let mut start = 0;
+    while start < order.len() {
+        // Sorted longest first, so the first row sets the padded length.
+        let len = ids[order[start]].len().max(1);
+        let rows = (BATCH_TOKENS / len).clamp(1, BATCH_ROWS).min(order.len() - start);
+        spans.push(start..start + rows);
+        start += rows;
+    }
+    let real: usize = ids.iter().map(Vec::len).sum();
+    let padded: usize = spans.iter().map(|s| s.len() * ids[order[s.start]].len()).sum();
+    tracing::debug!(texts = ids.len(), tokens = real, padded, batches = spans.len(), "encoding");
+    let vectors: Vec<Vec<Vec<f32>>> = spans
+        .par_iter()
+        .map(|span| {
+            let batch: Vec<&[u32]> = order[span.clone()].iter().map(|&i| ids[i].as_slice()).collect();
+            run(&batch)
+        })
+        .collect();
+    let mut out = vec![Vec::new(); ids.len()];
+    for (span, vs) in spans.into_iter().zip(vectors) {
+        for (k, v) in span.zip(vs) {
+            out[order[k]] = v;
+        }
+    }
+    out
 }

@@ -4,17 +4,21 @@
 //! - [`bert`]: the BERT encoder in burn (flex CPU backend), shapes on every `forward`.
 //! - [`weights`]: loading the converted float16 safetensors (`scripts/convert_encoder.py`).
 //! - [`encoder`]: [`Encoder`]: tokenizer + batched forward + mean pooling + L2 normalisation.
+//! - [`multilingual`]: [`Multilingual`]: multilingual-e5-small (`assets/encoder-zh`, 4-bit) for
+//!   Chinese questions and passages.
 //! - [`vectors`]: the vector file kept beside an index; [`dense`]: building it incrementally and
 //!   brute-force cosine search.
 
 pub mod bert;
 pub mod dense;
 pub mod encoder;
+pub mod multilingual;
 pub mod vectors;
 pub mod weights;
 
 pub use dense::{DenseIndex, DenseReport};
 pub use encoder::Encoder;
+pub use multilingual::Multilingual;
 
 use std::path::PathBuf;
 

@@ -97,6 +97,25 @@ impl VectorFile {
         &self.rows[i * self.dim..(i + 1) * self.dim]
     }
 
+    /// Mean and standard deviation of the cosine between rows whose language `keep` accepts,
+    /// over a fixed sample of pairs: how this encoder's cosines spread, to put another encoder's
+    /// on the same scale. `None` with fewer than 10 such rows.
+    pub fn cosine_spread(&self, keep: impl Fn(&str) -> bool) -> Option<(f32, f32)> {
+        let rows: Vec<usize> = (0..self.len()).filter(|&i| keep(&self.labels[i].2)).collect();
+        let n = rows.len();
+        if n < 10 {
+            return None;
+        }
+        let cos: Vec<f32> = (0..n.min(4000))
+            .flat_map(|i| [1, 7, 31].map(|step| (i, (i * 7919 + step * 104_729) % n)))
+            .filter(|(a, b)| a != b)
+            .map(|(a, b)| super::dot(self.row(rows[a]), self.row(rows[b])))
+            .collect();
+        let mean = cos.iter().sum::<f32>() / cos.len() as f32;
+        let var = cos.iter().map(|c| (c - mean) * (c - mean)).sum::<f32>() / cos.len() as f32;
+        Some((mean, var.sqrt().max(1e-6)))
+    }
+
     /// Content identity of the rows.
     pub fn set_hash(&self) -> [u8; 32] {
         set_hash(&self.keys)
@@ -179,6 +198,24 @@ impl VectorFile {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn cosine_spread_reads_only_the_rows_asked_for() {
+        let dim = 4;
+        let mut f = VectorFile { dim, ..VectorFile::default() };
+        for i in 0..40 {
+            let mut v = vec![1.0, (i % 5) as f32 * 0.1, 0.0, 0.0];
+            crate::semantic::normalize(&mut v);
+            f.rows.extend(v);
+            let lang = if i < 20 { "en" } else { "zh" };
+            f.labels.push((format!("p{i}"), "a".into(), lang.into()));
+            f.keys.push(key_of(&format!("p{i}")));
+        }
+        let (mean, sd) = f.cosine_spread(|l| l == "en").expect("20 rows");
+        assert!(mean > 0.95 && mean <= 1.0 && sd < 0.05, "{mean} {sd}");
+        assert!(f.cosine_spread(|l| l == "fr").is_none());
+    }
+
     use super::*;
 
     #[test]
