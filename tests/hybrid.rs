@@ -56,6 +56,9 @@ fn a_chinese_question_gets_the_multilingual_encoders_vectors() {
     assert!(zh.index.sentences.as_ref().is_some_and(|s| s.len() > 50), "the KB's Chinese sentences are embedded");
     let dir = index_dir_for(&bundled_kb(), data.path());
     assert!(dir.join("sentences-zh.vec").is_file(), "and kept beside the index");
+    // The heads fitted on the English encoder's vectors (intent, sentiment) do not read them.
+    let res = r.search_text("退货以后多久能收到退款", 5).expect("search");
+    assert!(res.vectors.as_ref().is_some_and(|v| v.multilingual.is_some() && v.english().is_none()));
     let got = r.retrieve(&RetrievalQuery::from_text("退货以后多久能收到退款", 5)).expect("retrieve");
     let v = got.vectors.expect("meaning vectors for a Chinese question");
     assert!(v.multilingual && v.latest.len() == 384);

@@ -40,9 +40,10 @@ fn hybrid_retriever(settings: &Settings, kb_dir: &Path) -> Result<(crate::knowle
     Ok((kb, chunks, retriever))
 }
 
-/// The conversation vector the intent head reads from a fused result (`None`: Chinese).
+/// The conversation vector the intent head reads from a fused result (`None`: Chinese, which
+/// has none or the multilingual encoder's).
 fn vector_of(result: &SearchResult) -> Option<Vec<f32>> {
-    let q = result.vectors.as_ref()?;
+    let q = result.vectors.as_ref()?.english()?;
     Some(intent::conversation_vector(&q.latest, q.earlier.as_deref()))
 }
 
@@ -307,7 +308,7 @@ pub fn evaluate(
     let mut ms = Vec::new();
     for c in all.iter().filter(|c| !c.gold.is_empty()) {
         let result = retriever.search(&crate::eval::query_for(c, 10))?;
-        chinese += usize::from(result.vectors.is_none());
+        chinese += usize::from(result.vectors.as_ref().and_then(|v| v.english()).is_none());
         // What the classifier adds to a search (the console's path).
         let started = std::time::Instant::now();
         let v = vector_of(&result);

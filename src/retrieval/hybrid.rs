@@ -155,6 +155,14 @@ pub fn query_vector(
     Ok(Some(QueryVectors { latest, earlier, mixed, multilingual: None }))
 }
 
+impl QueryVectors {
+    /// These vectors when they are the English encoder's: what the heads fitted on its vectors
+    /// (intent, sentiment) may read.
+    pub fn english(&self) -> Option<&Self> {
+        self.multilingual.is_none().then_some(self)
+    }
+}
+
 /// The latest customer turn, when it is Chinese.
 pub fn latest_chinese(turns: &[(Author, String)]) -> Option<&str> {
     let (_, latest) = turns.iter().rev().find(|(a, t)| *a == Author::Customer && !t.trim().is_empty())?;

@@ -73,7 +73,8 @@ impl Retriever {
     /// The intent of a search's result, when a classifier is loaded.
     pub fn intent_of(&self, result: &SearchResult) -> Option<crate::desk::Intent> {
         let head = self.intent.get()?;
-        let q = result.vectors.as_ref();
+        // The head was fitted on the English encoder's vectors.
+        let q = result.vectors.as_ref().and_then(hybrid::QueryVectors::english);
         let v = q.map(|q| crate::understand::intent::conversation_vector(&q.latest, q.earlier.as_deref()));
         let t = head.topics(v.as_deref(), &hybrid::intent_candidates(result), 1).into_iter().next()?;
         Some(crate::desk::Intent { topic: t.slug, category: t.category, p: t.p })

@@ -353,7 +353,12 @@ impl Shell {
                     app.info.last_retrieval_ms = Some(ms);
                     // The encoder embedded the latest customer turn for retrieval: its
                     // sentiment comes from the same vector, off this thread's budget.
-                    let heard = retrieval.vectors.as_ref().and_then(|v| app.sentiment_head?.classify(&v.latest));
+                    // (The head reads the English encoder's vectors, not a Chinese turn's.)
+                    let heard = retrieval
+                        .vectors
+                        .as_ref()
+                        .filter(|v| !v.multilingual)
+                        .and_then(|v| app.sentiment_head?.classify(&v.latest));
                     let id = conversation.clone();
                     let mut fx = app.apply(Msg::RetrievalDone { conversation, request, retrieval });
                     if let Some((sentiment, _)) = heard {
