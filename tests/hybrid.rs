@@ -160,6 +160,33 @@ fn vectors_are_incremental_and_a_bad_file_is_rebuilt() {
 }
 
 #[test]
+fn chinese_vectors_are_kept_and_a_bad_file_is_rebuilt() {
+    let kb = tempfile::tempdir().expect("tempdir");
+    let data = tempfile::tempdir().expect("tempdir");
+    write_article(kb.path(), "refunds", "Refunds", "Refunds reach your card within five working days.");
+    std::fs::create_dir_all(kb.path().join("zh")).expect("mkdir");
+    std::fs::write(
+        kb.path().join("zh/refunds.md"),
+        "---\ntitle: 退款\nlang: zh\n---\n仓库收到退货后 2 个工作日内办理退款。退回银行卡需要 5-7 个工作日。\n",
+    )
+    .expect("write");
+    let open = || {
+        let (r, report) = Retriever::open(kb.path(), data.path(), &|_, _| {}).expect("open");
+        let n = r.num_passages() as usize;
+        load_for_kb(kb.path(), data.path(), &encoder_dir(), &report, n, &|_, _| {}).expect("vectors").0
+    };
+    let rows = |d: &deskpilot::retrieval::Dense| {
+        let zh = d.chinese.as_ref().expect("Chinese vectors");
+        (zh.index.passages.len(), zh.index.sentences.as_ref().map_or(0, |s| s.len()))
+    };
+    assert_eq!(rows(&open()), (1, 2));
+    let file = index_dir_for(kb.path(), data.path()).join("sentences-zh.vec");
+    std::fs::write(&file, b"not a vector file").expect("corrupt");
+    assert_eq!(rows(&open()), (1, 2), "re-embedded");
+    assert!(std::fs::read(&file).expect("read").len() > 100, "and written again");
+}
+
+#[test]
 fn a_missing_encoder_falls_back_to_lexical() {
     let data = tempfile::tempdir().expect("tempdir");
     let choice = DenseChoice {
