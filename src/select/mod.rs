@@ -335,9 +335,19 @@ pub fn choose(probs: &[f32], a: f32, d: &Decision, texts: &[&str]) -> Choice {
         // the order ships." says something "No shipping email yet: ... no tracking number yet."
         // does not.
         let later = flat(texts.get(j).copied().unwrap_or(""));
-        if let Some(k) = picked.iter().position(|&p| {
-            let earlier = flat(texts.get(p).copied().unwrap_or(""));
-            earlier.len() >= 12 && later.contains(&earlier)
+        // Chinese is compared by character pairs, and a list item restates its lead sentence in
+        // other characters ("退回银行卡：需要 5-7 个工作日" after "退回银行卡的款项需要 5-7 个工作日
+        // ...；退为商店余额则即时到账"): there, a picked sentence whose pairs this one nearly all
+        // holds gives way to it too.
+        let chinese = |t: &str| crate::text::has_cjk(t);
+        if let Some(k) = picked.iter().enumerate().position(|(i, &p)| {
+            let text = texts.get(p).copied().unwrap_or("");
+            let earlier = flat(text);
+            let held = |g: &std::collections::HashSet<String>| {
+                !g.is_empty() && g.iter().filter(|w| words.contains(*w)).count() * 10 >= g.len() * 8
+            };
+            (earlier.len() >= 12 && later.contains(&earlier))
+                || (chinese(text) && chinese(texts.get(j).copied().unwrap_or("")) && held(&gists[i]))
         }) {
             picked[k] = j;
             gists[k] = words;
@@ -361,6 +371,17 @@ mod tests {
         assert_eq!(choose(&[0.35, 0.1], 0.9, &d, &texts), Choice::Answer(vec![0]));
         assert_eq!(choose(&[0.9, 0.1], 0.2, &d, &texts), Choice::Abstain);
         assert_eq!(choose(&[], 1.0, &d, &[]), Choice::Abstain);
+    }
+
+    #[test]
+    fn a_chinese_list_item_gives_way_to_the_sentence_that_restates_it() {
+        let d = Decision { answer: 0.3, pick: 0.1, relative: 0.1, max_sentences: 3, further: 2.0 };
+        let texts = [
+            "退回银行卡：需要 5-7 个工作日才会显示在账单上。",
+            "退回银行卡的款项需要 5-7 个工作日才会显示在账单上；退为商店余额则即时到账。",
+            "仓库收到退货后 2 个工作日内办理退款。",
+        ];
+        assert_eq!(choose(&[0.9, 0.8, 0.7], 0.9, &d, &texts), Choice::Answer(vec![1, 2]));
     }
 
     #[test]
