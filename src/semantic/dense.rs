@@ -40,6 +40,19 @@ impl Item {
     }
 }
 
+/// One item per sentence of each chunk, labelled `<passage id>/<n>`.
+fn sentence_items<'a>(chunks: impl Iterator<Item = &'a Chunk>) -> Vec<Item> {
+    chunks
+        .flat_map(|c| {
+            sentences(&c.text)
+                .into_iter()
+                .enumerate()
+                .map(|(i, s)| Item::of(c, format!("{}/{i}", c.id), s.to_owned()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 /// What building the vectors did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct DenseReport {
@@ -231,16 +244,7 @@ impl DenseIndex {
         let sentences = if with_sentences {
             let path = dir.map(|d| d.join("sentences.vec"));
             let (old, _) = load_old(path.as_deref(), encoder);
-            let items: Vec<Item> = chunks
-                .iter()
-                .flat_map(|c| {
-                    sentences(&c.text)
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, s)| Item::of(c, format!("{}/{i}", c.id), s.to_owned()))
-                        .collect::<Vec<_>>()
-                })
-                .collect();
+            let items = sentence_items(chunks.iter());
             let (file, embedded) = fill(encoder, &items, old.as_ref(), path.as_deref(), progress)?;
             report.sentences = file.len();
             report.sentences_embedded = embedded;
@@ -272,16 +276,7 @@ impl DenseIndex {
         let e = AsPassages(encoder);
         let zh: Vec<&Chunk> = chunks.iter().filter(|c| c.lang.starts_with("zh")).collect();
         let passages: Vec<Item> = zh.iter().map(|c| Item::of(c, c.id.clone(), passage_text(c))).collect();
-        let sentences: Vec<Item> = zh
-            .iter()
-            .flat_map(|c| {
-                sentences(&c.text)
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, s)| Item::of(c, format!("{}/{i}", c.id), s.to_owned()))
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+        let sentences = sentence_items(zh.iter().copied());
         let mut files = Vec::new();
         let mut embedded = 0;
         for (name, items) in [("passages-zh.vec", passages), ("sentences-zh.vec", sentences)] {

@@ -54,12 +54,7 @@ impl Encoder {
 
     /// [`Encoder::load`] onto `device`.
     pub fn load_on(dir: &Path, device: &Device) -> Result<Self, EncoderError> {
-        let config_path = dir.join("config.json");
-        if !config_path.is_file() {
-            return Err(EncoderError::Missing(dir.to_path_buf()));
-        }
-        let config = BertConfig::load(&config_path)
-            .map_err(|e| EncoderError::Config { path: config_path.clone(), reason: e.to_string() })?;
+        let (config_path, config) = read_config(dir)?;
         let tok_path = dir.join("tokenizer.json");
         let mut tokenizer = tokenizers::Tokenizer::from_file(&tok_path)
             .map_err(|e| EncoderError::Tokenizer { path: tok_path.clone(), reason: e.to_string() })?;
@@ -149,6 +144,17 @@ impl Encoder {
         let mask = Tensor::<2>::from_data(TensorData::new(mask, [b, t]), &device);
         unit_rows(self.model.forward(ids, mask), b, self.dim())
     }
+}
+
+/// `dir/config.json`: its path and the shape it gives; a folder without one has no encoder.
+pub(super) fn read_config(dir: &Path) -> Result<(PathBuf, BertConfig), EncoderError> {
+    let config_path = dir.join("config.json");
+    if !config_path.is_file() {
+        return Err(EncoderError::Missing(dir.to_path_buf()));
+    }
+    let config = BertConfig::load(&config_path)
+        .map_err(|e| EncoderError::Config { path: config_path.clone(), reason: e.to_string() })?;
+    Ok((config_path, config))
 }
 
 /// `batch`'s rows padded to the longest: (token ids, mask with 1.0 on real tokens), row-major.

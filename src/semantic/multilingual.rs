@@ -12,7 +12,6 @@
 use super::EncoderError;
 use super::bert::{Bert, BertConfig};
 use super::encoder::{batched, padded, unit_rows};
-use burn::config::Config;
 use burn::prelude::*;
 use burn::store::SafetensorsStore;
 use burn::tensor::TensorData;
@@ -87,12 +86,7 @@ impl Multilingual {
     /// CPU device. The weights must match the manifest's hash.
     pub fn load(dir: &Path) -> Result<Self, EncoderError> {
         let device = crate::util::device();
-        let config_path = dir.join("config.json");
-        if !config_path.is_file() {
-            return Err(EncoderError::Missing(dir.to_path_buf()));
-        }
-        let config = BertConfig::load(&config_path)
-            .map_err(|e| EncoderError::Config { path: config_path.clone(), reason: e.to_string() })?;
+        let (_, config) = super::encoder::read_config(dir)?;
         let vocab_path = dir.join("vocab.json");
         let vocab: VocabFile = read_json(&vocab_path)?;
         let tok_err = |reason: String| EncoderError::Tokenizer { path: vocab_path.clone(), reason };
