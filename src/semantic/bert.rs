@@ -4,9 +4,10 @@
 //! Field names are burn's; [`super::weights`] maps the Hugging Face tensor names onto them.
 
 use burn::config::Config;
-use burn::module::Module;
+use burn::module::{Module, Param};
 use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
+use burn::tensor::TensorData;
 use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 
@@ -98,6 +99,66 @@ impl BertConfig {
                 })
                 .collect(),
         }
+    }
+}
+
+/// Where [`BertConfig::build`] takes each tensor from: `(Hugging Face name, shape burn wants)` ->
+/// its values, row-major in that shape (linear weights already `[in, out]`).
+pub type TensorSource<'a> = dyn FnMut(&str, &[usize]) -> Result<Vec<f32>, String> + 'a;
+
+fn param2(take: &mut TensorSource, device: &Device, name: &str, shape: [usize; 2]) -> Result<Param<Tensor<2>>, String> {
+    let v = take(name, &shape)?;
+    Ok(Param::from_tensor(Tensor::from_data(TensorData::new(v, shape), device)))
+}
+
+fn param1(take: &mut TensorSource, device: &Device, name: &str, n: usize) -> Result<Param<Tensor<1>>, String> {
+    let v = take(name, &[n])?;
+    Ok(Param::from_tensor(Tensor::from_data(TensorData::new(v, [n]), device)))
+}
+
+fn linear(take: &mut TensorSource, device: &Device, name: &str, i: usize, o: usize) -> Result<Linear, String> {
+    let weight = param2(take, device, &format!("{name}.weight"), [i, o])?;
+    Ok(Linear { weight, bias: Some(param1(take, device, &format!("{name}.bias"), o)?) })
+}
+
+impl BertConfig {
+    /// A model of this shape whose every tensor comes from `take`, built without placeholder
+    /// weights (so loading holds one copy of the model, not two). The word table is a one-row
+    /// placeholder: the caller looks words up itself ([`Bert::forward_words`]).
+    pub fn build(&self, device: &Device, take: &mut TensorSource) -> Result<Bert, String> {
+        let h = self.hidden;
+        let norm = |take: &mut TensorSource, name: &str| -> Result<LayerNorm, String> {
+            let mut n = LayerNormConfig::new(h).with_epsilon(self.layer_norm_eps).init(device);
+            n.gamma = param1(take, device, &format!("{name}.weight"), h)?;
+            n.beta = Some(param1(take, device, &format!("{name}.bias"), h)?);
+            Ok(n)
+        };
+        let embeddings = Embeddings {
+            word: EmbeddingConfig::new(1, h).init(device),
+            position: Embedding {
+                weight: param2(take, device, "embeddings.position_embeddings.weight", [self.max_positions, h])?,
+            },
+            token_type: Embedding {
+                weight: param2(take, device, "embeddings.token_type_embeddings.weight", [self.type_vocab, h])?,
+            },
+            norm: norm(take, "embeddings.LayerNorm")?,
+        };
+        let mut layers = Vec::with_capacity(self.layers);
+        for i in 0..self.layers {
+            let p = format!("encoder.layer.{i}");
+            layers.push(Layer {
+                query: linear(take, device, &format!("{p}.attention.self.query"), h, h)?,
+                key: linear(take, device, &format!("{p}.attention.self.key"), h, h)?,
+                value: linear(take, device, &format!("{p}.attention.self.value"), h, h)?,
+                attn_out: linear(take, device, &format!("{p}.attention.output.dense"), h, h)?,
+                attn_norm: norm(take, &format!("{p}.attention.output.LayerNorm"))?,
+                up: linear(take, device, &format!("{p}.intermediate.dense"), h, self.intermediate)?,
+                down: linear(take, device, &format!("{p}.output.dense"), self.intermediate, h)?,
+                ffn_norm: norm(take, &format!("{p}.output.LayerNorm"))?,
+                heads: self.heads,
+            });
+        }
+        Ok(Bert { embeddings, layers })
     }
 }
 

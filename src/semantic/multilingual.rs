@@ -1,8 +1,8 @@
 //! [`Multilingual`]: multilingual-e5-small (`assets/encoder-zh/`), the encoder for Chinese text.
 //! The same BERT blocks as [`super::bert`] (12 of them), with a SentencePiece unigram vocabulary
 //! and 4-bit weights (`scripts/convert_e5.py`). The linear layers are expanded to float32 at load;
-//! the word table (132k rows) stays 4-bit and is looked up row by row, so the model holds 40 MB
-//! of memory, not 240.
+//! the word table (132k rows) stays 4-bit and is looked up row by row, so the model holds 115 MB
+//! of memory, not 290.
 //!
 //! Text is normalised per character (the package's map), runs of spaces become one, a leading
 //! `▁` is added and spaces become `▁`, and the unigram lattice picks the best pieces (the
@@ -13,7 +13,6 @@ use super::EncoderError;
 use super::bert::{Bert, BertConfig};
 use super::encoder::{batched, padded, unit_rows};
 use burn::prelude::*;
-use burn::store::SafetensorsStore;
 use burn::tensor::TensorData;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -111,8 +110,8 @@ impl Multilingual {
         if manifest.pointer("/outputs/model.safetensors").and_then(|v| v.as_str()) != Some(sha256.as_str()) {
             return Err(bad(format!("sha256 {sha256} does not match the manifest")));
         }
-        let (words, plain) = expand(&bytes, &config).map_err(bad)?;
-        let model = super::weights::fill(&config, SafetensorsStore::from_bytes(Some(plain)), &path, &device, true)?;
+        let (words, model) = build(&bytes, &config, &device).map_err(bad)?;
+        drop(bytes);
         let prefixes = [vocab.query_prefix, vocab.passage_prefix];
         Ok(Self { config, model, words, unigram, normalize, prefixes, bos: vocab.bos, eos: vocab.eos, sha256 })
     }
@@ -189,51 +188,56 @@ impl Multilingual {
     }
 }
 
-/// Splits the converted file: the 4-bit word table (kept as it is), and every other tensor as
-/// float32 under its plain name, written out again as safetensors for burn's loader.
-fn expand(bytes: &[u8], config: &BertConfig) -> Result<(Vec<u8>, Vec<u8>), String> {
-    use safetensors::{Dtype, SafeTensors, tensor::TensorView};
+/// The model from the converted file: the 4-bit word table kept as it is, every other tensor
+/// expanded to float32 straight into the model (linear weights transposed to `[in, out]` on the
+/// way), one tensor at a time.
+fn build(bytes: &[u8], config: &BertConfig, device: &Device) -> Result<(Vec<u8>, Bert), String> {
+    use safetensors::{Dtype, SafeTensors};
     let file = SafeTensors::deserialize(bytes).map_err(|e| e.to_string())?;
     let word_name = "embeddings.word_embeddings.weight.q4";
-    let mut words = Vec::new();
-    let mut plain: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
-    for (name, view) in file.tensors() {
-        let shape = view.shape().to_vec();
-        match (name.strip_suffix(".q4"), view.dtype()) {
-            (Some(_), Dtype::U8) if name == word_name => {
-                if shape != [config.vocab, config.hidden / QK * BLOCK] {
-                    return Err(format!(
-                        "{name}: shape {shape:?}, expected [{}, {}]",
-                        config.vocab,
-                        config.hidden / QK * BLOCK
-                    ));
-                }
-                words = view.data().to_vec();
+    let row = config.hidden / QK * BLOCK;
+    let words = file.tensor(word_name).map_err(|e| format!("{word_name}: {e}"))?;
+    if words.dtype() != Dtype::U8 || words.shape() != [config.vocab, row] {
+        return Err(format!(
+            "{word_name}: {:?} {:?}, expected U8 [{}, {row}]",
+            words.dtype(),
+            words.shape(),
+            config.vocab
+        ));
+    }
+    let words = words.data().to_vec();
+    let mut take = |name: &str, shape: &[usize]| -> Result<Vec<f32>, String> {
+        let want: usize = shape.iter().product();
+        if let Ok(q) = file.tensor(&format!("{name}.q4")) {
+            // A linear weight, `[out, in]` in 4-bit rows; burn wants `[in, out]`.
+            let &[inputs, outputs] = shape else { return Err(format!("{name}: 4-bit but not a matrix")) };
+            if q.dtype() != Dtype::U8 || q.shape() != [outputs, inputs / QK * BLOCK] {
+                return Err(format!(
+                    "{name}.q4: {:?} {:?}, expected U8 [{outputs}, {}]",
+                    q.dtype(),
+                    q.shape(),
+                    inputs / QK * BLOCK
+                ));
             }
-            (Some(base), Dtype::U8) => {
-                let [rows, packed] = shape[..] else { return Err(format!("{name}: shape {shape:?}")) };
-                if packed % BLOCK != 0 {
-                    return Err(format!("{name}: {packed} bytes a row is not whole blocks"));
+            let mut out = vec![0f32; want];
+            let mut row = Vec::with_capacity(inputs);
+            for (o, blocks) in q.data().chunks_exact(inputs / QK * BLOCK).enumerate() {
+                row.clear();
+                dequantize(blocks, &mut row);
+                for (i, x) in row.iter().enumerate() {
+                    out[i * outputs + o] = *x;
                 }
-                let mut w = Vec::with_capacity(rows * packed / BLOCK * QK);
-                dequantize(view.data(), &mut w);
-                let data: Vec<u8> = w.iter().flat_map(|x| x.to_le_bytes()).collect();
-                plain.push((base.to_owned(), vec![rows, packed / BLOCK * QK], data));
             }
-            (None, Dtype::F32) => plain.push((name.clone(), shape, view.data().to_vec())),
-            (_, dtype) => return Err(format!("{name}: unexpected dtype {dtype:?}")),
+            return Ok(out);
         }
-    }
-    if words.is_empty() {
-        return Err(format!("no {word_name}"));
-    }
-    let views: Vec<(String, TensorView)> = plain
-        .iter()
-        .map(|(n, s, d)| TensorView::new(Dtype::F32, s.clone(), d).map(|v| (n.clone(), v)))
-        .collect::<Result<_, _>>()
-        .map_err(|e| e.to_string())?;
-    let out = safetensors::serialize(views, None).map_err(|e| e.to_string())?;
-    Ok((words, out))
+        let t = file.tensor(name).map_err(|e| format!("{name}: {e}"))?;
+        if t.dtype() != Dtype::F32 || t.shape().iter().product::<usize>() != want {
+            return Err(format!("{name}: {:?} {:?}, expected F32 {shape:?}", t.dtype(), t.shape()));
+        }
+        Ok(t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+    };
+    let model = config.build(device, &mut take)?;
+    Ok((words, model))
 }
 
 #[cfg(test)]

@@ -28,38 +28,22 @@ const RENAMES: [(&str, &str); 10] = [
 /// Builds a model of `config`'s shape and fills every parameter from `path`; a missing or
 /// misshapen tensor is an error (a partial load would embed garbage silently).
 pub fn load(config: &BertConfig, path: &Path, device: &Device) -> Result<Bert, EncoderError> {
-    if !path.is_file() {
-        return Err(EncoderError::Weights { path: path.to_path_buf(), reason: "no such file".into() });
-    }
-    fill(config, SafetensorsStore::from_file(path), path, device, false)
-}
-
-/// Builds a model of `config`'s shape from `store` (Hugging Face names, `[out, in]` linear
-/// layouts). With `word_outside`, the word table is not in the store (the model is built with a
-/// one-row placeholder and the caller looks words up itself); every other tensor must be.
-pub fn fill(
-    config: &BertConfig,
-    store: SafetensorsStore,
-    path: &Path,
-    device: &Device,
-    word_outside: bool,
-) -> Result<Bert, EncoderError> {
     let bad = |reason: String| EncoderError::Weights { path: path.to_path_buf(), reason };
+    if !path.is_file() {
+        return Err(bad("no such file".into()));
+    }
     let mut remapper = KeyRemapper::new();
     for (from, to) in RENAMES {
         remapper = remapper.add_pattern(from, to).map_err(|e| bad(format!("rename pattern: {e}")))?;
     }
-    let mut store = store
+    let mut store = SafetensorsStore::from_file(path)
         .remap(remapper)
         .with_from_adapter(FloatCastAdapter::to(DType::F32).chain(PyTorchToBurnAdapter))
-        .allow_partial(word_outside);
-    let shape = if word_outside { BertConfig { vocab: 1, ..config.clone() } } else { config.clone() };
-    let mut model = shape.init(device);
+        .allow_partial(false);
+    let mut model = config.init(device);
     let result = model.load_from(&mut store).map_err(|e| bad(e.to_string()))?;
-    let missing: Vec<&(String, String)> =
-        result.missing.iter().filter(|m| !(word_outside && m.0 == "embeddings.word.weight")).collect();
-    if !missing.is_empty() || !result.errors.is_empty() {
-        return Err(bad(format!("missing {missing:?}, errors {:?}", result.errors)));
+    if !result.missing.is_empty() || !result.errors.is_empty() {
+        return Err(bad(format!("missing {:?}, errors {:?}", result.missing, result.errors)));
     }
     Ok(model)
 }
