@@ -261,12 +261,10 @@ pub struct MeaningVectors {
     pub earlier: Option<Vec<f32>>,
     /// Sentence text (a passage split as `semantic::dense::sentences` does) -> its vector.
     pub sentences: std::collections::HashMap<String, Vec<f32>>,
-    /// From the multilingual encoder (a Chinese question): its vectors live in another space, so
-    /// the selector reads only the cosines, mapped by `cosine_map`.
-    pub multilingual: bool,
-    /// `[a, b]`: a cosine `c` is read as `a * c + b`, which puts another encoder's cosines on the
-    /// English encoder's scale (`None`: as they are).
-    pub cosine_map: Option<[f32; 2]>,
+    /// `Some([a, b])` when these are the multilingual encoder's (a Chinese question): their space
+    /// is another, so the selector reads only the cosines, a cosine `c` as `a * c + b` (which puts
+    /// it on the English encoder's scale). `None`: the English encoder's.
+    pub multilingual: Option<[f32; 2]>,
 }
 
 /// What the agent did with a generated draft when the reply was sent.

@@ -84,7 +84,7 @@ fn load_chunks(kb_dir: &Path) -> Vec<Chunk> {
 }
 
 /// The multilingual encoder's folder: `encoder-zh` beside the encoder's.
-pub fn chinese_encoder_dir(encoder_dir: &Path) -> PathBuf {
+fn chinese_encoder_dir(encoder_dir: &Path) -> PathBuf {
     encoder_dir.with_file_name("encoder-zh")
 }
 

@@ -249,8 +249,7 @@ fn meaning_vectors(
         latest: q.latest.clone(),
         earlier: q.earlier.clone(),
         sentences,
-        multilingual: q.multilingual.is_some(),
-        cosine_map: q.multilingual,
+        multilingual: q.multilingual,
     })
 }
 

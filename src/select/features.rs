@@ -119,13 +119,17 @@ pub fn candidates(passages: &[Passage], q: &Question) -> Vec<Candidate> {
             let v = q.vectors.and_then(|m| m.sentences.get(s).map(|v| (m, v)));
             let (cos, cos_earlier, meaning) = match v {
                 Some((m, v)) => (
-                    m.cosine_map.map_or_else(
-                        || crate::semantic::dot(&m.latest, v),
-                        |[a, b]| a * crate::semantic::dot(&m.latest, v) + b,
-                    ),
+                    {
+                        let [a, b] = m.multilingual.unwrap_or([1.0, 0.0]);
+                        a * crate::semantic::dot(&m.latest, v) + b
+                    },
                     m.earlier.as_ref().map_or(0.0, |e| crate::semantic::dot(e, v)),
                     // Another encoder's space: the product would mean nothing to the network.
-                    if m.multilingual { Vec::new() } else { m.latest.iter().zip(v).map(|(a, b)| a * b).collect() },
+                    if m.multilingual.is_some() {
+                        Vec::new()
+                    } else {
+                        m.latest.iter().zip(v).map(|(a, b)| a * b).collect()
+                    },
                 ),
                 None => (0.0, 0.0, Vec::new()),
             };
@@ -150,7 +154,7 @@ pub fn candidates(passages: &[Passage], q: &Question) -> Vec<Candidate> {
     let best_cos = raw.iter().filter(|r| r.has_vec).map(|r| r.cos).fold(f32::MIN, f32::max);
     let mut by_cos: Vec<f32> = raw.iter().filter(|r| r.has_vec).map(|r| r.cos).collect();
     by_cos.sort_by(|a, b| b.total_cmp(a));
-    let dim = q.vectors.filter(|m| !m.multilingual).map_or(0, |m| m.latest.len());
+    let dim = q.vectors.filter(|m| m.multilingual.is_none()).map_or(0, |m| m.latest.len());
     let topic = answerable(&format!("{}\n{}", q.earlier, q.latest), passages);
     raw.into_iter()
         .map(|r| {

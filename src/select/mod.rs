@@ -334,12 +334,12 @@ pub fn choose(probs: &[f32], a: f32, d: &Decision, texts: &[&str]) -> Choice {
         // with photos."). Shared words alone are not enough: "A tracking number is emailed when
         // the order ships." says something "No shipping email yet: ... no tracking number yet."
         // does not.
-        let later = flat(texts.get(j).copied().unwrap_or(""));
+        let later_text = texts.get(j).copied().unwrap_or("");
+        let later = flat(later_text);
         // Chinese is compared by character pairs, and a list item restates its lead sentence in
         // other characters ("退回银行卡：需要 5-7 个工作日" after "退回银行卡的款项需要 5-7 个工作日
         // ...；退为商店余额则即时到账"): there, a picked sentence whose pairs this one nearly all
         // holds gives way to it too.
-        let chinese = |t: &str| crate::text::has_cjk(t);
         if let Some(k) = picked.iter().enumerate().position(|(i, &p)| {
             let text = texts.get(p).copied().unwrap_or("");
             let earlier = flat(text);
@@ -347,7 +347,7 @@ pub fn choose(probs: &[f32], a: f32, d: &Decision, texts: &[&str]) -> Choice {
                 !g.is_empty() && g.iter().filter(|w| words.contains(*w)).count() * 10 >= g.len() * 8
             };
             (earlier.len() >= 12 && later.contains(&earlier))
-                || (chinese(text) && chinese(texts.get(j).copied().unwrap_or("")) && held(&gists[i]))
+                || (crate::text::has_cjk(text) && crate::text::has_cjk(later_text) && held(&gists[i]))
         }) {
             picked[k] = j;
             gists[k] = words;

@@ -108,7 +108,7 @@ impl Articles {
 }
 
 /// What fills vector files: an encoder, and the sha256 its vectors are keyed by.
-pub trait Embed: Sync {
+trait Embed: Sync {
     fn dim(&self) -> usize;
     fn model_sha256(&self) -> &str;
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EncoderError>;

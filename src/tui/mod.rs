@@ -357,7 +357,7 @@ impl Shell {
                     let heard = retrieval
                         .vectors
                         .as_ref()
-                        .filter(|v| !v.multilingual)
+                        .filter(|v| v.multilingual.is_none())
                         .and_then(|v| app.sentiment_head?.classify(&v.latest));
                     let id = conversation.clone();
                     let mut fx = app.apply(Msg::RetrievalDone { conversation, request, retrieval });
