@@ -372,6 +372,44 @@ fn doctor_checks_the_store_the_weights_and_the_shape() {
     assert!(stdout(&o).contains("n_layers"), "{}", stdout(&o));
 }
 
+/// `doctor` loads the encoders, the answer selector and the intent classifier, and checks their
+/// weights: a damaged one is a problem, a missing one says what the console does without it.
+#[test]
+fn doctor_checks_the_encoders_and_the_selector() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let o = run(data.path(), &["doctor"], &[]);
+    let text = stdout(&o);
+    assert!(text.contains("Retrieval and understanding"), "{text}");
+    assert!(text.contains("weights match the manifest") && text.contains("fits this KB and encoder"), "{text}");
+    assert!(text.contains("selector     selector-"), "{text}");
+
+    let assets = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");
+    let copy = |name: &str, file: &str| {
+        let dir = data.path().join(name);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        for entry in std::fs::read_dir(assets.join(name)).expect("read_dir") {
+            let path = entry.expect("entry").path();
+            std::fs::copy(&path, dir.join(path.file_name().expect("name"))).expect("copy");
+        }
+        let mut bytes = std::fs::read(dir.join(file)).expect("read");
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0xFF;
+        std::fs::write(dir.join(file), bytes).expect("write");
+        dir
+    };
+    let (encoder, selector) = (copy("encoder", "model.safetensors"), copy("selector", "selector.bpk"));
+    let cfg = data.path().join("c.toml");
+    std::fs::write(&cfg, format!("[retrieval]\nencoder = {:?}\n[model]\nselector = {:?}\n", s(&encoder), s(&selector)))
+        .expect("write config");
+    let o = run(data.path(), &["--config", s(&cfg), "doctor"], &[]);
+    assert_eq!(o.status.code(), Some(1));
+    let text = stdout(&o);
+    assert!(text.contains("encoder      ") && text.contains("does not match the manifest"), "{text}");
+    assert!(text.contains("selector     NOT USABLE") && text.contains("weights_sha256"), "{text}");
+    assert!(text.contains("zh encoder") && text.contains("not installed"), "no encoder-zh beside the copy: {text}");
+    assert!(text.contains("2 problem(s)"), "{text}");
+}
+
 /// Found by the adversarial pass: a paragraph of 50,000 links took 11 s to check (each link's
 /// line was counted from the start of the body). Lines are now looked up; they stay right.
 #[test]

@@ -110,6 +110,8 @@ pub fn run(settings: &Settings, _args: Args) -> Result<ExitCode> {
         }
     }
 
+    retrieval_section(settings, &kb, out, &mut problems)?;
+
     writeln!(out, "\nTerminal")?;
     let term = std::env::var("TERM").unwrap_or_else(|_| "(unset)".into());
     let colorterm = std::env::var("COLORTERM").unwrap_or_default();
@@ -130,4 +132,84 @@ pub fn run(settings: &Settings, _args: Args) -> Result<ExitCode> {
         writeln!(out, "  - {problem}")?;
     }
     Ok(ExitCode::from(1))
+}
+
+/// The encoders, the answer selector and the intent classifier: each loaded and its weights
+/// checked against its manifest. A component that is not installed is reported with what the
+/// console does without it; one that is installed but cannot be loaded is a problem.
+fn retrieval_section(
+    settings: &Settings,
+    kb: &crate::knowledge::Kb,
+    out: &mut impl Write,
+    problems: &mut Vec<String>,
+) -> Result<()> {
+    let config = &settings.config;
+    writeln!(out, "\nRetrieval and understanding")?;
+    writeln!(out, "  mode         {} (`[retrieval] mode`)", config.retrieval.mode)?;
+    let dir = config.encoder_dir();
+    let encoder = match crate::semantic::Encoder::load(&dir) {
+        Ok(e) => {
+            writeln!(out, "  encoder      {} ({} dims, weights match the manifest)", dir.display(), e.dim())?;
+            Some(e)
+        }
+        Err(e) if !dir.join("config.json").is_file() => {
+            writeln!(out, "  encoder      {}: not installed (retrieval stays lexical): {e}", dir.display())?;
+            None
+        }
+        Err(e) => {
+            problems.push(format!("encoder: {e}"));
+            writeln!(out, "  encoder      {} NOT USABLE: {e}", dir.display())?;
+            None
+        }
+    };
+    let zh_dir = dir.with_file_name("encoder-zh");
+    match crate::semantic::Multilingual::load(&zh_dir) {
+        Ok(e) => writeln!(out, "  zh encoder   {} ({} dims, weights match the manifest)", zh_dir.display(), e.dim())?,
+        Err(_) if !zh_dir.join("config.json").is_file() => writeln!(
+            out,
+            "  zh encoder   {}: not installed (Chinese questions are read by their words)",
+            zh_dir.display()
+        )?,
+        Err(e) => {
+            problems.push(format!("multilingual encoder: {e}"));
+            writeln!(out, "  zh encoder   {} NOT USABLE: {e}", zh_dir.display())?;
+        }
+    }
+    match config.selector_dir() {
+        None => writeln!(out, "  selector     none (`[model] selector`): drafts quote without it")?,
+        Some(dir) => match crate::select::Selector::load(&dir) {
+            Ok(s) => writeln!(
+                out,
+                "  selector     {} ({}, {} networks, weights verified)",
+                s.file.version,
+                dir.display(),
+                s.file.members
+            )?,
+            Err(e) => {
+                problems.push(format!("selector: {e:#}"));
+                writeln!(out, "  selector     NOT USABLE: {e:#}")?;
+            }
+        },
+    }
+    match config.intent_dir() {
+        None => writeln!(out, "  intent       none (`[retrieval] intent`)")?,
+        Some(dir) => match crate::understand::intent::Intent::load(&dir) {
+            Ok(i) => {
+                let slugs: Vec<String> =
+                    kb.articles.iter().filter(|a| !a.meta.lang.starts_with("zh")).map(|a| a.slug.clone()).collect();
+                let hash = crate::understand::intent::articles_hash(&slugs);
+                let state = match &encoder {
+                    None => "needs the encoder: no intent is shown",
+                    Some(e) if i.fits(&hash, e.model_sha256()) => "fits this KB and encoder",
+                    Some(_) => "trained for another KB or encoder: no intent is shown (`understand train-intent`)",
+                };
+                writeln!(out, "  intent       {} topics ({}), {state}", i.file.slugs.len(), dir.display())?;
+            }
+            Err(e) => {
+                problems.push(format!("intent classifier: {e:#}"));
+                writeln!(out, "  intent       NOT USABLE: {e:#}")?;
+            }
+        },
+    }
+    Ok(())
 }

@@ -186,7 +186,7 @@ impl Selector {
             serde_json::from_str(&text).with_context(|| format!("{}: not a selector description", json.display()))?;
         if file.net.scalars != features::SCALARS {
             bail!(
-                "{}: field net.scalars is {}, this build computes {} features (retrain with `deskpilot train --selector`)",
+                "{}: field net.scalars is {}, this build computes {} features (retrain with `deskpilot train-selector`)",
                 json.display(),
                 file.net.scalars,
                 features::SCALARS
