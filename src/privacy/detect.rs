@@ -69,6 +69,8 @@ struct Patterns {
     address: Vec<Regex>,
     address_lead: Regex,
     order: Regex,
+    /// What may follow an order number to name another ("and 55672", "、1002"), anchored.
+    order_more: Regex,
     tracking: Regex,
     /// A carrier's name, a few words, then its number ("DHL says 1234567890"): the number alone.
     tracking_carrier: Regex,
@@ -113,6 +115,7 @@ fn patterns() -> &'static Patterns {
             order: re(
                 r"(?i)[A-Z]{2,4}-\d{4,}|order\s*(?:no\.?|number|#)\s*(?:is\s*)?#?\s*(?:[A-Z]{2,4}-?)?\d{4,}|order\s+\d{5,}|订单号?\s*[:：]?\s*\d{4,}",
             ),
+            order_more: re(r"^(?i:\s*(?:,|and|&|or|plus|/|、|和|及|与)\s*(?:#\s*)?)(?P<n>(?:[A-Z]{2,4}-?)?\d{4,})"),
             tracking: re(&format!(
                 r"1Z(?: ?[0-9A-Z]){{16}}|9[2-5]\d{{2}}(?: ?\d{{4}}){{4}} ?\d{{2}}|(?i:tracking\s*(?:number|no\.?|#|code)?\s*(?:is\s*)?[:#]?\s*){number}|(?:运单号|快递单号|物流单号|单号)\s*[:：]?\s*[A-Z0-9]{{8,30}}"
             )),
@@ -233,6 +236,21 @@ pub fn find(text: &str, kinds: &[Kind]) -> Vec<Finding> {
             Kind::Order => {
                 for m in p.order.find_iter(text).filter(|m| bounded(text, &m.range())) {
                     add(kind, m.range(), &mut found);
+                    // "orders 55671 and 55672", "订单号 1001、1002": the numbers that follow the
+                    // first, when they have its shape (letters or not, about as many digits).
+                    let shape = |code: &str| (code.chars().any(|c| c.is_ascii_alphabetic()), digits(code).len());
+                    let code = m.as_str().rsplit(|c: char| c.is_whitespace() || "#:：".contains(c)).next();
+                    let first = shape(code.unwrap_or(""));
+                    let mut end = m.end();
+                    while let Some(n) = p.order_more.captures(&text[end..]).and_then(|c| c.name("n")) {
+                        let r = end + n.start()..end + n.end();
+                        let next = shape(n.as_str());
+                        if !bounded(text, &r) || next.0 != first.0 || next.1.abs_diff(first.1) > 1 {
+                            break;
+                        }
+                        add(kind, r.clone(), &mut found);
+                        end = r.end;
+                    }
                 }
             }
             Kind::Tracking => {
@@ -339,6 +357,17 @@ mod tests {
         assert_eq!(kinds("I live at 1600 Pennsylvania Ave."), [(Kind::Address, "1600 Pennsylvania Ave.")]);
         assert_eq!(kinds("我住在北京市朝阳区建国路88号3栋"), [(Kind::Address, "北京市朝阳区建国路88号3栋")]);
         assert_eq!(kinds("order HP-20417 arrived"), [(Kind::Order, "HP-20417")]);
+        assert_eq!(
+            kinds("Order 778812 and 778813 were both charged"),
+            [(Kind::Order, "Order 778812"), (Kind::Order, "778813")]
+        );
+        assert_eq!(
+            kinds("订单号 20261201、20261202 都没到"),
+            [(Kind::Order, "订单号 20261201"), (Kind::Order, "20261202")]
+        );
+        // Another shape is not another order: a year, a price, a code of letters.
+        assert_eq!(kinds("order 778812 and 2026 was a bad year"), [(Kind::Order, "order 778812")]);
+        assert_eq!(kinds("order HP-20417 and 1234 more"), [(Kind::Order, "HP-20417")]);
         assert_eq!(kinds("my order #88231 is late"), [(Kind::Order, "order #88231")]);
         assert_eq!(kinds("order #HP20555 came"), [(Kind::Order, "order #HP20555")]);
         assert_eq!(kinds("my order number is 100234"), [(Kind::Order, "order number is 100234")]);

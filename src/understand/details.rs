@@ -62,7 +62,7 @@ fn patterns() -> &'static Patterns {
         let month = r"(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)";
         Patterns {
             amount: re(
-                r"(?i)(?:(?P<sym>[$€£¥])\s?(?P<a>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?))|(?:(?P<b>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)\s?(?P<code>(?:USD|EUR|GBP|CNY|RMB|dollars?|bucks?|euros?|pounds?|quid|yuan)\b|元|块))|(?:(?P<pre>RMB|CNY|USD|EUR|GBP)\s?(?P<c>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?))",
+                r"(?i)(?:(?P<sym>[$€£¥￥])\s?(?P<a>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?))|(?:(?P<b>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)\s?(?P<code>(?:USD|EUR|GBP|CNY|RMB|dollars?|bucks?|euros?|pounds?|quid|yuan)\b|元|块))|(?:(?P<pre>RMB|CNY|USD|EUR|GBP)\s?(?P<c>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?))",
             ),
             model: re(r"\b[A-Z]{1,3}-\d{2,3}[A-Z]?\b"),
             iso: re(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b"),
@@ -96,7 +96,10 @@ fn patterns() -> &'static Patterns {
             day_of_month: re(r"(?i)\b(?:(by|until|till|before)|on|since|from|after)\s+(?P<date>the (\d{1,2})(?:st|nd|rd|th))\b(?:\s+(\p{L}+))?"),
             // 上个月15号 (last month), 这个月3号 / 本月3号 (this month).
             zh_month_day: re(r"(上个?月|这个月|本月)(\d{1,2})[号日]"),
-            zh_relative: re(r"今天|昨天|前天|(?:上周|上星期|上个星期)([一二三四五六日天])|(\d{1,2})天前"),
+            // N天前 and N周前 / N个星期前 / N个礼拜前, N in digits or Chinese numerals (两天前).
+            zh_relative: re(
+                r"今天|昨天|前天|(?:上周|上星期|上个星期)([一二三四五六日天])|([\d一二两三四五六七八九十]{1,3})(?:(天)|个?(?:周|星期|礼拜))前",
+            ),
         }
     })
 }
@@ -166,6 +169,24 @@ fn recent(today: i64, m: i64, d: i64) -> i64 {
 fn month_of(name: &str) -> i64 {
     let n = name.to_lowercase();
     MONTHS.iter().position(|m| n.starts_with(m)).map_or(1, |i| i as i64 + 1)
+}
+
+/// A small number in digits or Chinese numerals (一 to 九十九, 两 for 二).
+fn zh_number(s: &str) -> Option<i64> {
+    if let Ok(n) = s.parse() {
+        return Some(n);
+    }
+    let digit =
+        |c: char| "零一二三四五六七八九".chars().position(|d| d == c).map(|i| i as i64).or((c == '两').then_some(2));
+    let cs: Vec<char> = s.chars().collect();
+    match cs.as_slice() {
+        ['十'] => Some(10),
+        [d] => digit(*d),
+        ['十', u] => Some(10 + digit(*u)?),
+        [t, '十'] => Some(10 * digit(*t)?),
+        [t, '十', u] => Some(10 * digit(*t)? + digit(*u)?),
+        _ => None,
+    }
 }
 
 fn number(word: &str) -> i64 {
@@ -382,7 +403,10 @@ pub fn details(text: &str, at: i64) -> Vec<Detail> {
                     // 上周X: that weekday of the week before this one.
                     today - weekday - 7 + target
                 }
-                (_, Some(n)) => today - n.as_str().parse::<i64>().unwrap_or(0),
+                (_, Some(n)) => {
+                    let Some(n) = zh_number(n.as_str()) else { continue };
+                    today - if c.get(3).is_some() { n } else { 7 * n }
+                }
                 _ => continue,
             },
         };
@@ -535,6 +559,11 @@ mod tests {
         assert!(got("can it come by the 10th?").is_empty());
         assert!(got("I'll be away from the 10th to the 20th").is_empty());
         assert_eq!(got("ordered 3 days back"), [("date", "2026-11-29".into())]);
+        // Chinese numerals, and weeks.
+        assert_eq!(got("两天前就显示派送中了"), [("date", "2026-11-30".into())]);
+        assert_eq!(got("十天前下的单"), [("date", "2026-11-22".into())]);
+        assert_eq!(got("两个礼拜前买的"), [("date", "2026-11-18".into())]);
+        assert_eq!(got("1周前退的货"), [("date", "2026-11-25".into())]);
     }
 
     #[test]
@@ -543,6 +572,7 @@ mod tests {
         assert_eq!(got("paid 49.99 EUR"), [("amount", "EUR 49.99".into())]);
         assert_eq!(got("退了299元"), [("amount", "CNY 299.00".into())]);
         assert_eq!(got("退我150块就行"), [("amount", "CNY 150.00".into())]);
+        assert_eq!(got("花了￥1,299"), [("amount", "CNY 1299.00".into())], "the full-width yen sign");
         assert_eq!(got("RMB 88"), [("amount", "CNY 88.00".into())]);
         assert_eq!(got("£12 shipping"), [("amount", "GBP 12.00".into())]);
         assert_eq!(got("it was 2,499 yuan"), [("amount", "CNY 2499.00".into())]);
