@@ -113,7 +113,7 @@ fn patterns() -> &'static Patterns {
             ],
             address_lead: re(r"^(?:我家?住在|我家在|我住|住在|家住|地址是|地址为|地址|寄到|送到|发到|在)"),
             order: re(
-                r"(?i)[A-Z]{2,4}-\d{4,}|order\s*(?:no\.?|number|#)\s*(?:is\s*)?#?\s*(?:[A-Z]{2,4}-?)?\d{4,}|order\s+\d{5,}|订单号?\s*[:：]?\s*\d{4,}",
+                r"(?i)[A-Z]{2,4}-\d{4,}|order\s*(?:no\.?|number|id|#)\s*(?:is\s*)?[:#]?\s*(?:[A-Z]{2,4}-?)?\d{4,}|order\s+\d{5,}|订单号?\s*[:：]?\s*\d{4,}",
             ),
             order_more: re(r"^(?i:\s*(?:,|and|&|or|plus|/|、|和|及|与)\s*(?:#\s*)?)(?P<n>(?:[A-Z]{2,4}-?)?\d{4,})"),
             tracking: re(&format!(
@@ -122,8 +122,9 @@ fn patterns() -> &'static Patterns {
             phone_local: re(
                 r"(?i:\b(?:phone|cell|mobile|tel|telephone|call|ring|text me|reach me)\b[^\d\n]{0,25})(?P<n>\d{3}[ .\-]\d{4})",
             ),
+            // Chinese carriers have no word boundary to stand on (我的中通快递7531...).
             tracking_carrier: re(&format!(
-                r"(?i:\b(?:ups|usps|fedex|dhl|royal mail|dpd|gls|tnt|ems)\b(?:\s+(?:says|said|shows|tracking|number|no\.?|ref\.?|reference|code|is))*\s*[:#]?\s*)(?P<id>{number})"
+                r"(?:(?i:\b(?:ups|usps|fedex|dhl|royal mail|dpd|gls|tnt|ems)\b(?:\s+(?:says|said|shows|tracking|number|no\.?|ref\.?|reference|code|is))*)|(?:顺丰|中通|圆通|申通|韵达|极兔|百世|京东|邮政|德邦)(?:快递|速运|速递|物流)?(?:单号|运单号|快递单号)?)\s*[:#：]?\s*(?P<id>{number})"
             )),
         }
     })
@@ -357,6 +358,9 @@ mod tests {
         assert_eq!(kinds("I live at 1600 Pennsylvania Ave."), [(Kind::Address, "1600 Pennsylvania Ave.")]);
         assert_eq!(kinds("我住在北京市朝阳区建国路88号3栋"), [(Kind::Address, "北京市朝阳区建国路88号3栋")]);
         assert_eq!(kinds("order HP-20417 arrived"), [(Kind::Order, "HP-20417")]);
+        assert_eq!(kinds("order id 300987 was charged"), [(Kind::Order, "order id 300987")]);
+        assert_eq!(kinds("中通快递 75312345678901 没动"), [(Kind::Tracking, "75312345678901")]);
+        assert_eq!(kinds("我的顺丰12345678901234到了吗"), [(Kind::Tracking, "12345678901234")]);
         assert_eq!(
             kinds("Order 778812 and 778813 were both charged"),
             [(Kind::Order, "Order 778812"), (Kind::Order, "778813")]

@@ -65,7 +65,8 @@ fn patterns() -> &'static Patterns {
                 r"(?i)(?:(?P<sym>[$€£¥￥])\s?(?P<a>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?))|(?:(?P<b>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)\s?(?P<code>(?:USD|EUR|GBP|CNY|RMB|dollars?|bucks?|euros?|pounds?|quid|yuan)\b|元|块))|(?:(?P<pre>RMB|CNY|USD|EUR|GBP)\s?(?P<c>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?))",
             ),
             model: re(r"\b[A-Z]{1,3}-\d{2,3}[A-Z]?\b"),
-            iso: re(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b"),
+            // 2026-11-28, 2026/11/28, 2026.11.28: the year first.
+            iso: re(r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b"),
             us: re(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b"),
             month_day: re(&format!(r"\b({month})\.? (\d{{1,2}})(?:st|nd|rd|th)?(?:,? (\d{{4}}))?\b")),
             day_month: re(&format!(r"\b(\d{{1,2}})(?:st|nd|rd|th)? (?:of )?({month})(?:,? (\d{{4}}))?\b")),
@@ -98,7 +99,7 @@ fn patterns() -> &'static Patterns {
             zh_month_day: re(r"(上个?月|这个月|本月)(\d{1,2})[号日]"),
             // N天前 and N周前 / N个星期前 / N个礼拜前, N in digits or Chinese numerals (两天前).
             zh_relative: re(
-                r"今天|昨天|前天|(?:上周|上星期|上个星期)([一二三四五六日天])|([\d一二两三四五六七八九十]{1,3})(?:(天)|个?(?:周|星期|礼拜))前",
+                r"今天|昨天|大前天|前天|(?:上周|上星期|上个星期)([一二三四五六日天])|([\d一二两三四五六七八九十]{1,3})(?:(天)|个?(?:周|星期|礼拜))前",
             ),
         }
     })
@@ -111,7 +112,7 @@ fn normalised(kind: DetailKind, found: &str) -> String {
     static LEAD: OnceLock<Regex> = OnceLock::new();
     #[allow(clippy::expect_used)]
     let lead = LEAD.get_or_init(|| {
-        Regex::new(r"^(?i:tracking\s*(?:number|no\.?|#|code)?\s*(?:is\s*)?|order\s*(?:no\.?|number)?\s*(?:is\s*)?|订单号?|运单号|快递单号|物流单号|单号)\s*[:：#]?\s*#?\s*")
+        Regex::new(r"^(?i:tracking\s*(?:number|no\.?|#|code)?\s*(?:is\s*)?|order\s*(?:no\.?|number|id)?\s*(?:is\s*)?|订单号?|运单号|快递单号|物流单号|单号)\s*[:：#]?\s*#?\s*")
             .expect("valid lead-in pattern")
     });
     match kind {
@@ -397,6 +398,7 @@ pub fn details(text: &str, at: i64) -> Vec<Detail> {
             "今天" => today,
             "昨天" => today - 1,
             "前天" => today - 2,
+            "大前天" => today - 3,
             _ => match (c.get(1), c.get(2)) {
                 (Some(w), _) => {
                     let target = "一二三四五六日".chars().position(|x| w.as_str().starts_with(x)).unwrap_or(6) as i64;
@@ -559,6 +561,8 @@ mod tests {
         assert!(got("can it come by the 10th?").is_empty());
         assert!(got("I'll be away from the 10th to the 20th").is_empty());
         assert_eq!(got("ordered 3 days back"), [("date", "2026-11-29".into())]);
+        assert_eq!(got("大前天收到的货"), [("date", "2026-11-29".into())]);
+        assert_eq!(got("I got it on 2026/11/28"), [("date", "2026-11-28".into())]);
         // Chinese numerals, and weeks.
         assert_eq!(got("两天前就显示派送中了"), [("date", "2026-11-30".into())]);
         assert_eq!(got("十天前下的单"), [("date", "2026-11-22".into())]);
