@@ -471,7 +471,16 @@ fn render_overlay(app: &App, frame: &mut Frame, area: Rect, overlay: &Overlay) {
                     Span::styled(action.describe(), app.theme.text),
                 ]));
             }
-            let b = block(app, Span::styled(" Help · Esc to close ", app.theme.title), true);
+            // Say that it scrolls when it does not fit (rows inside the borders).
+            let overflows = lines.len() > usize::from(rect.height.saturating_sub(2));
+            let title = if overflows {
+                use super::keymap::Action;
+                let (down, up) = (app.keymap.hint(Action::Down), app.keymap.hint(Action::Up));
+                format!(" Help · {down}/{up} scroll · Esc to close ")
+            } else {
+                " Help · Esc to close ".to_owned()
+            };
+            let b = block(app, Span::styled(title, app.theme.title), true);
             frame.render_widget(Paragraph::new(lines).block(b).scroll((*scroll, 0)), rect);
         }
         Overlay::Compare { mine, offered, scroll } => {
