@@ -311,7 +311,9 @@ fn notes_resolve_escalate_and_paste() {
     assert!(note.internal && note.author == Author::System, "{note:?}");
     assert!(note.text.starts_with("Summary (escalated): Situation: My order HP-20417 arrived broken"), "{}", note.text);
     assert!(
-        note.text.contains("(order HP-20417)") && note.text.contains("Open: The customer's last message has no reply")
+        note.text.contains("(order HP-20417)") && note.text.contains("Open: The customer's message has no reply yet."),
+        "their only message is the situation, not repeated: {}",
+        note.text
     );
     assert!(fx.iter().any(|e| matches!(e, Effect::PersistMessage { message, .. } if message.text == note.text)));
     assert!(!fx.iter().any(|e| matches!(e, Effect::Deliver { .. })));

@@ -142,6 +142,10 @@ pub fn summarize(messages: &[Message], status: Status) -> Summary {
         (n, _) => clip(&actions[n.saturating_sub(2)..].join(" ")),
     };
     let open = match public.last() {
+        // Their only message is the situation already: no need to say it twice.
+        Some(last) if last.author == Author::Customer && customer.len() == 1 => {
+            "The customer's message has no reply yet.".into()
+        }
         Some(last) if last.author == Author::Customer => {
             format!("The customer's last message has no reply: {}", lead(&last.text))
         }
@@ -188,6 +192,10 @@ mod tests {
         );
         assert_eq!(s.done, "Nothing yet.");
         assert!(s.open.starts_with("The customer's last message has no reply: It has been two weeks!"), "{s:?}");
+        // One message: it is the situation, and is not repeated as what is open.
+        let s = summarize(&[m(Author::Customer, "Where is my refund for order HP-20417?")], Status::Open);
+        assert!(s.situation.starts_with("Where is my refund"), "{s:?}");
+        assert_eq!(s.open, "The customer's message has no reply yet.");
     }
 
     #[test]
