@@ -174,19 +174,15 @@ fn month_of(name: &str) -> i64 {
 
 /// A small number in digits or Chinese numerals (一 to 九十九, 两 for 二).
 fn zh_number(s: &str) -> Option<i64> {
-    if let Ok(n) = s.parse() {
-        return Some(n);
-    }
     let digit =
         |c: char| "零一二三四五六七八九".chars().position(|d| d == c).map(|i| i as i64).or((c == '两').then_some(2));
-    let cs: Vec<char> = s.chars().collect();
-    match cs.as_slice() {
+    match s.chars().collect::<Vec<_>>().as_slice() {
         ['十'] => Some(10),
-        [d] => digit(*d),
         ['十', u] => Some(10 + digit(*u)?),
         [t, '十'] => Some(10 * digit(*t)?),
         [t, '十', u] => Some(10 * digit(*t)? + digit(*u)?),
-        _ => None,
+        [d] if digit(*d).is_some() => digit(*d),
+        _ => s.parse().ok(),
     }
 }
 
