@@ -113,11 +113,11 @@ fn patterns() -> &'static Patterns {
             ],
             address_lead: re(r"^(?:我家?住在|我家在|我住|住在|家住|地址是|地址为|地址|寄到|送到|发到|在)"),
             order: re(
-                r"(?i)[A-Z]{2,4}-\d{4,}|order\s*(?:no\.?|number|id|#)\s*(?:is\s*)?[:#]?\s*(?:[A-Z]{2,4}-?)?\d{4,}|order\s+\d{5,}|订单号?\s*[:：]?\s*\d{4,}",
+                r"(?i)[A-Z]{2,4}-\d{4,}|order\s*(?:(?:no\.?|number|id|#)\s*(?:is\s*)?[:#]?|[:：])\s*#?\s*(?:[A-Z]{2,4}-?)?\d{4,}|order\s+\d{5,}|订单号?\s*[:：]?\s*\d{4,}",
             ),
             order_more: re(r"^(?i:\s*(?:,|and|&|or|plus|/|、|和|及|与)\s*(?:#\s*)?)(?P<n>(?:[A-Z]{2,4}-?)?\d{4,})"),
             tracking: re(&format!(
-                r"1Z(?: ?[0-9A-Z]){{16}}|9[2-5]\d{{2}}(?: ?\d{{4}}){{4}} ?\d{{2}}|(?i:tracking\s*(?:number|no\.?|#|code)?\s*(?:is\s*)?[:#]?\s*){number}|(?:运单号|快递单号|物流单号|单号)\s*[:：]?\s*[A-Z0-9]{{8,30}}"
+                r"1Z(?: ?[0-9A-Z]){{16}}|9[2-5]\d{{2}}(?: ?\d{{4}}){{4}} ?\d{{2}}|(?i:tracking\s*(?:number|no\.?|#|code)?\s*(?:is\s*)?[:#]?\s*){number}|(?:运单号?|快递单号|物流单号|单号)\s*[:：]?\s*[A-Z0-9]{{8,30}}"
             )),
             phone_local: re(
                 r"(?i:\b(?:phone|cell|mobile|tel|telephone|call|ring|text me|reach me)\b[^\d\n]{0,25})(?P<n>\d{3}[ .\-]\d{4})",
@@ -359,6 +359,8 @@ mod tests {
         assert_eq!(kinds("我住在北京市朝阳区建国路88号3栋"), [(Kind::Address, "北京市朝阳区建国路88号3栋")]);
         assert_eq!(kinds("order HP-20417 arrived"), [(Kind::Order, "HP-20417")]);
         assert_eq!(kinds("order id 300987 was charged"), [(Kind::Order, "order id 300987")]);
+        assert_eq!(kinds("order: #100234 is late"), [(Kind::Order, "order: #100234")]);
+        assert_eq!(kinds("运单 SF1234567890123 没更新"), [(Kind::Tracking, "运单 SF1234567890123")]);
         assert_eq!(kinds("中通快递 75312345678901 没动"), [(Kind::Tracking, "75312345678901")]);
         assert_eq!(kinds("我的顺丰12345678901234到了吗"), [(Kind::Tracking, "12345678901234")]);
         assert_eq!(

@@ -2,6 +2,7 @@
 //! [`crate::privacy::detect`]), amounts with their currency, product models, and dates, relative
 //! ones resolved against when the message was written ("last Tuesday", "3 days ago", "昨天").
 
+use super::calendar::{civil_from_days, days_from_civil, iso, month_before, month_of, recent, valid};
 use crate::privacy::{Kind, find};
 use regex::Regex;
 use std::sync::OnceLock;
@@ -33,6 +34,7 @@ struct Patterns {
     model: Regex,
     iso: Regex,
     us: Regex,
+    dotted: Regex,
     month_day: Regex,
     day_month: Regex,
     zh_date: Regex,
@@ -49,7 +51,6 @@ struct Patterns {
     zh_relative: Regex,
 }
 
-const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
 const WEEKDAYS: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
 
 fn patterns() -> &'static Patterns {
@@ -68,11 +69,13 @@ fn patterns() -> &'static Patterns {
             // 2026-11-28, 2026/11/28, 2026.11.28: the year first.
             iso: re(r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b"),
             us: re(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b"),
+            // 23.11.2026: day first, as much of Europe writes it.
+            dotted: re(r"\b(\d{1,2})\.(\d{1,2})\.(\d{4})\b"),
             month_day: re(&format!(r"\b({month})\.? (\d{{1,2}})(?:st|nd|rd|th)?(?:,? (\d{{4}}))?\b")),
             day_month: re(&format!(r"\b(\d{{1,2}})(?:st|nd|rd|th)? (?:of )?({month})(?:,? (\d{{4}}))?\b")),
             zh_date: re(r"(?:(\d{4})年)?(\d{1,2})月(\d{1,2})[日号]"),
             relative: re(&format!(
-                r"(?i)\b(today|yesterday|the day before yesterday|(?:last|this past) ({day})|(\d{{1,2}}|a|one|two|three|four|five|six|seven) (days?|weeks?) (?:ago|back))\b"
+                r"(?i)\b(today|earlier today|this morning|this afternoon|yesterday|the day before yesterday|(?:last|this past) ({day})|(\d{{1,2}}|a|one|two|three|four|five|six|seven) (days?|weeks?) (?:ago|back))\b"
             )),
             // A weekday on its own ("since friday", "arrived Monday") is the latest one, unless a
             // word before it points ahead or is ambiguous ("next Friday", "by Monday").
@@ -94,7 +97,10 @@ fn patterns() -> &'static Patterns {
             month_slash_day: re(r"(?i)\b(?:on|since|from|dated)\s+(\d{1,2})/(\d{1,2})\b"),
             // "on the 30th": that day of this month, or the last month's if it is still ahead.
             // It needs a word that dates it before, and no noun after ("on the 2nd floor").
-            day_of_month: re(r"(?i)\b(?:(by|until|till|before)|on|since|from|after)\s+(?P<date>the (\d{1,2})(?:st|nd|rd|th))\b(?:\s+(\p{L}+))?"),
+            // "Monday the 23rd": the weekday only describes the day.
+            day_of_month: re(&format!(
+                r"(?i)\b(?:(by|until|till|before)|on|since|from|after|{day}),?\s+(?P<date>the (\d{{1,2}})(?:st|nd|rd|th))\b(?:\s+(\p{{L}}+))?"
+            )),
             // 上个月15号 (last month), 这个月3号 / 本月3号 (this month).
             zh_month_day: re(r"(上个?月|这个月|本月)(\d{1,2})[号日]"),
             // N天前 and N周前 / N个星期前 / N个礼拜前, N in digits or Chinese numerals (两天前).
@@ -112,7 +118,7 @@ fn normalised(kind: DetailKind, found: &str) -> String {
     static LEAD: OnceLock<Regex> = OnceLock::new();
     #[allow(clippy::expect_used)]
     let lead = LEAD.get_or_init(|| {
-        Regex::new(r"^(?i:tracking\s*(?:number|no\.?|#|code)?\s*(?:is\s*)?|order\s*(?:no\.?|number|id)?\s*(?:is\s*)?|订单号?|运单号|快递单号|物流单号|单号)\s*[:：#]?\s*#?\s*")
+        Regex::new(r"^(?i:tracking\s*(?:number|no\.?|#|code)?\s*(?:is\s*)?|order\s*(?:no\.?|number|id)?\s*(?:is\s*)?|订单号?|运单号?|快递单号|物流单号|单号)\s*[:：#]?\s*#?\s*")
             .expect("valid lead-in pattern")
     });
     match kind {
@@ -127,49 +133,6 @@ fn normalised(kind: DetailKind, found: &str) -> String {
         }
         _ => found.to_owned(),
     }
-}
-
-/// Days since 1970-01-01 of a civil date (proleptic Gregorian).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
-fn iso(days: i64) -> String {
-    let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
-fn valid(m: i64, d: i64) -> bool {
-    (1..=12).contains(&m) && (1..=31).contains(&d)
-}
-
-/// A date without a year: the latest such day not after `today` (customers write about the past).
-fn recent(today: i64, m: i64, d: i64) -> i64 {
-    let (y, _, _) = civil_from_days(today);
-    let this = days_from_civil(y, m, d);
-    if this <= today { this } else { days_from_civil(y - 1, m, d) }
-}
-
-fn month_of(name: &str) -> i64 {
-    let n = name.to_lowercase();
-    MONTHS.iter().position(|m| n.starts_with(m)).map_or(1, |i| i as i64 + 1)
 }
 
 /// A small number in digits or Chinese numerals (一 to 九十九, 两 for 二).
@@ -247,11 +210,6 @@ fn words_value(words: &str) -> Option<f64> {
     any.then_some((total + group) as f64)
 }
 
-/// The year and month before month `mo` of year `y`.
-fn month_before(y: i64, mo: i64) -> (i64, i64) {
-    if mo == 1 { (y - 1, 12) } else { (y, mo - 1) }
-}
-
 /// The sentence of `text` that holds byte offset `at`.
 fn sentence_around(text: &str, at: usize) -> &str {
     use unicode_segmentation::UnicodeSegmentation;
@@ -287,13 +245,17 @@ pub fn details(text: &str, at: i64) -> Vec<Detail> {
         let value = normalised(kind, &text[f.range.clone()]);
         push(f.range.start, f.range.end, kind, value, &mut out);
     }
-    let dates: [(&Regex, DateRule); 5] = [
+    let dates: [(&Regex, DateRule); 6] = [
         (&p.iso, |c, _| {
             let (y, m, d) = (c[1].parse().ok()?, c[2].parse().ok()?, c[3].parse().ok()?);
             valid(m, d).then(|| days_from_civil(y, m, d))
         }),
         (&p.us, |c, _| {
             let (m, d, y) = (c[1].parse().ok()?, c[2].parse().ok()?, c[3].parse().ok()?);
+            valid(m, d).then(|| days_from_civil(y, m, d))
+        }),
+        (&p.dotted, |c, _| {
+            let (d, m, y) = (c[1].parse().ok()?, c[2].parse().ok()?, c[3].parse().ok()?);
             valid(m, d).then(|| days_from_civil(y, m, d))
         }),
         (&p.month_day, |c, today| {
@@ -323,7 +285,7 @@ pub fn details(text: &str, at: i64) -> Vec<Detail> {
     for c in p.relative.captures_iter(text) {
         let Some(m) = c.get(0) else { continue };
         let phrase = m.as_str().to_lowercase();
-        let day = if phrase == "today" {
+        let day = if ["today", "earlier today", "this morning", "this afternoon"].contains(&phrase.as_str()) {
             today
         } else if phrase == "yesterday" {
             today - 1
@@ -339,6 +301,19 @@ pub fn details(text: &str, at: i64) -> Vec<Detail> {
             today - n * unit
         };
         push(m.start(), m.end(), DetailKind::Date, iso(day), &mut out);
+    }
+    for c in p.day_of_month.captures_iter(text) {
+        let (Some(date), Some(n)) = (c.name("date"), c.get(3)) else { continue };
+        let Ok(d) = n.as_str().parse::<i64>() else { continue };
+        const JOINING: [&str; 12] = ["and", "but", "or", "so", "when", "then", "at", "in", "with", "i", "we", "it"];
+        let noun_after = c.get(4).is_some_and(|w| !JOINING.contains(&w.as_str().to_lowercase().as_str()));
+        let ahead = c.get(1).is_some() || p.future.is_match(sentence_around(text, date.start()));
+        if ahead || noun_after || !(1..=31).contains(&d) {
+            continue;
+        }
+        let (y, mo, day) = civil_from_days(today);
+        let (y, mo) = if d <= day { (y, mo) } else { month_before(y, mo) };
+        push(date.start(), date.end(), DetailKind::Date, iso(days_from_civil(y, mo, d)), &mut out);
     }
     for c in p.weekday.captures_iter(text) {
         let (Some(m), Some(w)) = (c.get(0), c.get(2)) else { continue };
@@ -365,19 +340,6 @@ pub fn details(text: &str, at: i64) -> Vec<Detail> {
             let date = c.get(1).map_or(m.start(), |g| g.start());
             push(date, m.end(), DetailKind::Date, iso(recent(today, mo, d)), &mut out);
         }
-    }
-    for c in p.day_of_month.captures_iter(text) {
-        let (Some(date), Some(n)) = (c.name("date"), c.get(3)) else { continue };
-        let Ok(d) = n.as_str().parse::<i64>() else { continue };
-        const JOINING: [&str; 12] = ["and", "but", "or", "so", "when", "then", "at", "in", "with", "i", "we", "it"];
-        let noun_after = c.get(4).is_some_and(|w| !JOINING.contains(&w.as_str().to_lowercase().as_str()));
-        let ahead = c.get(1).is_some() || p.future.is_match(sentence_around(text, date.start()));
-        if ahead || noun_after || !(1..=31).contains(&d) {
-            continue;
-        }
-        let (y, mo, day) = civil_from_days(today);
-        let (y, mo) = if d <= day { (y, mo) } else { month_before(y, mo) };
-        push(date.start(), date.end(), DetailKind::Date, iso(days_from_civil(y, mo, d)), &mut out);
     }
     for c in p.zh_month_day.captures_iter(text) {
         let Some(m) = c.get(0) else { continue };
@@ -559,6 +521,9 @@ mod tests {
         assert_eq!(got("ordered 3 days back"), [("date", "2026-11-29".into())]);
         assert_eq!(got("大前天收到的货"), [("date", "2026-11-29".into())]);
         assert_eq!(got("I got it on 2026/11/28"), [("date", "2026-11-28".into())]);
+        assert_eq!(got("charged on 23.11.2026"), [("date", "2026-11-23".into())]);
+        assert_eq!(got("the parcel came Monday the 23rd"), [("date", "2026-11-23".into())]);
+        assert_eq!(got("it came this morning"), [("date", "2026-12-02".into())]);
         // Chinese numerals, and weeks.
         assert_eq!(got("两天前就显示派送中了"), [("date", "2026-11-30".into())]);
         assert_eq!(got("十天前下的单"), [("date", "2026-11-22".into())]);
