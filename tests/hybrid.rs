@@ -62,7 +62,7 @@ fn a_chinese_question_gets_the_multilingual_encoders_vectors() {
     let got = r.retrieve(&RetrievalQuery::from_text("退货以后多久能收到退款", 5)).expect("retrieve");
     let v = got.vectors.expect("meaning vectors for a Chinese question");
     assert!(v.multilingual.is_some() && v.latest.len() == 384);
-    // The refund sentence is closer to the question than the average sentence retrieved.
+    // The sentence retrieved closest to the question is about the refund.
     let cos = |t: &str| deskpilot::semantic::dot(&v.latest, &v.sentences[t]);
     let (best, _) = v.sentences.keys().map(|t| (t, cos(t))).max_by(|a, b| a.1.total_cmp(&b.1)).expect("sentences");
     assert!(best.contains("退款"), "{best}");
@@ -184,6 +184,7 @@ fn chinese_vectors_are_kept_and_a_bad_file_is_rebuilt() {
     std::fs::write(&file, b"not a vector file").expect("corrupt");
     assert_eq!(rows(&open()), (1, 2), "re-embedded");
     assert!(std::fs::read(&file).expect("read").len() > 100, "and written again");
+    assert_eq!(rows(&open()), (1, 2), "and read back as written");
 }
 
 #[test]

@@ -116,8 +116,7 @@ pub fn run(
     let chinese_qs: Vec<&str> = BUNDLED_QUESTIONS.iter().copied().filter(|q| super::analyzers::has_cjk(q)).collect();
     let chinese_query_embedding = match dense.chinese.as_ref() {
         Some(zh) => Some(timed(queries, |i| {
-            let turns = [(Author::Customer, chinese_qs[i % chinese_qs.len()].to_owned())];
-            std::hint::black_box(super::hybrid::chinese_query_vector(zh, &turns)?);
+            std::hint::black_box(super::hybrid::chinese_query_vector(zh, chinese_qs[i % chinese_qs.len()])?);
             Ok(())
         })?),
         None => None,

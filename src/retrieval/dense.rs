@@ -63,7 +63,7 @@ pub fn load_for_kb(
                 sentences: index.sentences.as_ref().map_or(0, |s| s.len()),
                 ..Default::default()
             };
-            let chinese = chinese_for(encoder_dir, &load_chunks(kb_dir), Some(&dir), &index);
+            let chinese = chinese_reopened(encoder_dir, kb_dir, &dir, source, &index);
             return Ok((Dense { encoder, index, chinese }, r));
         }
         Err(why) if dir.join("passages.vec").exists() => {
@@ -73,7 +73,7 @@ pub fn load_for_kb(
     }
     let chunks = load_chunks(kb_dir);
     let (index, r) = DenseIndex::build(&encoder, &chunks, Some(&dir), source, true, progress)?;
-    let chinese = chinese_for(encoder_dir, &chunks, Some(&dir), &index);
+    let chinese = chinese_for(encoder_dir, &chunks, Some(&dir), source, &index);
     Ok((Dense { encoder, index, chinese }, r))
 }
 
@@ -92,14 +92,55 @@ fn chinese_encoder_dir(encoder_dir: &Path) -> PathBuf {
 /// Chinese sentences of `chunks`, reusing and writing those in `dir`, with the map that puts its
 /// cosines on the scale of `english`'s. `None` when the KB has no Chinese passages or the
 /// encoder is not there (logged).
-fn chinese_for(encoder_dir: &Path, chunks: &[Chunk], dir: Option<&Path>, english: &DenseIndex) -> Option<Chinese> {
+fn chinese_for(
+    encoder_dir: &Path,
+    chunks: &[Chunk],
+    dir: Option<&Path>,
+    source: [u8; 32],
+    english: &DenseIndex,
+) -> Option<Chinese> {
     if !chunks.iter().any(|c| c.lang.starts_with("zh")) {
         return None;
     }
-    let zh_dir = chinese_encoder_dir(encoder_dir);
-    let loaded = crate::semantic::Multilingual::load(&zh_dir).and_then(|encoder| {
-        let (index, embedded) = DenseIndex::build_chinese(&encoder, chunks, dir, &|_, _| {})?;
+    chinese_with(encoder_dir, english, |encoder| {
+        let (index, embedded) = DenseIndex::build_chinese(encoder, chunks, dir, source, &|_, _| {})?;
         tracing::debug!(embedded, "Chinese sentence vectors ready");
+        Ok(index)
+    })
+}
+
+/// [`chinese_for`] when the index of the KB at `kb_dir` is up to date: the Chinese vectors are
+/// read back from `dir` as they are, and the KB is read again only when they are not usable.
+fn chinese_reopened(
+    encoder_dir: &Path,
+    kb_dir: &Path,
+    dir: &Path,
+    source: [u8; 32],
+    english: &DenseIndex,
+) -> Option<Chinese> {
+    let count = english.passages.labels.iter().filter(|(_, _, lang)| lang.starts_with("zh")).count();
+    if count == 0 {
+        return None;
+    }
+    chinese_with(encoder_dir, english, |encoder| match DenseIndex::open_chinese(dir, encoder, count, &source) {
+        Ok(index) => Ok(index),
+        Err(why) => {
+            tracing::info!(reason = %why, "Chinese vectors out of date; refreshing");
+            let (index, _) = DenseIndex::build_chinese(encoder, &load_chunks(kb_dir), Some(dir), source, &|_, _| {})?;
+            Ok(index)
+        }
+    })
+}
+
+/// The multilingual encoder loaded, its vectors from `vectors`, and its cosine map onto the
+/// scale of `english`'s. `None` when the encoder is not there (logged).
+fn chinese_with(
+    encoder_dir: &Path,
+    english: &DenseIndex,
+    vectors: impl FnOnce(&crate::semantic::Multilingual) -> Result<DenseIndex, crate::semantic::EncoderError>,
+) -> Option<Chinese> {
+    let loaded = crate::semantic::Multilingual::load(&chinese_encoder_dir(encoder_dir)).and_then(|encoder| {
+        let index = vectors(&encoder)?;
         let spread = |i: &DenseIndex, zh: bool| {
             i.sentences.as_ref().and_then(|f| f.cosine_spread(|lang| lang.starts_with("zh") == zh))
         };
@@ -131,7 +172,7 @@ pub fn load_for_chunks(
         std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
     }
     let (index, r) = DenseIndex::build(&encoder, chunks, cache_dir, [0; 32], true, progress)?;
-    let chinese = chinese_for(encoder_dir, chunks, cache_dir, &index);
+    let chinese = chinese_for(encoder_dir, chunks, cache_dir, [0; 32], &index);
     Ok((Dense { encoder, index, chinese }, r))
 }
 

@@ -169,13 +169,12 @@ pub fn latest_chinese(turns: &[(Author, String)]) -> Option<&str> {
     has_cjk(latest).then_some(latest.as_str())
 }
 
-/// The multilingual encoder's vector of a Chinese question (the latest customer turn; earlier
-/// turns are left out). `None` when the latest turn is not Chinese.
-pub fn chinese_query_vector(zh: &Chinese, turns: &[(Author, String)]) -> Result<Option<QueryVectors>, EncoderError> {
-    let Some(latest) = latest_chinese(turns) else { return Ok(None) };
+/// The multilingual encoder's vector of a Chinese question: its latest customer turn
+/// ([`latest_chinese`]); earlier turns are left out.
+pub fn chinese_query_vector(zh: &Chinese, latest: &str) -> Result<QueryVectors, EncoderError> {
     let v = zh.encoder.encode(&[latest], crate::semantic::multilingual::Role::Query)?;
     let latest = v.into_iter().next().unwrap_or_default();
-    Ok(Some(QueryVectors { mixed: latest.clone(), latest, earlier: None, multilingual: Some(zh.cosine_map) }))
+    Ok(QueryVectors { mixed: latest.clone(), latest, earlier: None, multilingual: Some(zh.cosine_map) })
 }
 
 fn logit(p: f32) -> f32 {

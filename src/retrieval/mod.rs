@@ -176,11 +176,9 @@ impl Retriever {
         let run = std::panic::AssertUnwindSafe(|| {
             let lex = search::search(&self.index, &terms, &opts, &mut a)?;
             let Some(dense) = dense else { return Ok(lex) };
-            let chinese = dense.chinese.as_ref().filter(|_| hybrid::latest_chinese(&query.turns).is_some());
-            if let Some(zh) = chinese {
-                return match hybrid::chinese_query_vector(zh, &query.turns) {
-                    Ok(Some(v)) => hybrid::fuse(&self.index, lex, &zh.index, v, self.mode, &self.fusion, opts.k),
-                    Ok(None) => Ok(lex),
+            if let (Some(zh), Some(latest)) = (dense.chinese.as_ref(), hybrid::latest_chinese(&query.turns)) {
+                return match hybrid::chinese_query_vector(zh, latest) {
+                    Ok(v) => hybrid::fuse(&self.index, lex, &zh.index, v, self.mode, &self.fusion, opts.k),
                     Err(e) => {
                         tracing::warn!("Chinese query embedding failed, lexical results only: {e}");
                         Ok(lex)

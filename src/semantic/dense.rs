@@ -9,6 +9,9 @@ use crate::knowledge::Chunk;
 use std::collections::HashMap;
 use std::path::Path;
 
+/// The multilingual encoder's files: Chinese passages, Chinese sentences.
+const CHINESE_FILES: [&str; 2] = ["passages-zh.vec", "sentences-zh.vec"];
+
 /// Passages embedded per encoder call (progress is reported between calls).
 const STEP: usize = 256;
 
@@ -266,11 +269,13 @@ impl DenseIndex {
     /// Vectors of the Chinese passages and sentences of `chunks` (those whose language is `zh`),
     /// by the multilingual encoder: what a Chinese question is ranked against and what the answer
     /// selector compares it with. Reuses and writes `dir/passages-zh.vec` and
-    /// `dir/sentences-zh.vec`. Returns how many rows it embedded.
+    /// `dir/sentences-zh.vec`, marked with `source` (the KB hash) as [`DenseIndex::build`] marks
+    /// its files. Returns how many rows it embedded.
     pub fn build_chinese(
         encoder: &Multilingual,
         chunks: &[Chunk],
         dir: Option<&Path>,
+        source: [u8; 32],
         progress: &dyn Fn(usize, usize),
     ) -> Result<(Self, usize), EncoderError> {
         let e = AsPassages(encoder);
@@ -279,12 +284,13 @@ impl DenseIndex {
         let sentences = sentence_items(zh.iter().copied());
         let mut files = Vec::new();
         let mut embedded = 0;
-        for (name, items) in [("passages-zh.vec", passages), ("sentences-zh.vec", sentences)] {
+        for (name, items) in [(CHINESE_FILES[0], passages), (CHINESE_FILES[1], sentences)] {
             let path = dir.map(|d| d.join(name));
             let (old, _) = load_old(path.as_deref(), &e);
-            let (file, n) = fill(&e, &items, old.as_ref(), path.as_deref(), progress)?;
+            let (mut file, n) = fill(&e, &items, old.as_ref(), path.as_deref(), progress)?;
+            file.source = source;
             if let Some(path) = path.as_deref()
-                && (n > 0 || !path.exists())
+                && (n > 0 || old.is_none_or(|o| o.source != source || o.len() != file.len()))
                 && let Err(err) = file.write(path)
             {
                 tracing::warn!(file = %path.display(), error = %err, "cannot save vectors");
@@ -295,6 +301,24 @@ impl DenseIndex {
         let sentences = files.pop();
         let passages = files.pop().unwrap_or_default();
         Ok((Self { passages, sentences, ..Self::default() }, embedded))
+    }
+
+    /// Loads what [`DenseIndex::build_chinese`] wrote in `dir`, when both files were made by
+    /// `encoder` from `source` and hold `count` Chinese passages: no need to read the KB again.
+    pub fn open_chinese(dir: &Path, encoder: &Multilingual, count: usize, source: &[u8; 32]) -> Result<Self, String> {
+        let sha = sha_bytes(encoder.model_sha256());
+        let read = |name: &str| {
+            let f = VectorFile::read(&dir.join(name), &sha, encoder.dim()).map_err(|e| format!("{name}: {e}"))?;
+            if &f.source != source || *source == [0; 32] {
+                return Err(format!("{name}: made from another version of the KB"));
+            }
+            Ok(f)
+        };
+        let passages = read(CHINESE_FILES[0])?;
+        if passages.len() != count {
+            return Err(format!("{} rows for {count} Chinese passages", passages.len()));
+        }
+        Ok(Self { passages, sentences: Some(read(CHINESE_FILES[1])?), ..Self::default() })
     }
 
     /// Loads `dir/passages.vec` (and `sentences.vec` if present) when it holds exactly `count`

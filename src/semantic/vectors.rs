@@ -198,6 +198,7 @@ impl VectorFile {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn cosine_spread_reads_only_the_rows_asked_for() {
@@ -215,8 +216,6 @@ mod tests {
         assert!(mean > 0.95 && mean <= 1.0 && sd < 0.05, "{mean} {sd}");
         assert!(f.cosine_spread(|l| l == "fr").is_none());
     }
-
-    use super::*;
 
     #[test]
     fn round_trip_and_rejections() {
