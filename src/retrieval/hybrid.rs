@@ -86,11 +86,14 @@ pub struct FusionOptions {
     pub context: f32,
     /// Articles taken from each ranking.
     pub depth: usize,
+    /// 0: reciprocal-rank fusion; 1: a weighted sum of the scores, each scaled to 0..1 over
+    /// the articles of its ranking (BM25 by the best score, cosine min-max).
+    pub convex: f32,
 }
 
 impl Default for FusionOptions {
     fn default() -> Self {
-        Self { rrf_k: 10.0, lexical: 1.0, dense: 1.0, context: 0.3, depth: 30 }
+        Self { rrf_k: 10.0, lexical: 1.0, dense: 1.0, context: 0.3, depth: 30, convex: 0.0 }
     }
 }
 
@@ -208,16 +211,22 @@ pub fn fuse(
     let ranked = dense.rank_articles(query, opts.depth.max(k), vectors.multilingual.is_none());
     let mut comps: HashMap<String, Components> = HashMap::new();
     let mut fused: HashMap<String, f32> = HashMap::new();
+    let convex = opts.convex > 0.0;
+    let lex_max = lex.articles.first().map_or(1.0, |a| a.1.max(1e-6));
+    let (cos_max, cos_min) = (ranked.first().map_or(1.0, |r| r.1), ranked.last().map_or(0.0, |r| r.1));
+    let cos_span = (cos_max - cos_min).max(1e-6);
     if mode == RetrievalMode::Hybrid {
         for (r, (slug, score)) in lex.articles.iter().enumerate() {
-            *fused.entry(slug.clone()).or_default() += opts.lexical / (opts.rrf_k + r as f32 + 1.0);
+            let v = if convex { score / lex_max } else { 1.0 / (opts.rrf_k + r as f32 + 1.0) };
+            *fused.entry(slug.clone()).or_default() += opts.lexical * v;
             let c =
                 comps.entry(slug.clone()).or_insert_with(|| Components { slug: slug.clone(), ..Components::default() });
             (c.lexical, c.lexical_rank) = (Some(*score), Some(r + 1));
         }
     }
     for (r, (slug, cos, _)) in ranked.iter().enumerate() {
-        *fused.entry(slug.clone()).or_default() += opts.dense / (opts.rrf_k + r as f32 + 1.0);
+        let v = if convex { (cos - cos_min) / cos_span } else { 1.0 / (opts.rrf_k + r as f32 + 1.0) };
+        *fused.entry(slug.clone()).or_default() += opts.dense * v;
         let c = comps.entry(slug.clone()).or_insert_with(|| Components { slug: slug.clone(), ..Components::default() });
         (c.dense, c.dense_rank) = (Some(*cos), Some(r + 1));
     }

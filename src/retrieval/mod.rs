@@ -126,7 +126,8 @@ impl Retriever {
 
     /// Overrides ranking parameters from `key=value,...` (for tuning experiments with
     /// `deskpilot eval --tune`). Keys: decay, agent, tag, title_decay, max_terms, max_turns,
-    /// candidates, second, third, body, title, section, tags, keys, grams.
+    /// candidates, second, third, body, title, section, tags, keys, grams, pairs, rrf_k, lexical_w,
+    /// dense_w, context, depth, convex (1: fuse scaled scores instead of ranks).
     pub fn tune(&mut self, spec: &str) -> Result<()> {
         for pair in spec.split(',').filter(|p| !p.trim().is_empty()) {
             let (k, v) = pair.split_once('=').ok_or_else(|| anyhow::anyhow!("--tune: `{pair}` is not key=value"))?;
@@ -154,6 +155,7 @@ impl Retriever {
                 "dense_w" => self.fusion.dense = x,
                 "context" => self.fusion.context = x,
                 "depth" => self.fusion.depth = x as usize,
+                "convex" => self.fusion.convex = x,
                 other => anyhow::bail!("--tune: unknown key `{other}`"),
             }
         }
