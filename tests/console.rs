@@ -499,7 +499,7 @@ fn the_profile_panel_shows_the_customer_their_orders_and_conversations() {
         "order HP-20417",
         "HP-19002 (not on file) · asked about in T-3 (resolved)",
         "Open issues",
-        "T-7 · web · open",
+        "T-7 (this conversation) · web · open",
         "Lamp arrived broken",
     ] {
         assert!(s.contains(want), "{want:?} missing in\n{s}");

@@ -218,11 +218,13 @@ pub fn profile_lines(
     if known.is_empty() && other.is_empty() {
         lines.push(Line::styled("  none on file or mentioned", dim));
     }
+    let viewing = app.state.selected_view().map(|v| v.conversation.id.clone());
     let row = |c: &crate::desk::PastConversation| {
         let style = if c.status == Status::Escalated { app.theme.warn } else { t };
+        let this = if viewing.as_ref() == Some(&c.id) { " (this conversation)" } else { "" };
         Line::styled(
             format!(
-                "  {} · {} · {} · {} · {}",
+                "  {}{this} · {} · {} · {} · {}",
                 c.id,
                 c.channel,
                 c.status.as_str(),
@@ -236,7 +238,11 @@ pub fn profile_lines(
         |c: &&crate::desk::PastConversation| matches!(c.status, Status::Open | Status::Pending | Status::Escalated);
     lines.push(Line::default());
     lines.push(Line::styled("Open issues", app.theme.title));
-    lines.extend(history.iter().filter(open).map(row));
+    let open_now: Vec<_> = history.iter().filter(open).map(row).collect();
+    if open_now.is_empty() {
+        lines.push(Line::styled("  none", dim));
+    }
+    lines.extend(open_now);
     lines.push(Line::default());
     lines.push(Line::styled("Earlier conversations", app.theme.title));
     let earlier: Vec<_> = history.iter().filter(|c| !open(c)).map(row).collect();
