@@ -34,6 +34,18 @@ pub(super) fn valid(m: i64, d: i64) -> bool {
     (1..=12).contains(&m) && (1..=31).contains(&d)
 }
 
+/// Month and day of a slashed date `a/b`: month first, as the US writes it, unless `a` cannot
+/// be a month and `b` can ("28/11" is the 28th of November).
+pub(super) fn month_and_day(a: i64, b: i64) -> Option<(i64, i64)> {
+    if valid(a, b) {
+        Some((a, b))
+    } else if valid(b, a) {
+        Some((b, a))
+    } else {
+        None
+    }
+}
+
 /// A date without a year: the latest such day not after `today` (customers write about the past).
 pub(super) fn recent(today: i64, m: i64, d: i64) -> i64 {
     let (y, _, _) = civil_from_days(today);

@@ -2,7 +2,7 @@
 //! [`crate::privacy::detect`]), amounts with their currency, product models, and dates, relative
 //! ones resolved against when the message was written ("last Tuesday", "3 days ago", "昨天").
 
-use super::calendar::{civil_from_days, days_from_civil, iso, month_before, month_of, recent, valid};
+use super::calendar::{civil_from_days, days_from_civil, iso, month_and_day, month_before, month_of, recent, valid};
 use crate::privacy::{Kind, find};
 use regex::Regex;
 use std::sync::OnceLock;
@@ -75,7 +75,7 @@ fn patterns() -> &'static Patterns {
             day_month: re(&format!(r"\b(\d{{1,2}})(?:st|nd|rd|th)? (?:of )?({month})(?:,? (\d{{4}}))?\b")),
             zh_date: re(r"(?:(\d{4})年)?(\d{1,2})月(\d{1,2})[日号]"),
             relative: re(&format!(
-                r"(?i)\b(today|earlier today|this morning|this afternoon|yesterday|the day before yesterday|(?:last|this past) ({day})|(\d{{1,2}}|a|one|two|three|four|five|six|seven) (days?|weeks?) (?:ago|back))\b"
+                r"(?i)\b(today|earlier today|this morning|this afternoon|yesterday|last night|the day before yesterday|(?:last|this past) ({day})|(\d{{1,2}}|a|one|two|three|four|five|six|seven) (days?|weeks?) (?:ago|back))\b"
             )),
             // A weekday on its own ("since friday", "arrived Monday") is the latest one, unless a
             // word before it points ahead or is ambiguous ("next Friday", "by Monday").
@@ -105,7 +105,7 @@ fn patterns() -> &'static Patterns {
             zh_month_day: re(r"(上个?月|这个月|本月)(\d{1,2})[号日]"),
             // N天前 and N周前 / N个星期前 / N个礼拜前, N in digits or Chinese numerals (两天前).
             zh_relative: re(
-                r"今天|昨天|大前天|前天|(?:上周|上星期|上个星期)([一二三四五六日天])|([\d一二两三四五六七八九十]{1,3})(?:(天)|个?(?:周|星期|礼拜))前",
+                r"今天|今早|昨天|昨晚|大前天|前天|(?:上周|上星期|上个星期)([一二三四五六日天])|([\d一二两三四五六七八九十]{1,3})(?:(天)|个?(?:周|星期|礼拜))前",
             ),
         }
     })
@@ -251,8 +251,8 @@ pub fn details(text: &str, at: i64) -> Vec<Detail> {
             valid(m, d).then(|| days_from_civil(y, m, d))
         }),
         (&p.us, |c, _| {
-            let (m, d, y) = (c[1].parse().ok()?, c[2].parse().ok()?, c[3].parse().ok()?);
-            valid(m, d).then(|| days_from_civil(y, m, d))
+            let (m, d) = month_and_day(c[1].parse().ok()?, c[2].parse().ok()?)?;
+            Some(days_from_civil(c[3].parse().ok()?, m, d))
         }),
         (&p.dotted, |c, _| {
             let (d, m, y) = (c[1].parse().ok()?, c[2].parse().ok()?, c[3].parse().ok()?);
@@ -287,7 +287,7 @@ pub fn details(text: &str, at: i64) -> Vec<Detail> {
         let phrase = m.as_str().to_lowercase();
         let day = if ["today", "earlier today", "this morning", "this afternoon"].contains(&phrase.as_str()) {
             today
-        } else if phrase == "yesterday" {
+        } else if phrase == "yesterday" || phrase == "last night" {
             today - 1
         } else if phrase == "the day before yesterday" {
             today - 2
@@ -335,8 +335,10 @@ pub fn details(text: &str, at: i64) -> Vec<Detail> {
         push(m.start(), m.end(), DetailKind::Date, iso(today - (weekday - target).rem_euclid(7)), &mut out);
     }
     for c in p.month_slash_day.captures_iter(text) {
-        let (Some(m), Ok(mo), Ok(d)) = (c.get(0), c[1].parse::<i64>(), c[2].parse::<i64>()) else { continue };
-        if valid(mo, d) && !text[m.end()..].starts_with('/') {
+        let (Some(m), Ok(a), Ok(b)) = (c.get(0), c[1].parse::<i64>(), c[2].parse::<i64>()) else { continue };
+        if let Some((mo, d)) = month_and_day(a, b)
+            && !text[m.end()..].starts_with('/')
+        {
             let date = c.get(1).map_or(m.start(), |g| g.start());
             push(date, m.end(), DetailKind::Date, iso(recent(today, mo, d)), &mut out);
         }
@@ -353,8 +355,8 @@ pub fn details(text: &str, at: i64) -> Vec<Detail> {
     for c in p.zh_relative.captures_iter(text) {
         let Some(m) = c.get(0) else { continue };
         let day = match m.as_str() {
-            "今天" => today,
-            "昨天" => today - 1,
+            "今天" | "今早" => today,
+            "昨天" | "昨晚" => today - 1,
             "前天" => today - 2,
             "大前天" => today - 3,
             _ => match (c.get(1), c.get(2)) {
@@ -524,6 +526,13 @@ mod tests {
         assert_eq!(got("charged on 23.11.2026"), [("date", "2026-11-23".into())]);
         assert_eq!(got("the parcel came Monday the 23rd"), [("date", "2026-11-23".into())]);
         assert_eq!(got("it came this morning"), [("date", "2026-12-02".into())]);
+        assert_eq!(got("charged last night"), [("date", "2026-12-01".into())]);
+        assert_eq!(got("我昨晚下的单"), [("date", "2026-12-01".into())]);
+        // Day first when the first number cannot be a month; month first when both can.
+        assert_eq!(got("sent back on 28/11"), [("date", "2026-11-28".into())]);
+        assert_eq!(got("paid 28/11/2026"), [("date", "2026-11-28".into())]);
+        assert_eq!(got("since 11/28"), [("date", "2026-11-28".into())]);
+        assert_eq!(got("since 11/10"), [("date", "2026-11-10".into())]);
         // Chinese numerals, and weeks.
         assert_eq!(got("两天前就显示派送中了"), [("date", "2026-11-30".into())]);
         assert_eq!(got("十天前下的单"), [("date", "2026-11-22".into())]);
