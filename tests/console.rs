@@ -506,6 +506,12 @@ fn the_profile_panel_shows_the_customer_their_orders_and_conversations() {
     }
     let (earlier, open_at) = (s.find("Earlier conversations").unwrap(), s.find("T-3 · web").unwrap());
     assert!(open_at > earlier, "{s}");
+    // On a narrow screen a long entry wraps under its own text, not at the margin.
+    let narrow = text_of(&screen(&mut a, 60, 30));
+    let rows: Vec<&str> = narrow.lines().collect();
+    let at = rows.iter().position(|r| r.contains("T-7 (this conversation)")).expect("the open issue");
+    let next = rows[at + 1].split('┃').max_by_key(|s| s.len()).unwrap_or("");
+    assert!(next.starts_with("    ") && !next.trim().is_empty(), "{narrow}");
     a.on_key(key(KeyCode::Esc));
     assert!(a.overlay.is_none());
 }
