@@ -513,7 +513,7 @@ fn render_overlay(app: &App, frame: &mut Frame, area: Rect, overlay: &Overlay) {
         }
         Overlay::Profile { view, scroll } => {
             let lines = super::details::profile_lines(app, &view.customer, view.history.as_deref());
-            let lines = hanging(lines, rect.width.saturating_sub(2) as usize);
+            let lines = super::text::hanging(lines, rect.width.saturating_sub(2) as usize);
             let title = format!(" {} · Esc close ", display_text(&view.customer.name));
             let b = block(app, Span::styled(title, app.theme.title), true);
             frame.render_widget(Paragraph::new(lines).block(b).wrap(Wrap { trim: false }).scroll((*scroll, 0)), rect);
@@ -573,32 +573,6 @@ pub fn word_diff<'a>(a: &'a str, b: &'a str) -> Vec<(Diff, &'a str)> {
         } else {
             out.push((Diff::Removed, x[i]));
             i += 1;
-        }
-    }
-    out
-}
-
-/// Indented rows (a list's entries) wrapped with a hanging indent, so a long entry's
-/// continuation lines stay under its text instead of starting at the margin.
-fn hanging(lines: Vec<Line<'static>>, width: usize) -> Vec<Line<'static>> {
-    let mut out = Vec::with_capacity(lines.len());
-    for line in lines {
-        let [span] = line.spans.as_slice() else {
-            out.push(line);
-            continue;
-        };
-        let Some(body) = span.content.strip_prefix("  ") else {
-            out.push(line);
-            continue;
-        };
-        if width < 12 || unicode_width::UnicodeWidthStr::width(span.content.as_ref()) <= width {
-            out.push(line);
-            continue;
-        }
-        let style = line.style.patch(span.style);
-        for (i, part) in super::text::wrap(body, width - 4).into_iter().enumerate() {
-            let indent = if i == 0 { "  " } else { "    " };
-            out.push(Line::styled(format!("{indent}{part}"), style));
         }
     }
     out

@@ -127,6 +127,32 @@ pub fn highlighted_line<'a>(text: &'a str, ranges: &[std::ops::Range<usize>], ba
     Line::from(spans)
 }
 
+/// Indented rows (a list's entries) wrapped with a hanging indent, so a long entry's
+/// continuation lines stay under its text instead of starting at the margin.
+pub fn hanging(lines: Vec<Line<'static>>, width: usize) -> Vec<Line<'static>> {
+    let mut out = Vec::with_capacity(lines.len());
+    for line in lines {
+        let [span] = line.spans.as_slice() else {
+            out.push(line);
+            continue;
+        };
+        let Some(body) = span.content.strip_prefix("  ") else {
+            out.push(line);
+            continue;
+        };
+        if width < 12 || span.content.width() <= width {
+            out.push(line);
+            continue;
+        }
+        let style = line.style.patch(span.style);
+        for (i, part) in wrap(body, width - 4).into_iter().enumerate() {
+            let indent = if i == 0 { "  " } else { "    " };
+            out.push(Line::styled(format!("{indent}{part}"), style));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
