@@ -195,9 +195,7 @@ fn retrieval_section(
         None => writeln!(out, "  intent       none (`[retrieval] intent`)")?,
         Some(dir) => match crate::understand::intent::Intent::load(&dir) {
             Ok(i) => {
-                let slugs: Vec<String> =
-                    kb.articles.iter().filter(|a| !a.meta.lang.starts_with("zh")).map(|a| a.slug.clone()).collect();
-                let hash = crate::understand::intent::articles_hash(&slugs);
+                let hash = crate::understand::intent::kb_articles_hash(kb);
                 let state = match &encoder {
                     None => "needs the encoder: no intent is shown",
                     Some(e) if i.fits(&hash, e.model_sha256()) => "fits this KB and encoder",

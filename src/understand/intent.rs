@@ -100,6 +100,18 @@ pub fn articles_hash(slugs: &[String]) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// [`articles_hash`] of the articles of `kb` a classifier is trained on (its English ones, as
+/// [`kb_texts`] takes them).
+pub fn kb_articles_hash(kb: &crate::knowledge::Kb) -> String {
+    articles_hash(&classified(kb).map(|a| a.slug.clone()).collect::<Vec<_>>())
+}
+
+/// The articles of `kb` that are classes: the English ones (the encoder the head reads is
+/// English).
+fn classified(kb: &crate::knowledge::Kb) -> impl Iterator<Item = &crate::knowledge::Article> {
+    kb.articles.iter().filter(|a| !a.meta.lang.starts_with("zh"))
+}
+
 /// Training texts, each with its class (article index).
 pub type Texts = Vec<(String, usize)>;
 /// Classes: each article's (slug, category).
@@ -110,7 +122,7 @@ pub fn kb_texts(kb: &crate::knowledge::Kb) -> (Texts, Classes) {
     let mut classes: Vec<(String, String)> = Vec::new();
     let mut texts = Vec::new();
     let opts = crate::knowledge::ChunkOptions::default();
-    for a in kb.articles.iter().filter(|a| !a.meta.lang.starts_with("zh")) {
+    for a in classified(kb) {
         let class = classes.len();
         classes.push((a.slug.clone(), a.meta.category.clone()));
         texts.push((a.meta.title.clone(), class));
