@@ -15,8 +15,9 @@ pub struct Product {
 }
 
 impl Product {
-    /// The names a customer may use: the whole name, and its brand part (the capitalised words
-    /// and numbers it starts with, e.g. `Aurora 2`) when that is shorter.
+    /// The names a customer may use: the whole name, its brand part (the capitalised words and
+    /// numbers it starts with, e.g. `Aurora 2`) when that is shorter, and the model number
+    /// typed without its dash (`AH200`, `AH 200`).
     pub fn names(&self) -> Vec<String> {
         let brand: Vec<&str> = self
             .name
@@ -27,6 +28,10 @@ impl Product {
         let short = brand.join(" ");
         if !short.is_empty() && short != self.name && short.chars().count() >= 4 {
             out.push(short);
+        }
+        if self.model.contains('-') {
+            out.push(self.model.replace('-', ""));
+            out.push(self.model.replace('-', " "));
         }
         out
     }
@@ -69,6 +74,6 @@ mod tests {
         let p = products(&kb);
         let heater = p.iter().find(|p| p.model == "AH-200").expect("the recalled heater");
         assert_eq!(heater.name, "Aurora 2 space heater");
-        assert_eq!(heater.names(), ["Aurora 2 space heater", "Aurora 2"]);
+        assert_eq!(heater.names(), ["Aurora 2 space heater", "Aurora 2", "AH200", "AH 200"]);
     }
 }

@@ -93,14 +93,17 @@ fn patterns() -> &'static Patterns {
             iban: re(r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?"),
             phone: vec![
                 // International: +country, then groups (a bracketed area code allowed).
-                re(r"\+\d{1,3}(?:[ .\-]?\(\d{1,4}\))?(?:[ .\-]?\d{1,5}){1,5}"),
+                re(r"\+[1-9]\d{0,2}(?:[ .\-]?\(\d{1,4}\))?(?:[ .\-]?\d{1,5}){1,5}"),
                 // North America: (415) 555-0100, 415-555-0100, 415.555.0100, with the country
                 // code 1 in front or not (1-800-555-0123).
                 re(r"(?:\b1[ .\-]?)?(?:\(\d{3}\) ?\d{3}[ .\-]\d{4}|\d{3}[.\-]\d{3}[.\-]\d{4}|\d{3} \d{3} \d{4})"),
                 // Trunk prefix 0 with an area code: 020 7946 0958, 010-6552 8888, 030 1234567.
-                re(r"0\d{1,4}[ \-]\d{3,4}[ \-]?\d{3,4}"),
+                re(r"0[1-9]\d{0,3}[ \-]\d{3,4}[ \-]?\d{3,4}"),
                 // Chinese mobiles: 138 1234 5678, 138-1234-5678, 13812345678.
                 re(r"1[3-9]\d[ \-]?\d{4}[ \-]?\d{4}"),
+                // International with 00 dialled for the +, as in Europe and China (0044 7700
+                // 900321); after the mobiles, whose middle group may start 00 (138 0013 8000).
+                re(r"\b00[1-9]\d{0,2}(?:[ .\-]?\d{1,5}){1,5}"),
                 // A North American number written without separators: 4155550100.
                 re(r"[2-9]\d{9}"),
             ],
@@ -113,11 +116,11 @@ fn patterns() -> &'static Patterns {
             ],
             address_lead: re(r"^(?:我家?住在|我家在|我住|住在|家住|地址是|地址为|地址|寄到|送到|发到|在)"),
             order: re(
-                r"(?i)[A-Z]{2,4}-\d{4,}|order\s*(?:(?:no\.?|number|id|#)\s*(?:is\s*)?[:#]?|[:：])\s*#?\s*(?:[A-Z]{2,4}-?)?\d{4,}|order\s+\d{5,}|订单号?\s*[:：]?\s*\d{4,}",
+                r"(?i)[A-Z]{2,4}[-–—‐]\d{4,}|order\s*(?:(?:no\.?|number|id|#)\s*(?:is\s*)?[:#]?|[:：])\s*#?\s*(?:[A-Z]{2,4}[-–—‐]?)?\d{4,}|order\s+\d{5,}|订单号?\s*[:：]?\s*\d{4,}",
             ),
-            order_more: re(r"^(?i:\s*(?:,|and|&|or|plus|/|、|和|及|与)\s*(?:#\s*)?)(?P<n>(?:[A-Z]{2,4}-?)?\d{4,})"),
+            order_more: re(r"^(?i:\s*(?:,|and|&|or|plus|/|、|和|及|与)\s*(?:#\s*)?)(?P<n>(?:[A-Z]{2,4}[-–—‐]?)?\d{4,})"),
             tracking: re(&format!(
-                r"1Z(?: ?[0-9A-Z]){{16}}|9[2-5]\d{{2}}(?: ?\d{{4}}){{4}} ?\d{{2}}|(?i:tracking\s*(?:number|no\.?|#|code)?\s*(?:is\s*)?[:#]?\s*){number}|(?:运单号?|快递单号|物流单号|单号)\s*[:：]?\s*[A-Z0-9]{{8,30}}"
+                r"1Z(?:[ \-]?[0-9A-Z]){{16}}|(?:SF|JDV?|YT|JT|ZTO)\d{{10,16}}|9[2-5]\d{{2}}(?: ?\d{{4}}){{4}} ?\d{{2}}|(?i:tracking\s*(?:number|no\.?|#|code)?\s*(?:(?:is|says|shows|reads)\s*)?[:#]?\s*){number}|(?:运单号?|快递单号|物流单号|单号)\s*[:：]?\s*[A-Z0-9]{{8,30}}"
             )),
             phone_local: re(
                 r"(?i:\b(?:phone|cell|mobile|tel|telephone|call|ring|text me|reach me)\b[^\d\n]{0,25})(?P<n>\d{3}[ .\-]\d{4})",

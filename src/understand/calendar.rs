@@ -62,3 +62,41 @@ pub(super) fn month_of(name: &str) -> i64 {
 pub(super) fn month_before(y: i64, mo: i64) -> (i64, i64) {
     if mo == 1 { (y - 1, 12) } else { (y, mo - 1) }
 }
+
+/// The shopping days customers name instead of a date (Black Friday, Cyber Monday, 双十一 and
+/// 双十二): the latest one not after `today`. `None` for any other phrase.
+pub(super) fn shopping_day(today: i64, phrase: &str) -> Option<i64> {
+    let (y, _, _) = civil_from_days(today);
+    // Black Friday: the day after the fourth Thursday of November (0 = Monday, 3 = Thursday).
+    let black_friday = |y: i64| {
+        let first = days_from_civil(y, 11, 1);
+        let to_thursday = (3 - (first + 3).rem_euclid(7)).rem_euclid(7);
+        first + to_thursday + 21 + 1
+    };
+    let latest = |day_in: &dyn Fn(i64) -> i64| if day_in(y) <= today { day_in(y) } else { day_in(y - 1) };
+    match phrase.to_lowercase().as_str() {
+        "black friday" => Some(latest(&black_friday)),
+        "cyber monday" => Some(latest(&|y| black_friday(y) + 3)),
+        "双十一" | "双11" => Some(recent(today, 11, 11)),
+        "双十二" | "双12" => Some(recent(today, 12, 12)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shopping_days_are_the_latest_past_ones() {
+        let today = days_from_civil(2026, 12, 2);
+        assert_eq!(shopping_day(today, "Black Friday").map(iso).as_deref(), Some("2026-11-27"));
+        assert_eq!(shopping_day(today, "cyber monday").map(iso).as_deref(), Some("2026-11-30"));
+        assert_eq!(shopping_day(today, "双十一").map(iso).as_deref(), Some("2026-11-11"));
+        assert_eq!(shopping_day(today, "双12").map(iso).as_deref(), Some("2025-12-12"));
+        // 2025: November began on a Saturday, so its fourth Thursday was the 27th.
+        let early = days_from_civil(2026, 3, 1);
+        assert_eq!(shopping_day(early, "black friday").map(iso).as_deref(), Some("2025-11-28"));
+        assert_eq!(shopping_day(today, "boxing day"), None);
+    }
+}

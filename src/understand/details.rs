@@ -2,7 +2,9 @@
 //! [`crate::privacy::detect`]), amounts with their currency, product models, and dates, relative
 //! ones resolved against when the message was written ("last Tuesday", "3 days ago", "昨天").
 
-use super::calendar::{civil_from_days, days_from_civil, iso, month_and_day, month_before, month_of, recent, valid};
+use super::calendar::{
+    civil_from_days, days_from_civil, iso, month_and_day, month_before, month_of, recent, shopping_day, valid,
+};
 use crate::privacy::{Kind, find};
 use regex::Regex;
 use std::sync::OnceLock;
@@ -30,7 +32,6 @@ pub fn set_products(list: Vec<crate::knowledge::Product>) {
 }
 
 struct Patterns {
-    amount: Regex,
     model: Regex,
     iso: Regex,
     us: Regex,
@@ -43,12 +44,12 @@ struct Patterns {
     weekday_range_after: Regex,
     weekday_range_before: Regex,
     future: Regex,
-    amount_after: Regex,
-    amount_words: Regex,
     zh_month_day: Regex,
     month_slash_day: Regex,
     day_of_month: Regex,
     zh_relative: Regex,
+    since: Regex,
+    shopping_day: Regex,
 }
 
 const WEEKDAYS: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
@@ -62,9 +63,6 @@ fn patterns() -> &'static Patterns {
         let day = "monday|tuesday|wednesday|thursday|friday|saturday|sunday";
         let month = r"(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)";
         Patterns {
-            amount: re(
-                r"(?i)(?:(?P<sym>[$€£¥￥])\s?(?P<a>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?))|(?:(?P<b>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)\s?(?P<code>(?:USD|EUR|GBP|CNY|RMB|dollars?|bucks?|euros?|pounds?|quid|yuan)\b|元|块))|(?:(?P<pre>RMB|CNY|USD|EUR|GBP)\s?(?P<c>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?))",
-            ),
             model: re(r"\b[A-Z]{1,3}-\d{2,3}[A-Z]?\b"),
             // 2026-11-28, 2026/11/28, 2026.11.28: the year first.
             iso: re(r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b"),
@@ -87,12 +85,6 @@ fn patterns() -> &'static Patterns {
             weekday_range_before: re(&format!(r"(?i)\b(?:{day})\s*(?:to|through|thru|till|until|-|–|and|or|&)\s*$")),
             // A sentence about the future ("will it come on Friday?") names no past day.
             future: re(r"(?i)\b(will|won't|gonna|going to|tomorrow|expect(?:ed)?)\b|\b\w+'ll\b"),
-            // A symbol after the number, as much of Europe writes it: `1.299,00 €`, `15€`.
-            amount_after: re(r"(?P<n>\d{1,3}(?:\.\d{3})+(?:,\d{2})?|\d+,\d{2}|\d+(?:\.\d{1,2})?)\s?(?P<sym>[€£])"),
-            // An amount in words: "two hundred dollars", "fifty bucks".
-            amount_words: re(
-                r"(?i)\b(?P<w>(?:(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|a|and)[\s-]+)+)(?P<code>dollars|bucks|euros|pounds|quid|yuan)\b",
-            ),
             // 11/29 after a word that dates it ("on 11/29", "since 11/29"): month and day, US order.
             month_slash_day: re(r"(?i)\b(?:on|since|from|dated)\s+(\d{1,2})/(\d{1,2})\b"),
             // "on the 30th": that day of this month, or the last month's if it is still ahead.
@@ -107,6 +99,14 @@ fn patterns() -> &'static Patterns {
             zh_relative: re(
                 r"今天|今早|昨天|昨晚|大前天|前天|(?:上周|上星期|上个星期)([一二三四五六日天])|([\d一二两三四五六七八九十]{1,3})(?:(天)|个?(?:周|星期|礼拜))前",
             ),
+            // "it's been 10 days since I ordered": the day it happened, N days before today.
+            since: re(
+                r"(?i)\b(?:been|it's|it is)\s+(?:about\s+|almost\s+|over\s+|nearly\s+)?(?P<n>\d{1,2}|a|one|two|three|four|five|six|seven|eight|nine|ten) (?P<unit>days?|weeks?) since\b",
+            ),
+            // Black Friday, 双十一: days customers name instead of a date, unless they look ahead.
+            shopping_day: re(
+                r"(?i)(?:\b(?P<ahead>by|until|till|before|next|this coming)\s+)?(?P<name>\bblack friday\b|\bcyber monday\b|双十一|双11|双十二|双12)",
+            ),
         }
     })
 }
@@ -118,18 +118,32 @@ fn normalised(kind: DetailKind, found: &str) -> String {
     static LEAD: OnceLock<Regex> = OnceLock::new();
     #[allow(clippy::expect_used)]
     let lead = LEAD.get_or_init(|| {
-        Regex::new(r"^(?i:tracking\s*(?:number|no\.?|#|code)?\s*(?:is\s*)?|order\s*(?:no\.?|number|id)?\s*(?:is\s*)?|订单号?|运单号?|快递单号|物流单号|单号)\s*[:：#]?\s*#?\s*")
+        Regex::new(r"^(?i:tracking\s*(?:number|no\.?|#|code)?\s*(?:(?:is|says|shows|reads)\s*)?|order\s*(?:no\.?|number|id)?\s*(?:is\s*)?|订单号?|运单号?|快递单号|物流单号|单号)\s*[:：#]?\s*#?\s*")
             .expect("valid lead-in pattern")
     });
     match kind {
         DetailKind::Order | DetailKind::Tracking => {
             let code = lead.find(found).map_or(found, |m| &found[m.end()..]);
-            code.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase()
+            // An order's dash is part of its number (any dash a mail client typed: HP–20123); a
+            // tracking number's dashes and spaces only group it (1Z-999-AA1-...).
+            let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+            let code = if kind == DetailKind::Tracking {
+                code.replace('-', "")
+            } else {
+                code.replace(['–', '—', '‐'], "-")
+            };
+            code.to_uppercase()
         }
         DetailKind::Email => found.to_lowercase(),
         DetailKind::Phone => {
-            let plus = if found.trim_start().starts_with('+') { "+" } else { "" };
-            format!("{plus}{}", found.chars().filter(char::is_ascii_digit).collect::<String>())
+            // 00 dialled before a country code is the + of the international format.
+            let found = found.trim_start();
+            let digits: String = found.chars().filter(char::is_ascii_digit).collect();
+            match digits.strip_prefix("00") {
+                Some(rest) if found.starts_with("00") => format!("+{rest}"),
+                _ if found.starts_with('+') => format!("+{digits}"),
+                _ => digits,
+            }
         }
         _ => found.to_owned(),
     }
@@ -158,56 +172,11 @@ fn number(word: &str) -> i64 {
         "five" => 5,
         "six" => 6,
         "seven" => 7,
+        "eight" => 8,
+        "nine" => 9,
+        "ten" => 10,
         w => w.parse().unwrap_or(0),
     }
-}
-
-/// The value of an amount written in words ("two hundred and fifty"), if every word is a number.
-fn words_value(words: &str) -> Option<f64> {
-    const SMALL: [&str; 20] = [
-        "zero",
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "eleven",
-        "twelve",
-        "thirteen",
-        "fourteen",
-        "fifteen",
-        "sixteen",
-        "seventeen",
-        "eighteen",
-        "nineteen",
-    ];
-    const TENS: [&str; 8] = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"];
-    let (mut total, mut group, mut any) = (0u64, 0u64, false);
-    for w in words.to_lowercase().split(|c: char| c.is_whitespace() || c == '-').filter(|w| !w.is_empty()) {
-        if let Some(n) = SMALL.iter().position(|s| *s == w) {
-            group += n as u64;
-        } else if let Some(n) = TENS.iter().position(|s| *s == w) {
-            group += 20 + 10 * n as u64;
-        } else if w == "hundred" {
-            group = group.max(1) * 100;
-        } else if w == "thousand" {
-            total += group.max(1) * 1000;
-            group = 0;
-        } else if w == "a" {
-            group += 1;
-        } else if w != "and" {
-            return None;
-        } else {
-            continue;
-        }
-        any = true;
-    }
-    any.then_some((total + group) as f64)
 }
 
 /// The sentence of `text` that holds byte offset `at`.
@@ -302,6 +271,24 @@ pub fn details(text: &str, at: i64) -> Vec<Detail> {
         };
         push(m.start(), m.end(), DetailKind::Date, iso(day), &mut out);
     }
+    for c in p.since.captures_iter(text) {
+        let (Some(m), Some(n)) = (c.get(0), c.name("n")) else { continue };
+        let unit = if c.name("unit").is_some_and(|u| u.as_str().to_lowercase().starts_with("week")) { 7 } else { 1 };
+        push(m.start(), m.end(), DetailKind::Date, iso(today - number(n.as_str()) * unit), &mut out);
+    }
+    // The weekday in "Cyber Monday" is not a day of its own, even when the shopping day is
+    // undated ("before Cyber Monday").
+    let mut shopping_days = Vec::new();
+    for c in p.shopping_day.captures_iter(text) {
+        let Some(name) = c.name("name") else { continue };
+        shopping_days.push(name.range());
+        if c.name("ahead").is_some() || p.future.is_match(sentence_around(text, name.start())) {
+            continue;
+        }
+        if let Some(day) = shopping_day(today, name.as_str()) {
+            push(name.start(), name.end(), DetailKind::Date, iso(day), &mut out);
+        }
+    }
     for c in p.day_of_month.captures_iter(text) {
         let (Some(date), Some(n)) = (c.name("date"), c.get(3)) else { continue };
         let Ok(d) = n.as_str().parse::<i64>() else { continue };
@@ -319,7 +306,8 @@ pub fn details(text: &str, at: i64) -> Vec<Detail> {
         let (Some(m), Some(w)) = (c.get(0), c.get(2)) else { continue };
         let range =
             p.weekday_range_after.is_match(&text[m.end()..]) || p.weekday_range_before.is_match(&text[..m.start()]);
-        if c.get(1).is_some() || range || p.future.is_match(sentence_around(text, m.start())) {
+        let named = shopping_days.iter().any(|r| r.start < m.end() && m.start() < r.end);
+        if c.get(1).is_some() || range || named || p.future.is_match(sentence_around(text, m.start())) {
             continue;
         }
         // "Tuesday 24th November", "November 24, Tuesday": the weekday belongs to that date.
@@ -374,61 +362,8 @@ pub fn details(text: &str, at: i64) -> Vec<Detail> {
         };
         push(m.start(), m.end(), DetailKind::Date, iso(day), &mut out);
     }
-    for c in p.amount.captures_iter(text) {
-        let Some(m) = c.get(0) else { continue };
-        let (num, cur) = if let Some(sym) = c.name("sym") {
-            let cur = match sym.as_str() {
-                "$" => "USD",
-                "€" => "EUR",
-                "£" => "GBP",
-                _ => "CNY",
-            };
-            (c.name("a"), cur)
-        } else if let Some(code) = c.name("code") {
-            let cur = match code.as_str().to_lowercase().as_str() {
-                "usd" | "dollar" | "dollars" | "buck" | "bucks" => "USD",
-                "eur" | "euro" | "euros" => "EUR",
-                "gbp" | "pound" | "pounds" | "quid" => "GBP",
-                _ => "CNY",
-            };
-            (c.name("b"), cur)
-        } else {
-            let cur = match c.name("pre").map(|p| p.as_str().to_uppercase()).as_deref() {
-                Some("USD") => "USD",
-                Some("EUR") => "EUR",
-                Some("GBP") => "GBP",
-                _ => "CNY",
-            };
-            (c.name("c"), cur)
-        };
-        let Some(num) = num else { continue };
-        let value: f64 = num.as_str().replace(',', "").parse().unwrap_or(0.0);
-        push(m.start(), m.end(), DetailKind::Amount, format!("{cur} {value:.2}"), &mut out);
-    }
-    for c in p.amount_after.captures_iter(text) {
-        let (Some(m), Some(n)) = (c.get(0), c.name("n")) else { continue };
-        let cur = if &c["sym"] == "€" { "EUR" } else { "GBP" };
-        // A comma before the last two digits is the decimal point; full stops group thousands.
-        let n = n.as_str();
-        let plain =
-            if n.contains(',') || n.matches('.').count() > 1 || n.split('.').nth(1).is_some_and(|f| f.len() == 3) {
-                n.replace('.', "").replace(',', ".")
-            } else {
-                n.to_owned()
-            };
-        let value: f64 = plain.parse().unwrap_or(0.0);
-        push(m.start(), m.end(), DetailKind::Amount, format!("{cur} {value:.2}"), &mut out);
-    }
-    for c in p.amount_words.captures_iter(text) {
-        let (Some(m), Some(w)) = (c.get(0), c.name("w")) else { continue };
-        let Some(value) = words_value(w.as_str()).filter(|v| *v > 0.0) else { continue };
-        let cur = match c["code"].to_lowercase().as_str() {
-            "euros" => "EUR",
-            "pounds" | "quid" => "GBP",
-            "yuan" => "CNY",
-            _ => "USD",
-        };
-        push(m.start(), m.end(), DetailKind::Amount, format!("{cur} {value:.2}"), &mut out);
+    for (range, value) in super::amount::amounts(text) {
+        push(range.start, range.end, DetailKind::Amount, value, &mut out);
     }
     for m in p.model.find_iter(text) {
         push(m.start(), m.end(), DetailKind::Model, m.as_str().to_owned(), &mut out);
@@ -538,6 +473,13 @@ mod tests {
         assert_eq!(got("十天前下的单"), [("date", "2026-11-22".into())]);
         assert_eq!(got("两个礼拜前买的"), [("date", "2026-11-18".into())]);
         assert_eq!(got("1周前退的货"), [("date", "2026-11-25".into())]);
+        assert_eq!(got("it's been 10 days since I ordered"), [("date", "2026-11-22".into())]);
+        assert_eq!(got("been about two weeks since I wrote"), [("date", "2026-11-18".into())]);
+        // Shopping days, the latest one; not when the customer looks ahead to one.
+        assert_eq!(got("ordered on Black Friday"), [("date", "2026-11-27".into())]);
+        assert_eq!(got("我双十一买的"), [("date", "2026-11-11".into())]);
+        assert!(got("will the Black Friday price come back?").is_empty());
+        assert!(got("can it come before Cyber Monday").is_empty());
     }
 
     #[test]
@@ -559,6 +501,8 @@ mod tests {
         assert_eq!(got("a refund of two hundred and fifty dollars"), [("amount", "USD 250.00".into())]);
         assert_eq!(got("fifty bucks"), [("amount", "USD 50.00".into())]);
         assert!(got("a few dollars").is_empty());
+        assert_eq!(got("paid $1.5k for it"), [("amount", "USD 1500.00".into())], "k for thousands");
+        assert_eq!(got("$2K sofa"), [("amount", "USD 2000.00".into())]);
     }
 
     #[test]
@@ -568,5 +512,12 @@ mod tests {
             [("order", "HP-20386".into()), ("model", "AH-200".into()), ("phone", "4155550100".into())]
         );
         assert!(got("Refunds take 5-7 business days.").is_empty());
+        // Any dash in an order number is its dash; a tracking number's dashes only group it.
+        assert_eq!(got("order HP–20123 never came"), [("order", "HP-20123".into())]);
+        assert_eq!(got("my tracking is 1Z-999-AA1-01-2345-6784"), [("tracking", "1Z999AA10123456784".into())]);
+        assert_eq!(got("tracking says JD0098765432101"), [("tracking", "JD0098765432101".into())]);
+        // 00 dialled for the +; a Chinese mobile whose middle group starts 00 is not that.
+        assert_eq!(got("my mobile is 0044 7700 900 321"), [("phone", "+447700900321".into())]);
+        assert_eq!(got("call me: 138 0013 8000"), [("phone", "13800138000".into())]);
     }
 }

@@ -1,6 +1,7 @@
 //! Understanding the customer: the key details of what they wrote ([`details`]), and a
 //! conversation's summary for handoffs ([`summary`]).
 
+mod amount;
 mod calendar;
 pub mod details;
 pub mod eval;
