@@ -16,8 +16,8 @@ pub struct Product {
 
 impl Product {
     /// The names a customer may use: the whole name, its brand part (the capitalised words and
-    /// numbers it starts with, e.g. `Aurora 2`) when that is shorter, and the model number
-    /// typed without its dash (`AH200`, `AH 200`).
+    /// numbers it starts with, e.g. `Aurora 2`) when that is shorter, and the model number, also
+    /// typed without its dash (`AH200`, `AH 200`); matched in any case.
     pub fn names(&self) -> Vec<String> {
         let brand: Vec<&str> = self
             .name
@@ -29,6 +29,7 @@ impl Product {
         if !short.is_empty() && short != self.name && short.chars().count() >= 4 {
             out.push(short);
         }
+        out.push(self.model.clone());
         if self.model.contains('-') {
             out.push(self.model.replace('-', ""));
             out.push(self.model.replace('-', " "));
@@ -74,6 +75,6 @@ mod tests {
         let p = products(&kb);
         let heater = p.iter().find(|p| p.model == "AH-200").expect("the recalled heater");
         assert_eq!(heater.name, "Aurora 2 space heater");
-        assert_eq!(heater.names(), ["Aurora 2 space heater", "Aurora 2", "AH200", "AH 200"]);
+        assert_eq!(heater.names(), ["Aurora 2 space heater", "Aurora 2", "AH-200", "AH200", "AH 200"]);
     }
 }

@@ -71,6 +71,7 @@ struct Patterns {
     order: Regex,
     /// What may follow an order number to name another ("and 55672", "、1002"), anchored.
     order_more: Regex,
+    order_code: Regex,
     tracking: Regex,
     /// A carrier's name, a few words, then its number ("DHL says 1234567890"): the number alone.
     tracking_carrier: Regex,
@@ -116,11 +117,14 @@ fn patterns() -> &'static Patterns {
             ],
             address_lead: re(r"^(?:我家?住在|我家在|我住|住在|家住|地址是|地址为|地址|寄到|送到|发到|在)"),
             order: re(
-                r"(?i)[A-Z]{2,4}[-–—‐]\d{4,}|order\s*(?:(?:no\.?|number|id|#)\s*(?:is\s*)?[:#]?|[:：])\s*#?\s*(?:[A-Z]{2,4}[-–—‐]?)?\d{4,}|order\s+\d{5,}|订单号?\s*[:：]?\s*\d{4,}",
+                r"(?i)[A-Z]{2,4}[-–—‐]\d{4,}|order\s*(?:(?:no\.?|number|id|#)\s*(?:is\s*)?[:#]?|[:：])\s*#?\s*(?:[A-Z]{2,4}[-–—‐]?)?\d{4,}|order\s+\d{5,}|order\s+(?-i:[A-Z]{2,4})[ \-–—‐]\d{4,}|订单号?\s*[:：]?\s*\d{4,}",
             ),
+            // The word before a code with its own letters ("order HP 20567", not "order ID
+            // 300987"): the finding starts at the code.
+            order_code: re(r"^(?i:order)\s+(?P<code>(?-i:[A-Z]{2,4})[ \-–—‐]?\d)"),
             order_more: re(r"^(?i:\s*(?:,|and|&|or|plus|/|、|和|及|与)\s*(?:#\s*)?)(?P<n>(?:[A-Z]{2,4}[-–—‐]?)?\d{4,})"),
             tracking: re(&format!(
-                r"1Z(?:[ \-]?[0-9A-Z]){{16}}|(?:SF|JDV?|YT|JT|ZTO)\d{{10,16}}|9[2-5]\d{{2}}(?: ?\d{{4}}){{4}} ?\d{{2}}|(?i:tracking\s*(?:number|no\.?|#|code)?\s*(?:(?:is|says|shows|reads)\s*)?[:#]?\s*){number}|(?:运单号?|快递单号|物流单号|单号)\s*[:：]?\s*[A-Z0-9]{{8,30}}"
+                r"1Z(?:[ \-]?[0-9A-Z]){{16}}|(?:SF|JDV?|YT|JT|ZTO)\d{{10,16}}|[A-Z]{{2}}\d{{9}}[A-Z]{{2}}|9[2-5]\d{{2}}(?: ?\d{{4}}){{4}} ?\d{{2}}|(?i:tracking\s*(?:number|no\.?|#|code)?\s*(?:(?:is|says|shows|reads)\s*)?[:#]?\s*){number}|(?:运单号?|快递单号|物流单号|单号)\s*[:：]?\s*[A-Z0-9]{{8,30}}"
             )),
             phone_local: re(
                 r"(?i:\b(?:phone|cell|mobile|tel|telephone|call|ring|text me|reach me)\b[^\d\n]{0,25})(?P<n>\d{3}[ .\-]\d{4})",
@@ -239,7 +243,11 @@ pub fn find(text: &str, kinds: &[Kind]) -> Vec<Finding> {
             }
             Kind::Order => {
                 for m in p.order.find_iter(text).filter(|m| bounded(text, &m.range())) {
-                    add(kind, m.range(), &mut found);
+                    // "order HP-20417", "order HP 20567": the finding is the code, not the word.
+                    let code = p.order_code.captures(m.as_str()).and_then(|c| c.name("code"));
+                    let code_at = code.filter(|c| !["ID", "NO", "NR"].iter().any(|w| c.as_str().starts_with(w)));
+                    let code_at = code_at.map_or(0, |c| c.start());
+                    add(kind, m.start() + code_at..m.end(), &mut found);
                     // "orders 55671 and 55672", "订单号 1001、1002": the numbers that follow the
                     // first, when they have its shape (letters or not, about as many digits).
                     let shape = |code: &str| (code.chars().any(|c| c.is_ascii_alphabetic()), digits(code).len());
@@ -260,8 +268,11 @@ pub fn find(text: &str, kinds: &[Kind]) -> Vec<Finding> {
             Kind::Tracking => {
                 // A tracking number has digits: at least eight of them.
                 // 单号 on its own is a tracking number's lead-in, 订单号 an order's.
+                // A Chinese lead-in may follow the carrier's Latin name (EMS单号 EA...).
                 let numbered = |r: &Range<usize>| {
-                    bounded(text, r)
+                    let cjk_lead = text[r.clone()].starts_with(['运', '快', '物', '单']);
+                    let end_bounded = !text[r.end..].starts_with(|c: char| c.is_ascii_alphanumeric());
+                    (bounded(text, r) || (cjk_lead && end_bounded))
                         && digits(&text[r.clone()]).len() >= 8
                         && !(text[r.clone()].starts_with("单号") && text[..r.start].ends_with('订'))
                 };

@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 
 struct Patterns {
     amount: Regex,
+    amount_zh: Regex,
     amount_after: Regex,
     amount_words: Regex,
 }
@@ -18,6 +19,8 @@ fn patterns() -> &'static Patterns {
         #[allow(clippy::expect_used)]
         let re = |p: &str| Regex::new(p).expect("valid amount pattern");
         Patterns {
+            // Chinese numerals before 元 or 块: 四百九十九元, 两千块 (not 一块, "together").
+            amount_zh: re(r"([零一二两三四五六七八九十百千万]{2,}|[二两三四五六七八九十])(?:元|块)"),
             amount: re(
                 r"(?i)(?:(?P<sym>[$€£¥￥])\s?(?P<a>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)(?P<k>k\b)?)|(?:(?P<b>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)\s?(?P<code>(?:USD|EUR|GBP|CNY|RMB|dollars?|bucks?|euros?|pounds?|quid|yuan)\b|元|块))|(?:(?P<pre>RMB|CNY|USD|EUR|GBP)\s?(?P<c>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?))",
             ),
@@ -77,6 +80,43 @@ fn words_value(words: &str) -> Option<f64> {
         any = true;
     }
     any.then_some((total + group) as f64)
+}
+
+/// A number in digits or Chinese numerals (两 for 二, up to 万: 十天, 四百九十九, 两千三百).
+pub(super) fn zh_number(s: &str) -> Option<i64> {
+    if let Ok(n) = s.parse() {
+        return Some(n);
+    }
+    let digit =
+        |c: char| "零一二三四五六七八九".chars().position(|d| d == c).map(|i| i as i64).or((c == '两').then_some(2));
+    let (mut total, mut section, mut num, mut any) = (0i64, 0i64, 0i64, false);
+    for c in s.chars() {
+        if let Some(d) = digit(c) {
+            num = d;
+        } else {
+            let unit = match c {
+                '十' => 10,
+                '百' => 100,
+                '千' => 1000,
+                '万' => {
+                    total += (section + num).max(1) * 10_000;
+                    (section, num) = (0, 0);
+                    any = true;
+                    continue;
+                }
+                _ => return None,
+            };
+            // 十 alone is ten; 百 and 千 need their digit.
+            let times = if num == 0 && unit == 10 { 1 } else { num };
+            if times == 0 {
+                return None;
+            }
+            section += times * unit;
+            num = 0;
+        }
+        any = true;
+    }
+    any.then_some(total + section + num)
 }
 
 /// The amounts in `text`, in the order the patterns find them (symbol or code before or after
@@ -143,5 +183,27 @@ pub(super) fn amounts(text: &str) -> Vec<(Range<usize>, String)> {
         };
         out.push((m.range(), format!("{cur} {value:.2}")));
     }
+    for c in p.amount_zh.captures_iter(text) {
+        let (Some(m), Some(n)) = (c.get(0), c.get(1)) else { continue };
+        if let Some(v) = zh_number(n.as_str()).filter(|v| *v > 0) {
+            out.push((m.range(), format!("CNY {:.2}", v as f64)));
+        }
+    }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::zh_number;
+
+    #[test]
+    fn chinese_numerals() {
+        let n = |s: &str| zh_number(s);
+        assert_eq!((n("十"), n("十五"), n("二十"), n("两")), (Some(10), Some(15), Some(20), Some(2)));
+        assert_eq!(
+            (n("四百九十九"), n("两千三百"), n("一千零五"), n("三万")),
+            (Some(499), Some(2300), Some(1005), Some(30_000))
+        );
+        assert_eq!((n("12"), n("百"), n("天")), (Some(12), None, None));
+    }
 }

@@ -49,6 +49,8 @@ struct Patterns {
     day_of_month: Regex,
     zh_relative: Regex,
     since: Regex,
+    of_month: Regex,
+    ordinal_month: Regex,
     shopping_day: Regex,
 }
 
@@ -97,12 +99,17 @@ fn patterns() -> &'static Patterns {
             zh_month_day: re(r"(上个?月|这个月|本月)(\d{1,2})[号日]"),
             // N天前 and N周前 / N个星期前 / N个礼拜前, N in digits or Chinese numerals (两天前).
             zh_relative: re(
-                r"今天|今早|昨天|昨晚|大前天|前天|(?:上周|上星期|上个星期)([一二三四五六日天])|([\d一二两三四五六七八九十]{1,3})(?:(天)|个?(?:周|星期|礼拜))前",
+                r"今天|今早|昨天|昨晚|大前天|前天|(?:上周|上星期|上个星期|上礼拜|上个礼拜)([一二三四五六日天])|([\d一二两三四五六七八九十]{1,3})(?:(天)|个?(?:周|星期|礼拜))前",
             ),
             // "it's been 10 days since I ordered": the day it happened, N days before today.
             since: re(
                 r"(?i)\b(?:been|it's|it is)\s+(?:about\s+|almost\s+|over\s+|nearly\s+)?(?P<n>\d{1,2}|a|one|two|three|four|five|six|seven|eight|nine|ten) (?P<unit>days?|weeks?) since\b",
             ),
+            of_month: re(r"^(?i)\s+of\s+(last|this)\s+month\b"),
+            // "the first of December": the day in words.
+            ordinal_month: re(&format!(
+                r"(?i)\b(?:the\s+)?(?P<day>(?:twenty|thirty)[\s-]?(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|thirtieth)\s+of\s+(?P<month>{month})(?:,? (?P<year>\d{{4}}))?\b"
+            )),
             // Black Friday, 双十一: days customers name instead of a date, unless they look ahead.
             shopping_day: re(
                 r"(?i)(?:\b(?P<ahead>by|until|till|before|next|this coming)\s+)?(?P<name>\bblack friday\b|\bcyber monday\b|双十一|双11|双十二|双12)",
@@ -132,12 +139,27 @@ fn normalised(kind: DetailKind, found: &str) -> String {
             } else {
                 code.replace(['–', '—', '‐'], "-")
             };
+            // "HP 20567": the space stood for the dash.
+            let raw = lead.find(found).map_or(found, |m| &found[m.end()..]).trim();
+            let code = match raw.split_once(char::is_whitespace) {
+                Some((letters, number))
+                    if kind == DetailKind::Order
+                        && letters.chars().all(|c| c.is_ascii_alphabetic())
+                        && number.trim().chars().all(|c| c.is_ascii_digit()) =>
+                {
+                    format!("{letters}-{}", number.trim())
+                }
+                _ => code,
+            };
             code.to_uppercase()
         }
         DetailKind::Email => found.to_lowercase(),
         DetailKind::Phone => {
-            // 00 dialled before a country code is the + of the international format.
+            // 00 dialled before a country code is the + of the international format; a trunk
+            // 0 in brackets after it is not dialled from abroad (+44 (0)20 ...).
             let found = found.trim_start();
+            let without_trunk = found.replacen("(0)", "", 1);
+            let found = if found.starts_with(['+', '0']) { without_trunk.as_str() } else { found };
             let digits: String = found.chars().filter(char::is_ascii_digit).collect();
             match digits.strip_prefix("00") {
                 Some(rest) if found.starts_with("00") => format!("+{rest}"),
@@ -146,20 +168,6 @@ fn normalised(kind: DetailKind, found: &str) -> String {
             }
         }
         _ => found.to_owned(),
-    }
-}
-
-/// A small number in digits or Chinese numerals (一 to 九十九, 两 for 二).
-fn zh_number(s: &str) -> Option<i64> {
-    let digit =
-        |c: char| "零一二三四五六七八九".chars().position(|d| d == c).map(|i| i as i64).or((c == '两').then_some(2));
-    match s.chars().collect::<Vec<_>>().as_slice() {
-        ['十'] => Some(10),
-        ['十', u] => Some(10 + digit(*u)?),
-        [t, '十'] => Some(10 * digit(*t)?),
-        [t, '十', u] => Some(10 * digit(*t)? + digit(*u)?),
-        [d] if digit(*d).is_some() => digit(*d),
-        _ => s.parse().ok(),
     }
 }
 
@@ -176,6 +184,44 @@ fn number(word: &str) -> i64 {
         "nine" => 9,
         "ten" => 10,
         w => w.parse().unwrap_or(0),
+    }
+}
+
+/// A day of the month in ordinal words: "first" is 1, "twenty-third" 23.
+fn ordinal(words: &str) -> Option<i64> {
+    const ORDINALS: [&str; 20] = [
+        "first",
+        "second",
+        "third",
+        "fourth",
+        "fifth",
+        "sixth",
+        "seventh",
+        "eighth",
+        "ninth",
+        "tenth",
+        "eleventh",
+        "twelfth",
+        "thirteenth",
+        "fourteenth",
+        "fifteenth",
+        "sixteenth",
+        "seventeenth",
+        "eighteenth",
+        "nineteenth",
+        "twentieth",
+    ];
+    let w = words.to_lowercase().replace('-', " ");
+    let w: Vec<&str> = w.split_whitespace().collect();
+    let at = |o: &str| ORDINALS.iter().position(|x| *x == o).map(|i| i as i64 + 1);
+    match w.as_slice() {
+        ["thirtieth"] => Some(30),
+        [one] => at(one),
+        [tens, one] => Some(if *tens == "twenty" { 20 } else { 30 } + at(one).filter(|n| *n <= 9)?),
+        _ => w
+            .first()
+            .and_then(|t| t.strip_prefix("twenty").or(t.strip_prefix("thirty")).map(|o| (t, o)))
+            .and_then(|(t, o)| Some(if t.starts_with("twenty") { 20 } else { 30 } + at(o).filter(|n| *n <= 9)?)),
     }
 }
 
@@ -271,6 +317,20 @@ pub fn details(text: &str, at: i64) -> Vec<Detail> {
         };
         push(m.start(), m.end(), DetailKind::Date, iso(day), &mut out);
     }
+    for c in p.ordinal_month.captures_iter(text) {
+        let (Some(m), Some(d)) = (c.get(0), c.name("day").and_then(|d| ordinal(d.as_str()))) else { continue };
+        let mo = month_of(&c["month"]);
+        let y = c.name("year").and_then(|y| y.as_str().parse().ok());
+        if valid(mo, d) {
+            push(
+                m.start(),
+                m.end(),
+                DetailKind::Date,
+                iso(y.map_or_else(|| recent(today, mo, d), |y| days_from_civil(y, mo, d))),
+                &mut out,
+            );
+        }
+    }
     for c in p.since.captures_iter(text) {
         let (Some(m), Some(n)) = (c.get(0), c.name("n")) else { continue };
         let unit = if c.name("unit").is_some_and(|u| u.as_str().to_lowercase().starts_with("week")) { 7 } else { 1 };
@@ -293,14 +353,23 @@ pub fn details(text: &str, at: i64) -> Vec<Detail> {
         let (Some(date), Some(n)) = (c.name("date"), c.get(3)) else { continue };
         let Ok(d) = n.as_str().parse::<i64>() else { continue };
         const JOINING: [&str; 12] = ["and", "but", "or", "so", "when", "then", "at", "in", "with", "i", "we", "it"];
-        let noun_after = c.get(4).is_some_and(|w| !JOINING.contains(&w.as_str().to_lowercase().as_str()));
+        // "the 28th of last month", "the 3rd of this month": that month.
+        let of_month = p.of_month.captures(&text[date.end()..]);
+        let noun_after =
+            of_month.is_none() && c.get(4).is_some_and(|w| !JOINING.contains(&w.as_str().to_lowercase().as_str()));
         let ahead = c.get(1).is_some() || p.future.is_match(sentence_around(text, date.start()));
         if ahead || noun_after || !(1..=31).contains(&d) {
             continue;
         }
         let (y, mo, day) = civil_from_days(today);
-        let (y, mo) = if d <= day { (y, mo) } else { month_before(y, mo) };
-        push(date.start(), date.end(), DetailKind::Date, iso(days_from_civil(y, mo, d)), &mut out);
+        let (y, mo) = match &of_month {
+            Some(m) if m[1].eq_ignore_ascii_case("last") => month_before(y, mo),
+            Some(_) => (y, mo),
+            None if d <= day => (y, mo),
+            None => month_before(y, mo),
+        };
+        let end = date.end() + of_month.as_ref().and_then(|m| m.get(0)).map_or(0, |m| m.end());
+        push(date.start(), end, DetailKind::Date, iso(days_from_civil(y, mo, d)), &mut out);
     }
     for c in p.weekday.captures_iter(text) {
         let (Some(m), Some(w)) = (c.get(0), c.get(2)) else { continue };
@@ -354,7 +423,7 @@ pub fn details(text: &str, at: i64) -> Vec<Detail> {
                     today - weekday - 7 + target
                 }
                 (_, Some(n)) => {
-                    let Some(n) = zh_number(n.as_str()) else { continue };
+                    let Some(n) = super::amount::zh_number(n.as_str()) else { continue };
                     today - if c.get(3).is_some() { n } else { 7 * n }
                 }
                 _ => continue,
@@ -480,6 +549,10 @@ mod tests {
         assert_eq!(got("我双十一买的"), [("date", "2026-11-11".into())]);
         assert!(got("will the Black Friday price come back?").is_empty());
         assert!(got("can it come before Cyber Monday").is_empty());
+        assert_eq!(got("charged on the first of December"), [("date", "2026-12-01".into())]);
+        assert_eq!(got("the twenty-third of November"), [("date", "2026-11-23".into())]);
+        assert_eq!(got("it arrived on the 28th of last month"), [("date", "2026-11-28".into())]);
+        assert_eq!(got("上礼拜三下的单"), [("date", "2026-11-25".into())]);
     }
 
     #[test]
@@ -503,6 +576,8 @@ mod tests {
         assert!(got("a few dollars").is_empty());
         assert_eq!(got("paid $1.5k for it"), [("amount", "USD 1500.00".into())], "k for thousands");
         assert_eq!(got("$2K sofa"), [("amount", "USD 2000.00".into())]);
+        assert_eq!(got("花了四百九十九元"), [("amount", "CNY 499.00".into())]);
+        assert!(got("我们一块去").is_empty(), "一块 is 'together'");
     }
 
     #[test]
@@ -519,5 +594,8 @@ mod tests {
         // 00 dialled for the +; a Chinese mobile whose middle group starts 00 is not that.
         assert_eq!(got("my mobile is 0044 7700 900 321"), [("phone", "+447700900321".into())]);
         assert_eq!(got("call me: 138 0013 8000"), [("phone", "13800138000".into())]);
+        assert_eq!(got("UK office +44 (0)20 7946 0958"), [("phone", "+442079460958".into())]);
+        assert_eq!(got("order HP 20567 still shows processing"), [("order", "HP-20567".into())]);
+        assert_eq!(got("EMS单号 EA123456789CN 查不到"), [("tracking", "EA123456789CN".into())]);
     }
 }
