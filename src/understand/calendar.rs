@@ -83,6 +83,61 @@ pub(super) fn shopping_day(today: i64, phrase: &str) -> Option<i64> {
     }
 }
 
+/// A count in digits or English words ("a", "two" to "ten"), as in "two weeks ago"; 0 if neither.
+pub(super) fn number(word: &str) -> i64 {
+    match word.to_lowercase().as_str() {
+        "a" | "one" => 1,
+        "two" => 2,
+        "three" => 3,
+        "four" => 4,
+        "five" => 5,
+        "six" => 6,
+        "seven" => 7,
+        "eight" => 8,
+        "nine" => 9,
+        "ten" => 10,
+        w => w.parse().unwrap_or(0),
+    }
+}
+
+/// A day of the month in ordinal words: "first" is 1, "twenty-third" 23.
+pub(super) fn ordinal(words: &str) -> Option<i64> {
+    const ORDINALS: [&str; 20] = [
+        "first",
+        "second",
+        "third",
+        "fourth",
+        "fifth",
+        "sixth",
+        "seventh",
+        "eighth",
+        "ninth",
+        "tenth",
+        "eleventh",
+        "twelfth",
+        "thirteenth",
+        "fourteenth",
+        "fifteenth",
+        "sixteenth",
+        "seventeenth",
+        "eighteenth",
+        "nineteenth",
+        "twentieth",
+    ];
+    let w = words.to_lowercase().replace('-', " ");
+    let w: Vec<&str> = w.split_whitespace().collect();
+    let at = |o: &str| ORDINALS.iter().position(|x| *x == o).map(|i| i as i64 + 1);
+    match w.as_slice() {
+        ["thirtieth"] => Some(30),
+        [one] => at(one),
+        [tens, one] => Some(if *tens == "twenty" { 20 } else { 30 } + at(one).filter(|n| *n <= 9)?),
+        _ => w
+            .first()
+            .and_then(|t| t.strip_prefix("twenty").or(t.strip_prefix("thirty")).map(|o| (t, o)))
+            .and_then(|(t, o)| Some(if t.starts_with("twenty") { 20 } else { 30 } + at(o).filter(|n| *n <= 9)?)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,8 @@
 //! ones resolved against when the message was written ("last Tuesday", "3 days ago", "昨天").
 
 use super::calendar::{
-    civil_from_days, days_from_civil, iso, month_and_day, month_before, month_of, recent, shopping_day, valid,
+    civil_from_days, days_from_civil, iso, month_and_day, month_before, month_of, number, ordinal, recent,
+    shopping_day, valid,
 };
 use crate::privacy::{Kind, find};
 use regex::Regex;
@@ -168,60 +169,6 @@ fn normalised(kind: DetailKind, found: &str) -> String {
             }
         }
         _ => found.to_owned(),
-    }
-}
-
-fn number(word: &str) -> i64 {
-    match word.to_lowercase().as_str() {
-        "a" | "one" => 1,
-        "two" => 2,
-        "three" => 3,
-        "four" => 4,
-        "five" => 5,
-        "six" => 6,
-        "seven" => 7,
-        "eight" => 8,
-        "nine" => 9,
-        "ten" => 10,
-        w => w.parse().unwrap_or(0),
-    }
-}
-
-/// A day of the month in ordinal words: "first" is 1, "twenty-third" 23.
-fn ordinal(words: &str) -> Option<i64> {
-    const ORDINALS: [&str; 20] = [
-        "first",
-        "second",
-        "third",
-        "fourth",
-        "fifth",
-        "sixth",
-        "seventh",
-        "eighth",
-        "ninth",
-        "tenth",
-        "eleventh",
-        "twelfth",
-        "thirteenth",
-        "fourteenth",
-        "fifteenth",
-        "sixteenth",
-        "seventeenth",
-        "eighteenth",
-        "nineteenth",
-        "twentieth",
-    ];
-    let w = words.to_lowercase().replace('-', " ");
-    let w: Vec<&str> = w.split_whitespace().collect();
-    let at = |o: &str| ORDINALS.iter().position(|x| *x == o).map(|i| i as i64 + 1);
-    match w.as_slice() {
-        ["thirtieth"] => Some(30),
-        [one] => at(one),
-        [tens, one] => Some(if *tens == "twenty" { 20 } else { 30 } + at(one).filter(|n| *n <= 9)?),
-        _ => w
-            .first()
-            .and_then(|t| t.strip_prefix("twenty").or(t.strip_prefix("thirty")).map(|o| (t, o)))
-            .and_then(|(t, o)| Some(if t.starts_with("twenty") { 20 } else { 30 } + at(o).filter(|n| *n <= 9)?)),
     }
 }
 
