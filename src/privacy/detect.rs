@@ -245,6 +245,11 @@ pub fn find(text: &str, kinds: &[Kind]) -> Vec<Finding> {
                 for m in p.order.find_iter(text).filter(|m| bounded(text, &m.range())) {
                     // "order HP-20417", "order HP 20567": the finding is the code, not the word.
                     let code = p.order_code.captures(m.as_str()).and_then(|c| c.name("code"));
+                    // "order USD 1299" is an amount.
+                    let rest = code.map_or("", |c| &m.as_str()[c.start()..]);
+                    if ["USD ", "EUR ", "GBP ", "CNY ", "RMB "].iter().any(|cur| rest.starts_with(cur)) {
+                        continue;
+                    }
                     let code_at = code.filter(|c| !["ID", "NO", "NR"].iter().any(|w| c.as_str().starts_with(w)));
                     let code_at = code_at.map_or(0, |c| c.start());
                     add(kind, m.start() + code_at..m.end(), &mut found);
@@ -372,6 +377,9 @@ mod tests {
         assert_eq!(kinds("I live at 1600 Pennsylvania Ave."), [(Kind::Address, "1600 Pennsylvania Ave.")]);
         assert_eq!(kinds("我住在北京市朝阳区建国路88号3栋"), [(Kind::Address, "北京市朝阳区建国路88号3栋")]);
         assert_eq!(kinds("order HP-20417 arrived"), [(Kind::Order, "HP-20417")]);
+        assert_eq!(kinds("order HP 20567 arrived"), [(Kind::Order, "HP 20567")]);
+        assert!(kinds("my order USD 1299 was charged twice").is_empty(), "an amount");
+        assert_eq!(kinds("EMS单号 EA123456789CN"), [(Kind::Tracking, "单号 EA123456789CN")]);
         assert_eq!(kinds("order id 300987 was charged"), [(Kind::Order, "order id 300987")]);
         assert_eq!(kinds("order: #100234 is late"), [(Kind::Order, "order: #100234")]);
         assert_eq!(kinds("运单 SF1234567890123 没更新"), [(Kind::Tracking, "运单 SF1234567890123")]);

@@ -292,6 +292,18 @@ pub fn details(text: &str, at: i64) -> Vec<Detail> {
         if c.name("ahead").is_some() || p.future.is_match(sentence_around(text, name.start())) {
             continue;
         }
+        // Only as the day something happened ("ordered on Black Friday", "双十一买的"), not the
+        // event itself ("双十一有什么活动", "any Black Friday deals left?").
+        let before = text[..name.start()].trim_end().to_lowercase();
+        let after: String = text[name.end()..].chars().take(8).collect();
+        let on = ["on", "since", "from", "during", "over", "at"].iter().any(|w| {
+            before.strip_suffix(w).is_some_and(|b| b.is_empty() || b.ends_with(|c: char| !c.is_alphanumeric()))
+        });
+        let zh = before.ends_with('在')
+            || ["买", "下单", "下的单", "付", "收到", "到货", "订"].iter().any(|w| after.contains(w));
+        if !(on || zh) {
+            continue;
+        }
         if let Some(day) = shopping_day(today, name.as_str()) {
             push(name.start(), name.end(), DetailKind::Date, iso(day), &mut out);
         }
@@ -495,6 +507,8 @@ mod tests {
         assert_eq!(got("ordered on Black Friday"), [("date", "2026-11-27".into())]);
         assert_eq!(got("我双十一买的"), [("date", "2026-11-11".into())]);
         assert!(got("will the Black Friday price come back?").is_empty());
+        assert!(got("双十一有什么活动").is_empty(), "the event, not a day something happened");
+        assert!(got("any Black Friday deals left?").is_empty());
         assert!(got("can it come before Cyber Monday").is_empty());
         assert_eq!(got("charged on the first of December"), [("date", "2026-12-01".into())]);
         assert_eq!(got("the twenty-third of November"), [("date", "2026-11-23".into())]);
