@@ -72,6 +72,7 @@ struct Patterns {
     /// What may follow an order number to name another ("and 55672", "、1002"), anchored.
     order_more: Regex,
     order_code: Regex,
+    month_year: Regex,
     tracking: Regex,
     /// A carrier's name, a few words, then its number ("DHL says 1234567890"): the number alone.
     tracking_carrier: Regex,
@@ -87,6 +88,9 @@ fn patterns() -> &'static Patterns {
         let re = |p: &str| Regex::new(p).expect("valid PII pattern");
         // A tracking number after its lead-in: one token, or digits in groups ("7749 1234 5678").
         let number = r"(?:[A-Z0-9]{10,30}|\d{2,6}(?: \d{2,6}){2,7})";
+        // After a Chinese lead-in, a number may be spaced with its carrier's letters in front
+        // (运单号是 YT 2345 6789 0123 4).
+        let spaced = r"(?:[A-Z]{1,3} ?)?\d{2,6}(?: \d{1,6}){2,7}";
         let street = r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl|Way|Terrace|Square|Sq|Strasse|Straße)";
         Patterns {
             email: re(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"),
@@ -122,9 +126,10 @@ fn patterns() -> &'static Patterns {
             // The word before a code with its own letters ("order HP 20567", not "order ID
             // 300987"): the finding starts at the code.
             order_code: re(r"^(?i:order)\s+(?P<code>(?-i:[A-Z]{2,4})[ \-–—‐]?\d)"),
+            month_year: re(r"^(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[-–—‐](?:19|20)\d{2}$"),
             order_more: re(r"^(?i:\s*(?:,|and|&|or|plus|/|、|和|及|与)\s*(?:#\s*)?)(?P<n>(?:[A-Z]{2,4}[-–—‐]?)?\d{4,})"),
             tracking: re(&format!(
-                r"1Z(?:[ \-]?[0-9A-Z]){{16}}|(?:SF|JDV?|YT|JT|ZTO)\d{{10,16}}|[A-Z]{{2}}\d{{9}}[A-Z]{{2}}|9[2-5]\d{{2}}(?: ?\d{{4}}){{4}} ?\d{{2}}|(?i:tracking\s*(?:number|no\.?|#|code)?\s*(?:(?:is|says|shows|reads)\s*)?[:#]?\s*){number}|(?:运单号?|快递单号|物流单号|单号)\s*[:：]?\s*[A-Z0-9]{{8,30}}"
+                r"1Z(?:[ \-]?[0-9A-Z]){{16}}|(?:SF|JDV?|YT|JT|ZTO)\d{{10,16}}|[A-Z]{{2}}\d{{9}}[A-Z]{{2}}|9[2-5]\d{{2}}(?: ?\d{{4}}){{4}} ?\d{{2}}|(?i:tracking\s*(?:number|no\.?|#|code)?\s*(?:(?:is|says|shows|reads)\s*)?[:#]?\s*){number}|(?:运单号?|快递单号|物流单号|单号)\s*[:：]?\s*(?:是|为)?\s*(?:{spaced}|[A-Z0-9]{{8,30}})"
             )),
             phone_local: re(
                 r"(?i:\b(?:phone|cell|mobile|tel|telephone|call|ring|text me|reach me)\b[^\d\n]{0,25})(?P<n>\d{3}[ .\-]\d{4})",
@@ -245,9 +250,11 @@ pub fn find(text: &str, kinds: &[Kind]) -> Vec<Finding> {
                 for m in p.order.find_iter(text).filter(|m| bounded(text, &m.range())) {
                     // "order HP-20417", "order HP 20567": the finding is the code, not the word.
                     let code = p.order_code.captures(m.as_str()).and_then(|c| c.name("code"));
-                    // "order USD 1299" is an amount.
+                    // "order USD 1299" is an amount, "Nov-2026" a month.
                     let rest = code.map_or("", |c| &m.as_str()[c.start()..]);
-                    if ["USD ", "EUR ", "GBP ", "CNY ", "RMB "].iter().any(|cur| rest.starts_with(cur)) {
+                    if ["USD ", "EUR ", "GBP ", "CNY ", "RMB "].iter().any(|cur| rest.starts_with(cur))
+                        || p.month_year.is_match(m.as_str())
+                    {
                         continue;
                     }
                     let code_at = code.filter(|c| !["ID", "NO", "NR"].iter().any(|w| c.as_str().starts_with(w)));
@@ -379,6 +386,7 @@ mod tests {
         assert_eq!(kinds("order HP-20417 arrived"), [(Kind::Order, "HP-20417")]);
         assert_eq!(kinds("order HP 20567 arrived"), [(Kind::Order, "HP 20567")]);
         assert!(kinds("my order USD 1299 was charged twice").is_empty(), "an amount");
+        assert!(kinds("placed 30-Nov-2026").is_empty(), "a month and year");
         assert_eq!(kinds("EMS单号 EA123456789CN"), [(Kind::Tracking, "单号 EA123456789CN")]);
         assert_eq!(kinds("order id 300987 was charged"), [(Kind::Order, "order id 300987")]);
         assert_eq!(kinds("order: #100234 is late"), [(Kind::Order, "order: #100234")]);

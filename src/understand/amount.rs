@@ -22,7 +22,7 @@ fn patterns() -> &'static Patterns {
             // Chinese numerals before 元 or 块: 四百九十九元, 两千块 (not 一块, "together").
             amount_zh: re(r"([零一二两三四五六七八九十百千万]{2,}|[二两三四五六七八九十])(?:元|块)"),
             amount: re(
-                r"(?i)(?:(?P<sym>[$€£¥￥])\s?(?P<a>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)(?P<k>k\b)?)|(?:(?P<b>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)\s?(?P<code>(?:USD|EUR|GBP|CNY|RMB|dollars?|bucks?|euros?|pounds?|quid|yuan)\b|元|块))|(?:(?P<pre>RMB|CNY|USD|EUR|GBP)\s?(?P<c>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?))",
+                r"(?i)(?:(?P<sym>[$€£¥￥])\s?(?:(?P<eu>\d{1,3}(?:\.\d{3})+(?:,\d{1,2})?)|(?P<a>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?))(?P<k>k\b)?)|(?:(?P<b>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)\s?(?P<code>(?:USD|EUR|GBP|CNY|RMB|dollars?|bucks?|euros?|pounds?|quid|yuan)\b|元|块))|(?:(?P<pre>RMB|CNY|USD|EUR|GBP)\s?(?P<c>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?))",
             ),
             // A symbol after the number, as much of Europe writes it: `1.299,00 €`, `15€`.
             amount_after: re(r"(?P<n>\d{1,3}(?:\.\d{3})+(?:,\d{2})?|\d+,\d{2}|\d+(?:\.\d{1,2})?)\s?(?P<sym>[€£])"),
@@ -134,7 +134,7 @@ pub(super) fn amounts(text: &str) -> Vec<(Range<usize>, String)> {
                 "£" => "GBP",
                 _ => "CNY",
             };
-            (c.name("a"), cur)
+            (c.name("a").or(c.name("eu")), cur)
         } else if let Some(code) = c.name("code") {
             let cur = match code.as_str().to_lowercase().as_str() {
                 "usd" | "dollar" | "dollars" | "buck" | "bucks" => "USD",
@@ -155,7 +155,13 @@ pub(super) fn amounts(text: &str) -> Vec<(Range<usize>, String)> {
         let Some(num) = num else { continue };
         // "$1.5k": thousands.
         let times = if c.name("k").is_some() { 1000.0 } else { 1.0 };
-        let value: f64 = num.as_str().replace(',', "").parse::<f64>().unwrap_or(0.0) * times;
+        // `€1.050`, `€1.299,00`: full stops group thousands, a comma is the decimal point.
+        let plain = if c.name("eu").is_some() {
+            num.as_str().replace('.', "").replace(',', ".")
+        } else {
+            num.as_str().replace(',', "")
+        };
+        let value: f64 = plain.parse::<f64>().unwrap_or(0.0) * times;
         out.push((m.range(), format!("{cur} {value:.2}")));
     }
     for c in p.amount_after.captures_iter(text) {

@@ -49,6 +49,7 @@ struct Patterns {
     month_slash_day: Regex,
     day_of_month: Regex,
     zh_relative: Regex,
+    zh_this_week: Regex,
     since: Regex,
     of_month: Regex,
     ordinal_month: Regex,
@@ -73,7 +74,8 @@ fn patterns() -> &'static Patterns {
             // 23.11.2026: day first, as much of Europe writes it.
             dotted: re(r"\b(\d{1,2})\.(\d{1,2})\.(\d{4})\b"),
             month_day: re(&format!(r"\b({month})\.? (\d{{1,2}})(?:st|nd|rd|th)?(?:,? (\d{{4}}))?\b")),
-            day_month: re(&format!(r"\b(\d{{1,2}})(?:st|nd|rd|th)? (?:of )?({month})(?:,? (\d{{4}}))?\b")),
+            // 5 December, 30-Nov, 30-Nov-2026.
+            day_month: re(&format!(r"\b(\d{{1,2}})(?:st|nd|rd|th)?(?: (?:of )?|-)({month})(?:(?:,? |-)(\d{{4}}))?\b")),
             zh_date: re(r"(?:(\d{4})年)?(\d{1,2})月(\d{1,2})[日号]"),
             relative: re(&format!(
                 r"(?i)\b(today|earlier today|this morning|this afternoon|yesterday|last night|the day before yesterday|(?:last|this past) ({day})|(\d{{1,2}}|a|one|two|three|four|five|six|seven) (days?|weeks?) (?:ago|back))\b"
@@ -102,6 +104,8 @@ fn patterns() -> &'static Patterns {
             zh_relative: re(
                 r"今天|今早|昨天|昨晚|大前天|前天|(?:上周|上星期|上个星期|上礼拜|上个礼拜)([一二三四五六日天])|([\d一二两三四五六七八九十]{1,3})(?:(天)|个?(?:周|星期|礼拜))前",
             ),
+            // 本周一, 这周二, 这个星期三: that day of this week.
+            zh_this_week: re(r"(?:本周|这周|这个星期|这星期|本星期|这个礼拜|这礼拜)([一二三四五六日天])"),
             // "it's been 10 days since I ordered": the day it happened, N days before today.
             since: re(
                 r"(?i)\b(?:been|it's|it is)\s+(?:about\s+|almost\s+|over\s+|nearly\s+)?(?P<n>\d{1,2}|a|one|two|three|four|five|six|seven|eight|nine|ten) (?P<unit>days?|weeks?) since\b",
@@ -126,7 +130,7 @@ fn normalised(kind: DetailKind, found: &str) -> String {
     static LEAD: OnceLock<Regex> = OnceLock::new();
     #[allow(clippy::expect_used)]
     let lead = LEAD.get_or_init(|| {
-        Regex::new(r"^(?i:tracking\s*(?:number|no\.?|#|code)?\s*(?:(?:is|says|shows|reads)\s*)?|order\s*(?:no\.?|number|id)?\s*(?:is\s*)?|订单号?|运单号?|快递单号|物流单号|单号)\s*[:：#]?\s*#?\s*")
+        Regex::new(r"^(?i:tracking\s*(?:number|no\.?|#|code)?\s*(?:(?:is|says|shows|reads)\s*)?|order\s*(?:no\.?|number|id)?\s*(?:is\s*)?|订单号?|运单号?|快递单号|物流单号|单号)\s*[:：#]?\s*(?:是|为)?\s*#?\s*")
             .expect("valid lead-in pattern")
     });
     match kind {
@@ -368,6 +372,14 @@ pub fn details(text: &str, at: i64) -> Vec<Detail> {
             push(m.start(), m.end(), DetailKind::Date, iso(days_from_civil(y, mo, d)), &mut out);
         }
     }
+    for c in p.zh_this_week.captures_iter(text) {
+        let (Some(m), Some(w)) = (c.get(0), c.get(1)) else { continue };
+        let target = "一二三四五六日".chars().position(|x| w.as_str().starts_with(x)).unwrap_or(6) as i64;
+        // A day still ahead this week is a wish, not an event.
+        if target <= weekday {
+            push(m.start(), m.end(), DetailKind::Date, iso(today - weekday + target), &mut out);
+        }
+    }
     for c in p.zh_relative.captures_iter(text) {
         let Some(m) = c.get(0) else { continue };
         let day = match m.as_str() {
@@ -514,6 +526,10 @@ mod tests {
         assert_eq!(got("the twenty-third of November"), [("date", "2026-11-23".into())]);
         assert_eq!(got("it arrived on the 28th of last month"), [("date", "2026-11-28".into())]);
         assert_eq!(got("上礼拜三下的单"), [("date", "2026-11-25".into())]);
+        assert_eq!(got("本周一收到的"), [("date", "2026-11-30".into())]);
+        assert!(got("这周五能到吗").is_empty(), "still ahead");
+        assert_eq!(got("placed 30-Nov"), [("date", "2026-11-30".into())]);
+        assert_eq!(got("placed 30-Nov-2026"), [("date", "2026-11-30".into())]);
     }
 
     #[test]
@@ -537,6 +553,8 @@ mod tests {
         assert!(got("a few dollars").is_empty());
         assert_eq!(got("paid $1.5k for it"), [("amount", "USD 1500.00".into())], "k for thousands");
         assert_eq!(got("$2K sofa"), [("amount", "USD 2000.00".into())]);
+        assert_eq!(got("Paid €1.050 for the sofa"), [("amount", "EUR 1050.00".into())], "a full stop groups thousands");
+        assert_eq!(got("€1.299,00 in total"), [("amount", "EUR 1299.00".into())]);
         assert_eq!(got("花了四百九十九元"), [("amount", "CNY 499.00".into())]);
         assert!(got("我们一块去").is_empty(), "一块 is 'together'");
     }
@@ -558,5 +576,6 @@ mod tests {
         assert_eq!(got("UK office +44 (0)20 7946 0958"), [("phone", "+442079460958".into())]);
         assert_eq!(got("order HP 20567 still shows processing"), [("order", "HP-20567".into())]);
         assert_eq!(got("EMS单号 EA123456789CN 查不到"), [("tracking", "EA123456789CN".into())]);
+        assert_eq!(got("运单号是 YT 2345 6789 0123 4"), [("tracking", "YT2345678901234".into())]);
     }
 }
