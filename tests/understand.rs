@@ -31,7 +31,7 @@ fn the_labelled_sets_score_as_documented() {
     assert!(s["agreement"].as_f64().unwrap() >= 0.7, "{s}");
     let s = score(&["understand", "sentiment", "--encoder", "--json", "assets/eval/sentiment-heldout.jsonl"]);
     assert!(s["agreement"].as_f64().unwrap() >= 0.85, "{s}");
-    let sets = (1..=10)
+    let sets = (1..=12)
         .map(|n| if n == 1 { "details-heldout.jsonl".to_owned() } else { format!("details-heldout-{n}.jsonl") });
     for set in sets.map(|f| format!("assets/eval/{f}")) {
         let set = set.as_str();
