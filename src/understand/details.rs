@@ -135,26 +135,22 @@ fn normalised(kind: DetailKind, found: &str) -> String {
     });
     match kind {
         DetailKind::Order | DetailKind::Tracking => {
-            let code = lead.find(found).map_or(found, |m| &found[m.end()..]);
+            let raw = lead.find(found).map_or(found, |m| &found[m.end()..]).trim();
+            // "HP 20567": the space stood for the dash.
+            if kind == DetailKind::Order
+                && let Some((letters, number)) = raw.split_once(char::is_whitespace)
+                && letters.chars().all(|c| c.is_ascii_alphabetic())
+                && number.trim().chars().all(|c| c.is_ascii_digit())
+            {
+                return format!("{letters}-{}", number.trim()).to_uppercase();
+            }
             // An order's dash is part of its number (any dash a mail client typed: HP–20123); a
             // tracking number's dashes and spaces only group it (1Z-999-AA1-...).
-            let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+            let code: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
             let code = if kind == DetailKind::Tracking {
                 code.replace('-', "")
             } else {
                 code.replace(['–', '—', '‐'], "-")
-            };
-            // "HP 20567": the space stood for the dash.
-            let raw = lead.find(found).map_or(found, |m| &found[m.end()..]).trim();
-            let code = match raw.split_once(char::is_whitespace) {
-                Some((letters, number))
-                    if kind == DetailKind::Order
-                        && letters.chars().all(|c| c.is_ascii_alphabetic())
-                        && number.trim().chars().all(|c| c.is_ascii_digit()) =>
-                {
-                    format!("{letters}-{}", number.trim())
-                }
-                _ => code,
             };
             code.to_uppercase()
         }
@@ -174,6 +170,11 @@ fn normalised(kind: DetailKind, found: &str) -> String {
         }
         _ => found.to_owned(),
     }
+}
+
+/// A Chinese weekday's number (一 = 0 for Monday, 日 or 天 = 6 for Sunday).
+fn zh_weekday(w: &str) -> i64 {
+    "一二三四五六日".chars().position(|x| w.starts_with(x)).unwrap_or(6) as i64
 }
 
 /// The sentence of `text` that holds byte offset `at`.
@@ -374,7 +375,7 @@ pub fn details(text: &str, at: i64) -> Vec<Detail> {
     }
     for c in p.zh_this_week.captures_iter(text) {
         let (Some(m), Some(w)) = (c.get(0), c.get(1)) else { continue };
-        let target = "一二三四五六日".chars().position(|x| w.as_str().starts_with(x)).unwrap_or(6) as i64;
+        let target = zh_weekday(w.as_str());
         // A day still ahead this week is a wish, not an event.
         if target <= weekday {
             push(m.start(), m.end(), DetailKind::Date, iso(today - weekday + target), &mut out);
@@ -389,7 +390,7 @@ pub fn details(text: &str, at: i64) -> Vec<Detail> {
             "大前天" => today - 3,
             _ => match (c.get(1), c.get(2)) {
                 (Some(w), _) => {
-                    let target = "一二三四五六日".chars().position(|x| w.as_str().starts_with(x)).unwrap_or(6) as i64;
+                    let target = zh_weekday(w.as_str());
                     // 上周X: that weekday of the week before this one.
                     today - weekday - 7 + target
                 }
