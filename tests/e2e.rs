@@ -13,7 +13,12 @@ struct Tmux {
 impl Tmux {
     fn run(&self, args: &[&str]) -> String {
         let out = Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().expect("tmux");
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if !out.status.success() {
+            // Shown in a timeout's message: "no server running", "can't find pane"...
+            text.push_str(&format!("[tmux {args:?} failed: {}]", String::from_utf8_lossy(&out.stderr).trim()));
+        }
+        text
     }
 
     fn screen(&self) -> String {
@@ -129,10 +134,11 @@ fn typed_text_survives_a_crash() {
     let killed = Command::new("pkill").args(["-9", "-P", shell_pid, "deskpilot"]).status().expect("pkill");
     assert!(killed.success(), "could not kill the console");
     tmux.wait_for("EXITED 137", Duration::from_secs(10));
-    tmux.run(&["kill-session", "-t", "dp"]);
 
-    // Restart: the session resumes and the typed text is back in the editor.
-    tmux.run(&["new-session", "-d", "-s", "dp", "-x", "160", "-y", "48", &start("")]);
+    // Restart in the same pane: the session resumes and the typed text is back in the editor.
+    // (Killing the only session would stop the tmux server, and a new session started at once
+    // could race the server's exit and never appear.)
+    tmux.run(&["respawn-pane", "-k", "-t", "dp", &start("")]);
     let screen = tmux.wait_for("XYZZY-typed-before-the-crash", Duration::from_secs(30));
     assert!(screen.contains("Ana Souza"), "{screen}");
     tmux.run(&["send-keys", "-t", "dp", "C-q"]);
