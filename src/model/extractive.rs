@@ -77,6 +77,7 @@ fn list_sentences(picked: &[Candidate], zh: bool) -> Vec<String> {
 /// the customer sounds upset.
 pub(crate) struct Opening {
     pub zh: bool,
+    /// Empty on a later reply: agents greet once in a conversation.
     pub greeting: String,
     /// An apology when the customer sounds upset, then a thank-you for the order number they
     /// just gave (either may be empty).
@@ -101,7 +102,10 @@ pub(crate) fn opening(request: &DraftRequest) -> Opening {
         .as_ref()
         .map(|c| if zh && !crate::text::has_cjk(&c.name) { c.name.trim().to_owned() } else { address_name(&c.name) })
         .unwrap_or_default();
+    // A later reply in the same conversation goes straight to the point: agents greet once.
+    let replied = request.messages.iter().any(|m| m.author == Author::Agent && !m.internal);
     let greeting = match (zh, name.is_empty()) {
+        _ if replied => String::new(),
         (true, false) => format!("{name}您好！"),
         (true, true) => "您好！".to_owned(),
         (false, false) => format!("Hi {name},"),
@@ -198,7 +202,7 @@ fn candidates(
     for (pi, p) in passages.iter().take(3).enumerate() {
         for (si, s) in p.text.split_sentence_bounds().enumerate() {
             let s = s.trim();
-            if s.chars().count() < 12 {
+            if s.chars().count() < 12 || crate::text::is_question(s) {
                 continue;
             }
             let terms = content_terms(s, en);
@@ -300,10 +304,10 @@ impl ExtractiveDrafter {
         let closing = if zh { super::layout::ZH_CLOSING } else { super::layout::EN_CLOSING };
         let text = if zh {
             format!("{greeting}{empathy}{body}{closing}")
-        } else if empathy.is_empty() {
-            format!("{greeting}\n\n{body}\n\n{closing}")
         } else {
-            format!("{greeting}\n\n{empathy} {body}\n\n{closing}")
+            let body = if empathy.is_empty() { body } else { format!("{empathy} {body}") };
+            let opened = if greeting.is_empty() { String::new() } else { format!("{greeting}\n\n") };
+            format!("{opened}{body}\n\n{closing}")
         };
         (text, sources, false)
     }
@@ -427,6 +431,18 @@ mod tests {
         assert!(text.starts_with("Hi Ana,"));
         assert!(text.contains("5-7 business days"), "{text}");
         assert_eq!(sources[0].slug, "refund-timeline");
+
+        // A later reply in the same conversation does not greet again, and never quotes a
+        // knowledge base's own question.
+        let p = passage(
+            "refund-timeline",
+            "When will my card refund show up? Card refunds take 5-7 business days to appear on your statement.",
+        );
+        let mut later = request("and to my card?", vec![p], 0.9, "en");
+        later.messages.insert(0, Message::agent("Refunds are issued within 2 business days.", 1));
+        later.messages.insert(0, Message::customer("when do refunds come?", 0));
+        let (text, _, _) = ExtractiveDrafter::default().compose(&later);
+        assert!(text.starts_with("Card refunds take 5-7 business days"), "{text}");
     }
 
     #[test]

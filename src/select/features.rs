@@ -113,7 +113,8 @@ pub fn candidates(passages: &[Passage], q: &Question) -> Vec<Candidate> {
     let mut seen = HashSet::new();
     for (pi, p) in passages.iter().take(MAX_PASSAGES).enumerate() {
         for (si, s) in sentences(&p.text).into_iter().enumerate() {
-            if s.chars().count() < 12 || !seen.insert(s.to_owned()) {
+            // A question is a heading or an FAQ's own question, never the answer to quote.
+            if s.chars().count() < 12 || crate::text::is_question(s) || !seen.insert(s.to_owned()) {
                 continue;
             }
             let v = q.vectors.and_then(|m| m.sentences.get(s).map(|v| (m, v)));

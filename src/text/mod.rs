@@ -19,6 +19,12 @@ pub fn sentences(text: &str) -> Vec<&str> {
     text.split_sentence_bounds().map(str::trim).filter(|s| s.chars().any(char::is_alphanumeric)).collect()
 }
 
+/// Whether a sentence is a question ("What can cause an insurance lapse?", "退款多久到账？"):
+/// in a knowledge base, a heading or an FAQ's question, not an answer.
+pub fn is_question(sentence: &str) -> bool {
+    sentence.trim_end_matches(|c: char| c.is_whitespace() || c == '*').ends_with(['?', '？'])
+}
+
 /// Content terms of a text: stemmed English words without stop words (the retrieval analyzer),
 /// plus each CJK character.
 pub fn content_terms(text: &str, en: &mut TextAnalyzer) -> HashSet<String> {
@@ -180,5 +186,12 @@ mod tests {
         assert!(list_item("drops, cracked screens or other accidental damage"));
         assert!(list_item("the remaining balance;") && list_item("whether autopay is turned on."));
         assert!(!list_item("Keep your receipt.") && !list_item("It does not cover:"));
+    }
+
+    #[test]
+    fn questions_are_told_from_answers() {
+        assert!(is_question("What can cause an insurance lapse?") && is_question("**Arrived damaged?**"));
+        assert!(is_question("退款多久到账？ "));
+        assert!(!is_question("Refunds take 5-7 business days.") && !is_question("Why? Because it is late."));
     }
 }
