@@ -394,7 +394,7 @@ pub fn generate_guided(
                 || (ends_sentence(&last) && !decimal_point(&reply_text, None))
                 || last.trim_end().ends_with([',', '，'])
         });
-        let after_comma = reply_text.trim_end().ends_with([',', '，']);
+        let after_comma = super::layout::after_comma(&reply_text);
         if sampling.copy_continuation > 0.0 && continuation.is_empty() && boundary {
             // A fresh quote starts where a sentence starts, preferably one of the plan's: inside
             // the passages only (the profile and the conversation keep their share), the copy

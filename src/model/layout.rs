@@ -129,9 +129,22 @@ impl ChineseOnly {
     }
 }
 
+/// Whether the reply stops after a comma on its current line, inside a sentence. A comma ends a
+/// clause only on its own line: after "Sure thing,\n\n" the body has begun (until this, a
+/// follow-up's body could open with the closing line, "Is there anything else...").
+pub(crate) fn after_comma(reply: &str) -> bool {
+    reply.trim_end_matches([' ', '\t']).ends_with([',', '，'])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_comma_ends_a_clause_only_on_its_own_line() {
+        assert!(after_comma("Sure, ") && after_comma("好的，"));
+        assert!(!after_comma("Sure thing,\n\n") && !after_comma("Done."));
+    }
 
     fn run(pieces: &[&str]) -> String {
         let mut g = ChineseOnly::default();
