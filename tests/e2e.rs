@@ -51,6 +51,16 @@ fn require_tmux() {
     assert!(found, "tmux is required for the terminal end-to-end tests (Debian: apt-get install tmux)");
 }
 
+/// The reply editor's text on `screen`: the editor is the one pane drawn with heavy borders.
+fn editor_text(screen: &str) -> String {
+    let lines = screen.lines().filter_map(|l| {
+        let start = l.find('┃')? + '┃'.len_utf8();
+        let end = start + l[start..].find('┃')?;
+        Some(l[start..end].trim())
+    });
+    lines.collect::<Vec<_>>().join(" ")
+}
+
 /// The process id of the console running in the pane (a child of the pane's shell).
 fn console_pid(tmux: &Tmux) -> String {
     let shell = tmux.run(&["list-panes", "-t", "dp", "-F", "#{pane_pid}"]);
@@ -94,6 +104,21 @@ fn demo_customer_draft_edit_send_in_tmux() {
     let screen = tmux.wait_for("Earlier conversations", Duration::from_secs(10));
     assert!(screen.contains("Tier: ") && screen.contains("Open issues"), "{screen}");
     tmux.run(&["send-keys", "-t", "dp", "Escape"]);
+
+    // Her follow-up gets a draft that answers first and closes once (a later reply does not
+    // greet again, and its body never opens with the closing line).
+    tmux.wait_for("shouldn't be any fee", Duration::from_secs(30));
+    let started = Instant::now();
+    let editor = loop {
+        let text = editor_text(&tmux.screen());
+        if text.contains("anything else I can help you with?") {
+            break text;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "no follow-up draft:\n{}", tmux.screen());
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(editor.matches("anything else I can help").count(), 1, "{editor}");
+    assert!(!editor.contains("Hi Ana"), "{editor}");
 
     tmux.run(&["send-keys", "-t", "dp", "C-q"]);
     let screen = tmux.wait_for("EXITED", Duration::from_secs(20));
