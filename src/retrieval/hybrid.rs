@@ -143,8 +143,9 @@ pub fn query_vector(
     if has_cjk(latest) {
         return Ok(None);
     }
+    let latest = &*without_identifiers(latest);
     let earlier: Vec<&str> = turns[at.saturating_sub(CONTEXT_TURNS)..at].iter().map(|(_, t)| t.as_str()).collect();
-    let earlier = earlier.join(" ");
+    let earlier = without_identifiers(&earlier.join(" ")).into_owned();
     let with_context = !earlier.trim().is_empty() && !has_cjk(&earlier);
     let texts: Vec<&str> = if with_context { vec![latest, earlier.as_str()] } else { vec![latest] };
     let mut vs = encoder.encode(&texts)?.into_iter();
@@ -175,9 +176,22 @@ pub fn latest_chinese(turns: &[(Author, String)]) -> Option<&str> {
 /// The multilingual encoder's vector of a Chinese question: its latest customer turn
 /// ([`latest_chinese`]); earlier turns are left out.
 pub fn chinese_query_vector(zh: &Chinese, latest: &str) -> Result<QueryVectors, EncoderError> {
-    let v = zh.encoder.encode(&[latest], crate::semantic::multilingual::Role::Query)?;
+    let v = zh.encoder.encode(&[&*without_identifiers(latest)], crate::semantic::multilingual::Role::Query)?;
     let latest = v.into_iter().next().unwrap_or_default();
     Ok(QueryVectors { mixed: latest.clone(), latest, earlier: None, multilingual: Some(zh.cosine_map) })
+}
+
+/// `text` without the identifiers in it (order and tracking numbers, phone numbers, e-mail
+/// addresses): what the sentence encoders read. To an encoder "HP-20549" is noise that pulls a
+/// question towards whatever passages hold numbers (a Chinese refund question with its order
+/// number ranked the change-or-cancel article first); BM25 still matches identifiers whole.
+/// Model codes (`AH-200`), amounts, durations and years are kept.
+pub fn without_identifiers(text: &str) -> std::borrow::Cow<'_, str> {
+    static ID: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let id = ID.get_or_init(|| {
+        regex::Regex::new(r"(?i)\S+@\S+\.\w+|(?:\b[a-z0-9]{1,8}[-–]?)?#?\d{5,}[a-z0-9]*").expect("identifier pattern")
+    });
+    id.replace_all(text, "")
 }
 
 fn logit(p: f32) -> f32 {
@@ -345,4 +359,19 @@ pub fn intent_candidates(result: &SearchResult) -> Vec<crate::understand::eviden
             dense_rank: c.dense_rank,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn encoders_read_questions_without_their_identifiers() {
+        let read = |t: &str| super::without_identifiers(t).split_whitespace().collect::<Vec<_>>().join(" ");
+        assert_eq!(read("order HP-20549 never came, mail me at ana@example.com"), "order never came, mail me at");
+        assert_eq!(read("我把订单 HP-20549 里的毯子退了"), "我把订单 里的毯子退了");
+        assert_eq!(
+            read("is my AH-200 from 2026 covered for $1299 after 30 days?"),
+            "is my AH-200 from 2026 covered for $1299 after 30 days?"
+        );
+        assert_eq!(read("tracking 1Z999AA10123456784 and #88231"), "tracking and");
+    }
 }
