@@ -185,7 +185,8 @@ pub fn chinese_query_vector(zh: &Chinese, latest: &str) -> Result<QueryVectors, 
 /// addresses): what the sentence encoders read. To an encoder "HP-20549" is noise that pulls a
 /// question towards whatever passages hold numbers (a Chinese refund question with its order
 /// number ranked the change-or-cancel article first); BM25 still matches identifiers whole.
-/// Model codes (`AH-200`), amounts, durations and years are kept.
+/// Model codes (`AH-200`), durations, years and amounts are kept (a run of five digits or more
+/// goes, so "15000 yuan" reaches the encoder as "yuan").
 pub fn without_identifiers(text: &str) -> std::borrow::Cow<'_, str> {
     static ID: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     let id = ID.get_or_init(|| {
