@@ -121,7 +121,7 @@ fn patterns() -> &'static Patterns {
             ],
             address_lead: re(r"^(?:我家?住在|我家在|我住|住在|家住|地址是|地址为|地址|寄到|送到|发到|在)"),
             order: re(
-                r"(?i)[A-Z]{2,4}[-–—‐]\d{4,}|order\s*(?:(?:no\.?|number|id|#)\s*(?:is\s*)?[:#]?|[:：])\s*#?\s*(?:[A-Z]{2,4}[-–—‐]?)?\d{4,}|order\s+\d{5,}|order\s+(?-i:[A-Z]{2,4})[ \-–—‐]\d{4,}|订单号?\s*[:：]?\s*\d{4,}",
+                r"(?i)[A-Z]{2,4}[-–—‐]\d{4,}|order\s*(?:(?:no\.?|number|id|#)\s*(?:is\s*)?[:#]?|[:：])\s*#?\s*(?:[A-Z]{2,4}[ \-–—‐]?)?\d{4,}|order\s+\d{5,}|order\s+(?-i:[A-Z]{2,4})[ \-–—‐]\d{4,}|订单号?\s*[:：]?\s*\d{4,}",
             ),
             // The word before a code with its own letters ("order HP 20567", not "order ID
             // 300987"): the finding starts at the code.

@@ -78,7 +78,7 @@ fn patterns() -> &'static Patterns {
             day_month: re(&format!(r"\b(\d{{1,2}})(?:st|nd|rd|th)?(?: (?:of )?|-)({month})(?:(?:,? |-)(\d{{4}}))?\b")),
             zh_date: re(r"(?:(\d{4})年)?(\d{1,2})月(\d{1,2})[日号]"),
             relative: re(&format!(
-                r"(?i)\b(today|earlier today|this morning|this afternoon|yesterday|last night|the day before yesterday|(?:last|this past) ({day})|(\d{{1,2}}|a|one|two|three|four|five|six|seven) (days?|weeks?) (?:ago|back))\b"
+                r"(?i)\b(today|earlier today|this morning|this afternoon|yesterday|last night|the day before yesterday|(?:last|this past) ({day}|mon|tues?|wed|thu(?:rs?)?|fri)|(\d{{1,2}}|a|one|two|three|four|five|six|seven) (days?|weeks?) (?:ago|back)(?: today)?)\b"
             )),
             // A weekday on its own ("since friday", "arrived Monday") is the latest one, unless a
             // word before it points ahead or is ambiguous ("next Friday", "by Monday").
@@ -259,7 +259,8 @@ pub fn details(text: &str, at: i64) -> Vec<Detail> {
         } else if phrase == "the day before yesterday" {
             today - 2
         } else if let Some(w) = c.get(2) {
-            let target = WEEKDAYS.iter().position(|d| *d == w.as_str().to_lowercase()).unwrap_or(0) as i64;
+            // "last Thurs": an abbreviation names the weekday it begins ("sat" and "sun" are words).
+            let target = WEEKDAYS.iter().position(|d| d.starts_with(&w.as_str().to_lowercase())).unwrap_or(0) as i64;
             let back = (weekday - target).rem_euclid(7);
             today - if back == 0 { 7 } else { back }
         } else {
@@ -473,6 +474,9 @@ mod tests {
         assert_eq!(got("last Wednesday"), [("date", "2026-11-25".into())]);
         assert_eq!(got("3 days ago"), [("date", "2026-11-29".into())]);
         assert_eq!(got("two weeks ago"), [("date", "2026-11-18".into())]);
+        assert_eq!(got("delivered 2 weeks ago today"), [("date", "2026-11-18".into())]);
+        assert_eq!(got("ordered last Thurs"), [("date", "2026-11-26".into())]);
+        assert!(got("the chair I last sat on").is_empty());
         assert_eq!(got("我昨天收到的"), [("date", "2026-12-01".into())]);
         assert_eq!(got("上周二下的单"), [("date", "2026-11-24".into())]);
         assert_eq!(got("11月28日买的"), [("date", "2026-11-28".into())]);
@@ -576,6 +580,7 @@ mod tests {
         assert_eq!(got("call me: 138 0013 8000"), [("phone", "13800138000".into())]);
         assert_eq!(got("UK office +44 (0)20 7946 0958"), [("phone", "+442079460958".into())]);
         assert_eq!(got("order HP 20567 still shows processing"), [("order", "HP-20567".into())]);
+        assert_eq!(got("order number is hp 20802"), [("order", "HP-20802".into())]);
         assert_eq!(got("EMS单号 EA123456789CN 查不到"), [("tracking", "EA123456789CN".into())]);
         assert_eq!(got("运单号是 YT 2345 6789 0123 4"), [("tracking", "YT2345678901234".into())]);
     }
