@@ -92,6 +92,12 @@ pub(crate) fn replies_in_chinese(request: &DraftRequest) -> bool {
     request.customer.as_ref().is_some_and(|c| c.language.starts_with("zh")) || is_cjk(latest)
 }
 
+/// Whether the agent has already replied in this conversation: a later reply goes straight to
+/// the point (agents greet once).
+pub(crate) fn later_reply(request: &DraftRequest) -> bool {
+    request.messages.iter().any(|m| m.author == Author::Agent && !m.internal)
+}
+
 pub(crate) fn opening(request: &DraftRequest) -> Opening {
     let latest =
         request.messages.iter().rev().find(|m| m.author == Author::Customer).map(|m| m.text.as_str()).unwrap_or("");
@@ -102,10 +108,8 @@ pub(crate) fn opening(request: &DraftRequest) -> Opening {
         .as_ref()
         .map(|c| if zh && !crate::text::has_cjk(&c.name) { c.name.trim().to_owned() } else { address_name(&c.name) })
         .unwrap_or_default();
-    // A later reply in the same conversation goes straight to the point: agents greet once.
-    let replied = request.messages.iter().any(|m| m.author == Author::Agent && !m.internal);
     let greeting = match (zh, name.is_empty()) {
-        _ if replied => String::new(),
+        _ if later_reply(request) => String::new(),
         (true, false) => format!("{name}您好！"),
         (true, true) => "您好！".to_owned(),
         (false, false) => format!("Hi {name},"),

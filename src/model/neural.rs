@@ -138,7 +138,7 @@ impl Drafter for NeuralDrafter {
         let tk = &self.checkpoint.tokenizer;
         // A first reply opens with the greeting by the customer's real name, written here: the
         // network, trained on made-up customers, may greet a name it saw in training instead.
-        let opening = (self.guided && !request.messages.iter().any(|m| m.author == Author::Agent && !m.internal))
+        let opening = (self.guided && !super::extractive::later_reply(request))
             .then(|| super::extractive::opening(request))
             .map(|o| if o.zh { format!("{}{}", o.greeting, o.empathy) } else { spaced(&o.greeting, &o.empathy) })
             .unwrap_or_default();

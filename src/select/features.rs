@@ -191,7 +191,9 @@ pub fn candidates(passages: &[Passage], q: &Question) -> Vec<Candidate> {
             f.push(f32::from(u8::from(AnswerType::Amount.found_in(s))));
             f.push(f32::from(u8::from(AnswerType::Time.found_in(s))));
             f.push(f32::from(u8::from(AnswerType::Place.found_in(s))));
-            f.push(f32::from(u8::from(s.trim_end().ends_with('?') || s.trim_end().ends_with('？'))));
+            // Always 0 since questions stopped being candidates (above); kept for the width the
+            // shipped networks were trained on, and dropped at their next refit.
+            f.push(f32::from(u8::from(crate::text::is_question(s))));
             // Asked for, and found (24-31).
             for t in [AnswerType::Time, AnswerType::Amount, AnswerType::Count, AnswerType::Place] {
                 f.push(f32::from(u8::from(asked == Some(t))));
